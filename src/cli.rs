@@ -1,0 +1,135 @@
+//! Shared command-line plumbing: the one `main` runner, input opening, stdout, and diagnostics.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result, EXIT_OK};
+
+static TOOL: OnceLock<&'static str> = OnceLock::new();
+
+/// The running tool's name, as it prefixes every message.
+pub fn tool() -> &'static str {
+    TOOL.get().copied().unwrap_or("spira-pipe")
+}
+
+/// Prints `TOOL: warning: MESSAGE` on stderr. Warnings never change the exit code.
+pub fn warn(msg: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{}: warning: {}", tool(), msg);
+}
+
+/// Prints `TOOL: MESSAGE` on stderr: an error that the tool recovers from or reports at the end.
+pub fn error(msg: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{}: {}", tool(), msg);
+}
+
+/// Prints `TOOL: MESSAGE` on stderr: information for people.
+pub fn info(msg: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{}: {}", tool(), msg);
+}
+
+/// Runs a tool: parses its arguments with clap, calls `run`, prints any error with the tool's
+/// name, and maps it to the exit code. A closed stdout pipe is a normal end (exit 0).
+pub fn main<A: clap::Parser>(name: &'static str, run: fn(A) -> Result<()>) -> ExitCode {
+    let _ = TOOL.set(name);
+    let args = match A::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            // clap prints help and version on stdout (exit 0), usage errors on stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { EXIT_OK });
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_OK),
+        Err(Error::Exit(code)) => ExitCode::from(code),
+        Err(e) => {
+            error(format_args!("{e}"));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Standard output, locked once and buffered: by line on a terminal, in blocks otherwise.
+pub fn stdout() -> Box<dyn Write> {
+    let out = io::stdout();
+    if out.is_terminal() {
+        Box::new(io::LineWriter::new(out.lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(128 * 1024, out.lock()))
+    }
+}
+
+/// One named input: a file, or standard input when the name is `-`.
+pub struct Input {
+    /// The name used in messages: the path as given, or `<stdin>`.
+    pub name: String,
+    /// The path, or `None` for standard input.
+    pub path: Option<PathBuf>,
+}
+
+impl Input {
+    /// The input named `arg`; `-` means standard input.
+    pub fn new(arg: &Path) -> Input {
+        if arg == Path::new("-") {
+            Input::stdin()
+        } else {
+            Input {
+                name: arg.display().to_string(),
+                path: Some(arg.to_path_buf()),
+            }
+        }
+    }
+
+    /// Standard input.
+    pub fn stdin() -> Input {
+        Input {
+            name: "<stdin>".to_string(),
+            path: None,
+        }
+    }
+
+    /// Opens the input for raw reading. A file that cannot be opened is a usage error (exit 2).
+    pub fn open_raw(&self) -> Result<Box<dyn Read>> {
+        match &self.path {
+            None => Ok(Box::new(io::stdin())),
+            Some(p) => match File::open(p) {
+                Ok(f) => Ok(Box::new(f)),
+                Err(e) => Err(Error::Usage(format!(
+                    "cannot open '{}' for reading: {}",
+                    self.name,
+                    io_reason(&e)
+                ))),
+            },
+        }
+    }
+
+    /// Opens the input buffered, for line-oriented tools.
+    pub fn open(&self) -> Result<Box<dyn BufRead>> {
+        Ok(Box::new(BufReader::with_capacity(
+            128 * 1024,
+            self.open_raw()?,
+        )))
+    }
+}
+
+/// The inputs named on the command line; none means standard input.
+pub fn inputs(args: &[PathBuf]) -> Vec<Input> {
+    if args.is_empty() {
+        vec![Input::stdin()]
+    } else {
+        args.iter().map(|a| Input::new(a)).collect()
+    }
+}
+
+/// An I/O error's reason without Rust's "(os error N)" suffix, as coreutils prints it.
+pub fn io_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

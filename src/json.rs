@@ -1,0 +1,156 @@
+//! A fast writer of JSON lines for the hot output paths. serde_json escapes strings one byte at
+//! a time; test output is mostly long runs that need no escaping, which this copies whole.
+
+/// What each byte becomes inside a JSON string: 0 itself, `u` a `\u00XX` escape, else the
+/// letter after a backslash.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = b'u';
+        c += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0C] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Appends `s` as a JSON string literal.
+pub fn string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    let base = out.len();
+    // Room for the worst case, then write by index: no capacity check per byte.
+    out.resize(base + b.len() * 6 + 2, 0);
+    let buf = &mut out[base..];
+    buf[0] = b'"';
+    let mut w = 1;
+    for &c in b {
+        let e = ESCAPE[c as usize];
+        if e == 0 {
+            buf[w] = c;
+            w += 1;
+        } else if e == b'u' {
+            buf[w..w + 6].copy_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 15) as usize],
+            ]);
+            w += 6;
+        } else {
+            buf[w] = b'\\';
+            buf[w + 1] = e;
+            w += 2;
+        }
+    }
+    buf[w] = b'"';
+    out.truncate(base + w + 1);
+}
+
+/// Appends a JSON number for a finite float, or `null`.
+pub fn float(out: &mut Vec<u8>, v: Option<f64>) {
+    match v {
+        Some(f) if f.is_finite() => {
+            let _ = serde_json::to_writer(&mut *out, &f);
+        }
+        _ => out.extend_from_slice(b"null"),
+    }
+}
+
+/// An object being written: keys and values, commas handled.
+pub struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Obj<'a> {
+    /// Starts an object.
+    pub fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
+        out.push(b'{');
+        Obj { out, first: true }
+    }
+
+    /// Writes a key and returns the buffer for its value. Keys must need no escaping.
+    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    /// Writes a key that may need escaping and returns the buffer for its value.
+    pub fn key_escaped(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        string(self.out, k);
+        self.out.push(b':');
+        self.out
+    }
+
+    /// A string value, or `null`.
+    pub fn str(&mut self, k: &str, v: Option<&str>) {
+        let out = self.key(k);
+        match v {
+            Some(s) => string(out, s),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    /// A string value, left out when `None`.
+    pub fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        if v.is_some() {
+            self.str(k, v);
+        }
+    }
+
+    /// An unsigned integer, left out when `None`.
+    pub fn opt_u64(&mut self, k: &str, v: Option<u64>) {
+        if let Some(n) = v {
+            let out = self.key(k);
+            out.extend_from_slice(n.to_string().as_bytes());
+        }
+    }
+
+    /// Ends the object.
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "a\"b\\c\nd\re\tf\u{8}\u{c}\u{1}\u{1f}",
+            "é ü 😀 \u{7f}",
+            &"x".repeat(40),
+            &format!("{}\"{}", "y".repeat(20), "z".repeat(17)),
+        ] {
+            let mut v = Vec::new();
+            string(&mut v, s);
+            assert_eq!(
+                String::from_utf8(v).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+}

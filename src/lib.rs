@@ -1,0 +1,7 @@
+//! spira-pipe: Unix filters that turn CI test reports into Spira test runs.
+
+pub mod cli;
+pub mod error;
+pub mod json;
+pub mod parse;
+pub mod record;

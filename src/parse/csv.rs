@@ -1,0 +1,246 @@
+//! CSV reports: one test per row, columns found by their header under any of several aliases.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use super::input::Decoded;
+use super::values::{self, OnceWarn};
+use super::Report;
+use crate::cli;
+use crate::error::{Error, Result};
+use crate::record::TestResult;
+
+/// The format's name in result lines.
+pub const FORMAT: &str = "csv";
+
+/// The fields a column can fill, with the header aliases that name them (compared in lower
+/// case, without spaces, `_` and `-`).
+pub const FIELDS: &[(&str, &[&str])] = &[
+    ("name", &["name", "test", "testname", "title", "testcase"]),
+    ("classname", &["classname", "class"]),
+    ("suite", &["suite", "testsuite", "suitename"]),
+    ("status", &["status", "result", "outcome"]),
+    (
+        "duration",
+        &["duration", "time", "elapsed", "seconds", "durations"],
+    ),
+    ("duration_ms", &["durationms", "timems", "elapsedms"]),
+    ("message", &["message", "errormessage", "reason"]),
+    ("details", &["details", "stacktrace", "trace"]),
+    (
+        "start",
+        &["start", "startedat", "timestamp", "starttime", "started"],
+    ),
+    ("test_case_id", &["testcaseid", "tc", "tcid", "spiraid"]),
+];
+
+fn norm(h: &str) -> String {
+    h.trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The field a header names, if any.
+pub fn field_of(header: &str) -> Option<&'static str> {
+    let h = norm(header);
+    FIELDS
+        .iter()
+        .find(|(_, aliases)| aliases.contains(&h.as_str()))
+        .map(|(f, _)| *f)
+}
+
+/// Guesses the delimiter of a header line: the most frequent of `,` `;` tab `|`.
+pub fn guess_delimiter(header: &str) -> u8 {
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| header.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',')
+}
+
+/// Whether a first line looks like a CSV report header: a name column and a status column.
+/// `FIELD=HEADER` overrides count.
+pub fn looks_like_header(line: &str, delimiter: Option<u8>, columns: &[(String, String)]) -> bool {
+    let d = delimiter.unwrap_or_else(|| guess_delimiter(line)) as char;
+    let headers: Vec<&str> = line.split(d).map(|h| h.trim().trim_matches('"')).collect();
+    let has = |field: &str| {
+        headers.iter().any(|h| field_of(h) == Some(field))
+            || columns
+                .iter()
+                .any(|(f, h)| f == field && headers.iter().any(|x| x.eq_ignore_ascii_case(h)))
+    };
+    has("name") && has("status")
+}
+
+/// The field a `--column FIELD=HEADER` names; an unknown one is a usage error.
+pub fn known_field(field: &str, header: &str) -> Result<&'static str> {
+    FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(f, _)| *f)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--column {field}={header}: unknown field '{field}' (one of {})",
+                FIELDS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+            ))
+        })
+}
+
+/// Options for CSV reading.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// The separator; guessed from the header line when `None`.
+    pub delimiter: Option<u8>,
+    /// `FIELD=HEADER` overrides.
+    pub columns: Vec<(String, String)>,
+}
+
+/// Parses a CSV report.
+pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result<()> {
+    let arc = report.name.clone();
+    let name = arc.to_string();
+    let mut input = Decoded::new(raw, &name, false, usize::MAX)
+        .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
+    // Peek the header line to guess the delimiter.
+    let delimiter = match opts.delimiter {
+        Some(d) => d,
+        None => {
+            let head = std::io::BufRead::fill_buf(&mut input)
+                .map_err(|e| Error::Usage(format!("cannot read '{name}': {e}")))?;
+            let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+            guess_delimiter(&String::from_utf8_lossy(line))
+        }
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(false)
+        .has_headers(true)
+        .from_reader(input);
+    let headers = rdr
+        .headers()
+        .map_err(|e| csv_error(&name, &e))?
+        .iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    let mut col: HashMap<&'static str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(f) = field_of(h) {
+            col.entry(f).or_insert(i);
+        }
+    }
+    for (field, header) in &opts.columns {
+        let f = known_field(field, header)?;
+        let i = headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(header.trim()))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--column {field}={header}: {name} has no column '{header}' (it has: {})",
+                    headers.join(", ")
+                ))
+            })?;
+        col.insert(f, i);
+    }
+    for needed in ["name", "status"] {
+        if !col.contains_key(needed) {
+            return Err(Error::Data(format!(
+                "{name}:1: no {needed} column in the header ({}); name one with --column {needed}=HEADER",
+                headers.join(", ")
+            )));
+        }
+    }
+    let used: Vec<usize> = col.values().copied().collect();
+    let mut odd_time = OnceWarn::default();
+    let mut odd_stamp = OnceWarn::default();
+    let mut row = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(&name, &e)),
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        let get = |f: &str| {
+            col.get(f)
+                .and_then(|&i| row.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        if row.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        let mut r = TestResult::new(FORMAT, &arc);
+        r.name = get("name").map(str::to_string);
+        r.classname = get("classname").map(str::to_string);
+        r.suites = get("suite")
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default();
+        let raw_status = get("status").unwrap_or("");
+        let (status, spira) = values::status_word(raw_status).ok_or_else(|| {
+            Error::Data(format!(
+                "{name}:{line}: unknown status \"{raw_status}\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)"
+            ))
+        })?;
+        r.status = status;
+        r.spira_status = spira.map(str::to_string);
+        r.outcome = Some(raw_status.to_string());
+        r.duration = match (get("duration"), get("duration_ms")) {
+            (Some(s), _) => duration(s, 1.0, &name, line, &mut odd_time),
+            (None, Some(ms)) => duration(ms, 1000.0, &name, line, &mut odd_time),
+            (None, None) => None,
+        };
+        r.message = get("message").map(str::to_string);
+        r.details = get("details").map(str::to_string);
+        if let Some(s) = get("start") {
+            r.start = values::timestamp(s).unwrap_or_else(|_| {
+                odd_stamp.warn(|| {
+                    cli::warn(format_args!(
+                        "{name}:{line}: start \"{s}\" is not ISO 8601; null used (further ones in this file are not reported)"
+                    ))
+                });
+                None
+            });
+        }
+        if let Some(id) = get("test_case_id") {
+            r.test_case_id = Some(values::test_case_id(id).ok_or_else(|| {
+                Error::Data(format!(
+                    "{name}:{line}: test case ID \"{id}\" is not a number (write 123 or TC:123)"
+                ))
+            })?);
+        }
+        for (i, v) in row.iter().enumerate() {
+            if !used.contains(&i) && !v.trim().is_empty() {
+                r.extra.insert(headers[i].clone(), v.to_string());
+            }
+        }
+        report.emit(&r)?;
+    }
+    Ok(())
+}
+
+fn duration(s: &str, div: f64, name: &str, line: u64, once: &mut OnceWarn) -> Option<f64> {
+    match values::seconds(Some(s)) {
+        Ok(v) => Some(v / div),
+        Err(_) => {
+            once.warn(|| {
+                cli::warn(format_args!(
+                    "{name}:{line}: duration \"{s}\" is not a non-negative number; null used (further ones in this file are not reported)"
+                ))
+            });
+            None
+        }
+    }
+}
+
+fn csv_error(name: &str, e: &csv::Error) -> Error {
+    let line = e.position().map_or(0, |p| p.line());
+    let what = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("row has {len} fields, but the header has {expected_len}"),
+        csv::ErrorKind::Io(io) => return Error::Usage(format!("cannot read '{name}': {io}")),
+        _ => e.to_string(),
+    };
+    Error::Data(format!("{name}:{line}: {what}"))
+}

@@ -1,0 +1,932 @@
+//! The filter between a report file and its parser: decodes any encoding to UTF-8, replaces
+//! characters XML forbids, caps huge text before anything buffers it whole, and can tell the
+//! line and column of any recent position.
+//!
+//! quick-xml hands back a whole text node (or tag) in one buffer, so a 2 GB `system-out` would be
+//! held in memory whole. This filter runs a small XML lexer over the byte stream and drops the
+//! bytes of any text run, CDATA section, comment or attribute value beyond the cap, leaving a
+//! visible marker, so the parser never sees more than the cap at once. The lexer jumps from one
+//! markup byte to the next with `memchr`, so clean input passes at memory speed.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, Read};
+
+use encoding_rs::{CoderResult, Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use memchr::{memchr, memchr3, memchr_iter, memrchr};
+
+use crate::cli;
+
+/// How much raw input is read at once.
+const CHUNK: usize = 64 * 1024;
+/// An entity reference longer than this is not one: the cut may fall inside it.
+const MAX_ENTITY: usize = 40;
+/// The replacement character, in UTF-8.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+/// Filtered output kept for position lookups beyond the current chunk, at least.
+const HISTORY: usize = 512 * 1024;
+
+/// The marker left where text was cut.
+pub fn truncation_marker(omitted: u64) -> String {
+    format!("…[truncated: {omitted} bytes omitted]")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lex {
+    /// Character data.
+    Text,
+    /// Character data past the cap: dropped until `<`.
+    SkipText,
+    /// Just after `<`.
+    Lt,
+    /// Just after `<!`.
+    Bang,
+    /// Just after `<!-`.
+    BangDash,
+    /// Matching `[CDATA[` after `<!`; `tail` counts matched bytes.
+    CDataOpen,
+    /// Inside `<![CDATA[ ]]>`.
+    CData,
+    /// Inside `<!-- -->`.
+    Comment,
+    /// Inside `<!DOCTYPE ...>` or another `<!...>`; `depth` counts `[`.
+    Decl,
+    /// Inside `<? ?>`.
+    Pi,
+    /// Inside a start or end tag, outside quotes.
+    Tag,
+    /// Inside a quoted attribute value.
+    Attr,
+}
+
+/// The XML lexer's state, carried across chunks.
+struct Lexer {
+    state: Lex,
+    /// Bytes kept of the current text run, CDATA section, comment or attribute value.
+    run: usize,
+    /// Bytes dropped from it.
+    dropped: u64,
+    /// Trailing terminator bytes seen (`]` in CDATA, `-` in comments, `?` in instructions),
+    /// or the matched length of `[CDATA[`.
+    tail: usize,
+    /// Nesting of `[` in a declaration.
+    depth: usize,
+    /// The quote that opened the current attribute value or declaration literal (0: none).
+    quote: u8,
+    /// Bytes since an unclosed `&` at the cap, if any.
+    entity: Option<usize>,
+}
+
+/// A stretch of filtered output kept for position lookups.
+struct Chunk {
+    /// Offset of its first byte in the filtered stream.
+    base: u64,
+    /// Lines ended before it (in the original text, dropped ones included).
+    lines: u64,
+    data: Vec<u8>,
+    /// `(offset, lines)`: lines dropped by a cut just before that offset.
+    cuts: Vec<(u64, u64)>,
+}
+
+/// Reads raw report bytes and yields clean UTF-8 through [`BufRead`].
+pub struct Decoded<R: Read> {
+    inner: R,
+    name: String,
+    raw: Vec<u8>,
+    raw_start: usize,
+    raw_end: usize,
+    raw_eof: bool,
+    decoder: Decoder,
+    encoding: &'static Encoding,
+    /// Validate UTF-8 in place instead of running the decoder (until a bad byte is seen).
+    utf8_fast: bool,
+    mid: Vec<u8>,
+    clean: Vec<u8>,
+    /// The chunk being handed out (`data`), with its position bookkeeping.
+    cur: Chunk,
+    out_pos: usize,
+    history: VecDeque<Chunk>,
+    history_bytes: usize,
+    history_cap: usize,
+    finished: bool,
+    lexer: Option<Lexer>,
+    cap: usize,
+    /// Illegal characters replaced so far.
+    pub illegal: u64,
+    /// Runs cut at the cap so far.
+    pub truncated: u64,
+    warned_utf: bool,
+}
+
+impl<R: Read> Decoded<R> {
+    /// Wraps `inner`, sniffing its encoding from a BOM, UTF-16 without a BOM, or the XML
+    /// declaration. `xml` turns on the lexer that caps text at `cap` bytes.
+    pub fn new(mut inner: R, name: &str, xml: bool, cap: usize) -> io::Result<Decoded<R>> {
+        let mut raw = vec![0u8; CHUNK];
+        let mut raw_end = 0;
+        let mut raw_eof = false;
+        // Fill enough to see a BOM and the XML declaration.
+        while raw_end < 1024 {
+            let n = read_retry(&mut inner, &mut raw[raw_end..])?;
+            if n == 0 {
+                raw_eof = true;
+                break;
+            }
+            raw_end += n;
+        }
+        let (encoding, skip) = sniff(&raw[..raw_end]);
+        let cap = cap.max(16);
+        Ok(Decoded {
+            inner,
+            name: name.to_string(),
+            raw,
+            raw_start: skip,
+            raw_end,
+            raw_eof,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            encoding,
+            utf8_fast: encoding == UTF_8,
+            mid: Vec::new(),
+            clean: Vec::new(),
+            cur: Chunk {
+                base: 0,
+                lines: 0,
+                data: Vec::with_capacity(CHUNK + 256),
+                cuts: Vec::new(),
+            },
+            out_pos: 0,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            history_cap: HISTORY + cap.min(8 << 20),
+            finished: false,
+            lexer: xml.then_some(Lexer {
+                state: Lex::Text,
+                run: 0,
+                dropped: 0,
+                tail: 0,
+                depth: 0,
+                quote: 0,
+                entity: None,
+            }),
+            cap,
+            illegal: 0,
+            truncated: 0,
+            warned_utf: false,
+        })
+    }
+
+    /// The encoding the input is read in.
+    pub fn encoding(&self) -> &'static Encoding {
+        self.encoding
+    }
+
+    /// The line and column (1-based; the column counts bytes of UTF-8) of an offset in the
+    /// filtered stream, or `None` when it is too far back to be remembered.
+    pub fn line_col(&self, offset: u64) -> Option<(u64, u64)> {
+        let chunks: Vec<&Chunk> = self.history.iter().chain([&self.cur]).collect();
+        let idx = chunks
+            .iter()
+            .rposition(|c| c.base <= offset && (offset - c.base) as usize <= c.data.len())?;
+        let c = chunks[idx];
+        let at = (offset - c.base) as usize;
+        let before = &c.data[..at];
+        let mut line = c.lines + 1 + memchr_iter(b'\n', before).count() as u64;
+        line += c
+            .cuts
+            .iter()
+            .filter(|(o, _)| *o <= offset)
+            .map(|(_, n)| n)
+            .sum::<u64>();
+        // The column: bytes since the last line end, looking back into earlier chunks.
+        let mut col = match memrchr(b'\n', before) {
+            Some(p) => (at - p) as u64,
+            None => {
+                let mut col = at as u64 + 1;
+                for prev in chunks[..idx].iter().rev() {
+                    match memrchr(b'\n', &prev.data) {
+                        Some(p) => {
+                            col += (prev.data.len() - p - 1) as u64;
+                            break;
+                        }
+                        None => col += prev.data.len() as u64,
+                    }
+                }
+                col
+            }
+        };
+        if col == 0 {
+            col = 1;
+        }
+        Some((line, col))
+    }
+
+    /// `NAME:LINE:COL` for an offset in the filtered stream (`NAME:byte N` when unknown).
+    pub fn position(&self, offset: u64) -> String {
+        match self.line_col(offset) {
+            Some((l, c)) => format!("{}:{}:{}", self.name, l, c),
+            None => format!("{}:byte {}", self.name, offset),
+        }
+    }
+
+    /// Moves the handed-out chunk into the history and starts an empty one.
+    fn rotate(&mut self) {
+        let len = self.cur.data.len();
+        if len == 0 {
+            return;
+        }
+        let lines = self.cur.lines
+            + memchr_iter(b'\n', &self.cur.data).count() as u64
+            + self.cur.cuts.iter().map(|c| c.1).sum::<u64>();
+        let mut data = Vec::new();
+        while self.history_bytes + len > self.history_cap && self.history.len() > 1 {
+            let old = self.history.pop_front().expect("history");
+            self.history_bytes -= old.data.len();
+            data = old.data;
+        }
+        data.clear();
+        let next = Chunk {
+            base: self.cur.base + len as u64,
+            lines,
+            data,
+            cuts: Vec::new(),
+        };
+        let prev = std::mem::replace(&mut self.cur, next);
+        self.history_bytes += prev.data.len();
+        self.history.push_back(prev);
+        self.out_pos = 0;
+    }
+
+    /// Decodes and filters the next chunk. Returns false at the end of input.
+    fn refill(&mut self) -> io::Result<bool> {
+        self.rotate();
+        while self.cur.data.is_empty() {
+            if self.finished {
+                return Ok(false);
+            }
+            if self.raw_start == self.raw_end && !self.raw_eof {
+                self.raw_start = 0;
+                self.raw_end = read_retry(&mut self.inner, &mut self.raw)?;
+                self.raw_eof = self.raw_end == 0;
+            }
+            if self.utf8_fast {
+                self.refill_utf8()?;
+            } else {
+                self.refill_decoder();
+            }
+        }
+        Ok(true)
+    }
+
+    /// UTF-8 input: validated in place and filtered from the read buffer, with no copy.
+    fn refill_utf8(&mut self) -> io::Result<()> {
+        let slice = &self.raw[self.raw_start..self.raw_end];
+        let valid = Encoding::utf8_valid_up_to(slice);
+        let rest = slice.len() - valid;
+        let partial = rest > 0 && rest < 4 && !self.raw_eof && is_utf8_prefix(&slice[valid..]);
+        if rest > 0 && !partial {
+            // A byte that is not UTF-8: from here on, the decoder replaces what is invalid.
+            self.utf8_fast = false;
+            self.refill_decoder();
+            return Ok(());
+        }
+        let raw = std::mem::take(&mut self.raw);
+        let (a, b) = (self.raw_start, self.raw_start + valid);
+        self.filter(&raw[a..b]);
+        self.raw = raw;
+        self.raw_start = b;
+        if partial {
+            // Move the start of a character to the front and read the rest behind it.
+            self.raw.copy_within(b..self.raw_end, 0);
+            self.raw_end -= b;
+            self.raw_start = 0;
+            let n = read_retry(&mut self.inner, &mut self.raw[self.raw_end..])?;
+            self.raw_end += n;
+            self.raw_eof = n == 0;
+        } else if self.raw_eof && self.raw_start == self.raw_end {
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    /// Any encoding: through encoding_rs into `mid`.
+    fn refill_decoder(&mut self) {
+        let last = self.raw_eof;
+        let mut mid = std::mem::take(&mut self.mid);
+        mid.clear();
+        mid.resize(CHUNK * 3 + 16, 0);
+        let (result, read, written, replaced) =
+            self.decoder
+                .decode_to_utf8(&self.raw[self.raw_start..self.raw_end], &mut mid, last);
+        self.raw_start += read;
+        mid.truncate(written);
+        if replaced && !self.warned_utf {
+            self.warned_utf = true;
+            let (line, col) = self.line_in(&mid, 0);
+            cli::warn(format_args!(
+                "{}:{line}:{col}: bytes that are not valid {} replaced with U+FFFD",
+                self.name,
+                self.encoding.name()
+            ));
+        }
+        if last && result == CoderResult::InputEmpty {
+            self.finished = true;
+        }
+        self.filter(&mid);
+        self.mid = mid;
+    }
+
+    /// Line and column of byte `i` of `inp`, the input about to be appended to the output.
+    fn line_in(&self, inp: &[u8], i: usize) -> (u64, u64) {
+        let end = self.cur.base + self.cur.data.len() as u64;
+        let (l, c) = self.line_col(end).unwrap_or((0, 0));
+        match memrchr(b'\n', &inp[..i]) {
+            Some(p) => (
+                l + memchr_iter(b'\n', &inp[..i]).count() as u64,
+                (i - p) as u64,
+            ),
+            None => (l, c + i as u64),
+        }
+    }
+
+    /// Filters `inp` into the output: illegal characters replaced, then the lexer's cap.
+    fn filter(&mut self, inp: &[u8]) {
+        let clean;
+        let inp = if is_clean(inp) {
+            inp
+        } else {
+            clean = self.sanitize(inp);
+            &clean[..]
+        };
+        if self.lexer.is_some() {
+            self.lex(inp);
+        } else {
+            self.cur.data.extend_from_slice(inp);
+        }
+    }
+
+    /// A copy of `inp` with C0 controls (but tab, LF, CR), U+FFFE and U+FFFF replaced.
+    fn sanitize(&mut self, inp: &[u8]) -> Vec<u8> {
+        let mut v = std::mem::take(&mut self.clean);
+        v.clear();
+        v.reserve(inp.len() + 16);
+        let mut i = 0;
+        let mut start = 0;
+        while i < inp.len() {
+            let b = inp[i];
+            let len = if b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r' {
+                1
+            } else if b == 0xEF
+                && inp.get(i + 1) == Some(&0xBF)
+                && inp.get(i + 2).is_some_and(|c| c & 0xFE == 0xBE)
+            {
+                3
+            } else {
+                i += 1;
+                continue;
+            };
+            v.extend_from_slice(&inp[start..i]);
+            v.extend_from_slice(REPLACEMENT);
+            self.illegal += 1;
+            if self.illegal == 1 {
+                let c = if len == 1 {
+                    b as u32
+                } else {
+                    0xFFFE + u32::from(inp[i + 2] & 1)
+                };
+                let (line, col) = self.line_in(inp, i);
+                cli::warn(format_args!(
+                    "{}:{line}:{col}: character U+{c:04X} is not allowed in XML; replaced with U+FFFD",
+                    self.name
+                ));
+            }
+            i += len;
+            start = i;
+        }
+        v.extend_from_slice(&inp[start..]);
+        v
+    }
+
+    /// Records that `s` was dropped: its bytes counted, its line ends remembered.
+    fn drop_bytes(&mut self, s: &[u8]) {
+        let l = self.lexer.as_mut().expect("lexer");
+        l.dropped += s.len() as u64;
+        let lines = memchr_iter(b'\n', s).count() as u64;
+        if lines > 0 {
+            let at = self.cur.base + self.cur.data.len() as u64;
+            match self.cur.cuts.last_mut() {
+                Some(c) if c.0 == at => c.1 += lines,
+                _ => self.cur.cuts.push((at, lines)),
+            }
+        }
+    }
+
+    fn push_marker(&mut self) {
+        let l = self.lexer.as_mut().expect("lexer");
+        let m = truncation_marker(l.dropped);
+        l.dropped = 0;
+        self.truncated += 1;
+        self.cur.data.extend_from_slice(m.as_bytes());
+    }
+
+    /// Runs the lexer over clean UTF-8, copying to the output all but what the cap drops.
+    fn lex(&mut self, inp: &[u8]) {
+        let cap = self.cap;
+        let n = inp.len();
+        let mut i = 0;
+        while i < n {
+            let l = self.lexer.as_mut().expect("lexer");
+            let out = &mut self.cur.data;
+            match l.state {
+                Lex::Text if l.run < cap => {
+                    let end = n.min(i + (cap - l.run));
+                    match memchr(b'<', &inp[i..end]) {
+                        Some(k) => {
+                            out.extend_from_slice(&inp[i..=i + k]);
+                            l.state = Lex::Lt;
+                            i += k + 1;
+                        }
+                        None => {
+                            out.extend_from_slice(&inp[i..end]);
+                            l.run += end - i;
+                            i = end;
+                            if l.run >= cap {
+                                l.entity = open_entity(out, l.run);
+                            }
+                        }
+                    }
+                }
+                Lex::Text => {
+                    // At the cap: finish a reference or a character, then drop until `<`.
+                    let b = inp[i];
+                    if b == b'<' {
+                        out.push(b);
+                        l.state = Lex::Lt;
+                        i += 1;
+                    } else if keep_at_cap(l, b) {
+                        out.push(b);
+                        i += 1;
+                    } else {
+                        l.state = Lex::SkipText;
+                        l.dropped = 0;
+                    }
+                }
+                Lex::SkipText => match memchr(b'<', &inp[i..]) {
+                    Some(k) => {
+                        self.drop_bytes(&inp[i..i + k]);
+                        self.push_marker();
+                        self.cur.data.push(b'<');
+                        self.lexer.as_mut().expect("lexer").state = Lex::Lt;
+                        i += k + 1;
+                    }
+                    None => {
+                        self.drop_bytes(&inp[i..]);
+                        i = n;
+                    }
+                },
+                Lex::Lt => {
+                    let b = inp[i];
+                    out.push(b);
+                    i += 1;
+                    l.run = 0;
+                    l.tail = 0;
+                    l.dropped = 0;
+                    l.state = match b {
+                        b'!' => Lex::Bang,
+                        b'?' => Lex::Pi,
+                        _ => Lex::Tag,
+                    };
+                    if b == b'>' {
+                        l.state = Lex::Text;
+                    }
+                }
+                Lex::Bang => {
+                    let b = inp[i];
+                    out.push(b);
+                    i += 1;
+                    match b {
+                        b'-' => l.state = Lex::BangDash,
+                        b'[' => {
+                            l.tail = 1;
+                            l.state = Lex::CDataOpen;
+                        }
+                        _ => {
+                            l.state = Lex::Decl;
+                            l.depth = 0;
+                            l.quote = 0;
+                            decl_state(l, b);
+                        }
+                    }
+                }
+                Lex::BangDash => {
+                    let b = inp[i];
+                    out.push(b);
+                    i += 1;
+                    if b == b'-' {
+                        l.state = Lex::Comment;
+                        l.tail = 0;
+                    } else {
+                        l.state = Lex::Decl;
+                        l.depth = 0;
+                        l.quote = 0;
+                        decl_state(l, b);
+                    }
+                }
+                Lex::CDataOpen => {
+                    const OPEN: &[u8] = b"[CDATA[";
+                    let b = inp[i];
+                    out.push(b);
+                    i += 1;
+                    if l.tail < OPEN.len() && b == OPEN[l.tail] {
+                        l.tail += 1;
+                        if l.tail == OPEN.len() {
+                            l.state = Lex::CData;
+                            l.tail = 0;
+                        }
+                    } else {
+                        l.state = Lex::Decl;
+                        l.depth = 0;
+                        l.quote = 0;
+                        decl_state(l, b);
+                    }
+                }
+                Lex::CData | Lex::Comment | Lex::Pi => {
+                    let (c, need, term): (u8, usize, &[u8]) = match l.state {
+                        Lex::CData => (b']', 2, b"]]>"),
+                        Lex::Comment => (b'-', 2, b"-->"),
+                        _ => (b'?', 1, b"?>"),
+                    };
+                    let keeping = l.run < cap;
+                    let end = if keeping { n.min(i + (cap - l.run)) } else { n };
+                    let s = &inp[i..end];
+                    match find_term(s, c, need, l.tail) {
+                        Some(k) if keeping => {
+                            out.extend_from_slice(&s[..=k]);
+                            i += k + 1;
+                            l.state = Lex::Text;
+                            l.run = 0;
+                            l.tail = 0;
+                        }
+                        Some(k) => {
+                            let state = l.state;
+                            self.drop_bytes(&s[..=k]);
+                            let l = self.lexer.as_mut().expect("lexer");
+                            // The terminator itself was counted as dropped.
+                            l.dropped = l.dropped.saturating_sub(term.len() as u64);
+                            if state == Lex::CData && l.dropped > 0 {
+                                self.push_marker();
+                            }
+                            self.cur.data.extend_from_slice(term);
+                            let l = self.lexer.as_mut().expect("lexer");
+                            l.dropped = 0;
+                            l.state = Lex::Text;
+                            l.run = 0;
+                            l.tail = 0;
+                            i += k + 1;
+                        }
+                        None if keeping => {
+                            l.tail = trailing(s, c, l.tail, need);
+                            out.extend_from_slice(s);
+                            l.run += s.len();
+                            i = end;
+                            if l.run >= cap {
+                                // Finish a character before dropping.
+                                let extra = inp[i..]
+                                    .iter()
+                                    .take(3)
+                                    .take_while(|&&b| is_continuation(b))
+                                    .count();
+                                out.extend_from_slice(&inp[i..i + extra]);
+                                i += extra;
+                                l.dropped = 0;
+                            }
+                        }
+                        None => {
+                            l.tail = trailing(s, c, l.tail, need);
+                            self.drop_bytes(s);
+                            i = end;
+                        }
+                    }
+                }
+                Lex::Decl => {
+                    // A declaration is never data (entities are not expanded): past the cap,
+                    // only the bytes that decide where it ends are kept.
+                    let b = inp[i];
+                    i += 1;
+                    if l.run < cap || matches!(b, b'"' | b'\'' | b'[' | b']' | b'>') {
+                        out.push(b);
+                        l.run += 1;
+                    }
+                    decl_state(l, b);
+                }
+                Lex::Tag => match memchr3(b'"', b'\'', b'>', &inp[i..]) {
+                    Some(k) => {
+                        let b = inp[i + k];
+                        out.extend_from_slice(&inp[i..=i + k]);
+                        i += k + 1;
+                        if b == b'>' {
+                            l.state = Lex::Text;
+                            l.run = 0;
+                        } else {
+                            l.state = Lex::Attr;
+                            l.quote = b;
+                            l.run = 0;
+                            l.dropped = 0;
+                            l.entity = None;
+                        }
+                    }
+                    None => {
+                        out.extend_from_slice(&inp[i..]);
+                        i = n;
+                    }
+                },
+                Lex::Attr if l.run < cap => {
+                    let end = n.min(i + (cap - l.run));
+                    match memchr(l.quote, &inp[i..end]) {
+                        Some(k) => {
+                            out.extend_from_slice(&inp[i..=i + k]);
+                            l.state = Lex::Tag;
+                            i += k + 1;
+                        }
+                        None => {
+                            out.extend_from_slice(&inp[i..end]);
+                            l.run += end - i;
+                            i = end;
+                            if l.run >= cap {
+                                l.entity = open_entity(out, l.run);
+                                l.dropped = 0;
+                            }
+                        }
+                    }
+                }
+                Lex::Attr => {
+                    let b = inp[i];
+                    if b == l.quote {
+                        if l.dropped > 0 {
+                            self.push_marker();
+                        }
+                        self.cur.data.push(b);
+                        let l = self.lexer.as_mut().expect("lexer");
+                        l.state = Lex::Tag;
+                        l.run = 0;
+                        i += 1;
+                    } else if l.dropped == 0 && keep_at_cap(l, b) {
+                        out.push(b);
+                        i += 1;
+                    } else {
+                        let q = l.quote;
+                        let k = memchr(q, &inp[i..]).unwrap_or(n - i);
+                        self.drop_bytes(&inp[i..i + k]);
+                        i += k;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// At the cap: whether byte `b` must still be kept to finish a reference or a character.
+fn keep_at_cap(l: &mut Lexer, b: u8) -> bool {
+    if let Some(e) = l.entity {
+        if b == b';' || e + 1 >= MAX_ENTITY {
+            l.entity = None;
+            return b == b';';
+        }
+        l.entity = Some(e + 1);
+        return true;
+    }
+    is_continuation(b)
+}
+
+/// Bytes since an `&` with no `;` after it in the last bytes of the current run, if any.
+fn open_entity(out: &[u8], run: usize) -> Option<usize> {
+    let look = &out[out.len() - run.min(MAX_ENTITY).min(out.len())..];
+    let amp = memrchr(b'&', look)?;
+    if memchr(b';', &look[amp..]).is_some() {
+        return None;
+    }
+    Some(look.len() - amp)
+}
+
+/// The index of the `>` that ends a section: preceded by `need` bytes `c` (counting `tail`
+/// such bytes just before `s`).
+fn find_term(s: &[u8], c: u8, need: usize, tail: usize) -> Option<usize> {
+    memchr_iter(b'>', s).find(|&k| {
+        let have = s[..k]
+            .iter()
+            .rev()
+            .take(need)
+            .take_while(|&&b| b == c)
+            .count();
+        have >= need || (have == k && have + tail >= need)
+    })
+}
+
+/// How many bytes `c` end everything seen so far, capped at `need`.
+fn trailing(s: &[u8], c: u8, tail: usize, need: usize) -> usize {
+    let t = s.iter().rev().take(need).take_while(|&&b| b == c).count();
+    if t == s.len() {
+        (tail + t).min(need)
+    } else {
+        t
+    }
+}
+
+fn decl_state(l: &mut Lexer, b: u8) {
+    if l.quote != 0 {
+        if b == l.quote {
+            l.quote = 0;
+        }
+        return;
+    }
+    match b {
+        b'"' | b'\'' => l.quote = b,
+        b'[' => l.depth += 1,
+        b']' => l.depth = l.depth.saturating_sub(1),
+        b'>' if l.depth == 0 => {
+            l.state = Lex::Text;
+            l.run = 0;
+        }
+        _ => {}
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Decoded<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.out_pos >= self.cur.data.len() && !self.refill()? {
+            return Ok(&[]);
+        }
+        Ok(&self.cur.data[self.out_pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.out_pos = (self.out_pos + amt).min(self.cur.data.len());
+    }
+}
+
+fn is_continuation(b: u8) -> bool {
+    (0x80..0xC0).contains(&b)
+}
+
+/// Whether `s` (1 to 3 bytes) can begin a multi-byte UTF-8 character.
+fn is_utf8_prefix(s: &[u8]) -> bool {
+    let need = match s[0] {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return false,
+    };
+    s.len() < need && s[1..].iter().all(|&b| is_continuation(b))
+}
+
+/// True when `b` has no C0 control but tab, LF and CR, and no 0xEF byte (which may begin
+/// U+FFFE or U+FFFF). Written without early exits so that it vectorises.
+fn is_clean(b: &[u8]) -> bool {
+    b.chunks(256).all(|c| {
+        c.iter().fold(0u8, |acc, &x| {
+            let ctl = (x < 0x20) & (x != b'\t') & (x != b'\n') & (x != b'\r');
+            acc | u8::from(ctl) | u8::from(x == 0xEF)
+        }) == 0
+    })
+}
+
+fn read_retry<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The encoding of a document from its first bytes, and how many BOM bytes to skip.
+pub fn sniff(head: &[u8]) -> (&'static Encoding, usize) {
+    if let Some((enc, len)) = Encoding::for_bom(head) {
+        return (enc, len);
+    }
+    // UTF-16 without a BOM: `<` with zero bytes beside it.
+    if head.len() >= 4 {
+        if head[0] == b'<' && head[1] == 0 && head[3] == 0 {
+            return (UTF_16LE, 0);
+        }
+        if head[0] == 0 && head[1] == b'<' && head[2] == 0 {
+            return (UTF_16BE, 0);
+        }
+    }
+    // An XML declaration's encoding, for the ASCII-compatible encodings.
+    if head.starts_with(b"<?xml") {
+        let end = memchr(b'>', head).unwrap_or(head.len());
+        let decl = &head[..end];
+        if let Some(p) = decl.windows(8).position(|w| w == b"encoding") {
+            let rest = &decl[p + 8..];
+            if let Some(q) = rest.iter().position(|&b| b == b'"' || b == b'\'') {
+                let (quote, rest) = (rest[q], &rest[q + 1..]);
+                if let Some(e) = memchr(quote, rest) {
+                    if let Some(enc) = Encoding::for_label(&rest[..e]) {
+                        // A declaration of UTF-16 on bytes that are plainly ASCII is wrong.
+                        if enc != UTF_16LE && enc != UTF_16BE {
+                            return (enc, 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (UTF_8, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8], cap: usize) -> String {
+        let mut d = Decoded::new(input, "t", true, cap).unwrap();
+        let mut s = String::new();
+        d.read_to_string(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn passes_plain_xml_through() {
+        let x = "<a x=\"1&amp;2\"><!-- c --><![CDATA[z]]>t&lt;é</a>";
+        assert_eq!(run(x.as_bytes(), 1024), x);
+    }
+
+    #[test]
+    fn caps_text_and_marks_it() {
+        let body = "x".repeat(100);
+        let s = run(format!("<a>{body}</a>").as_bytes(), 16);
+        assert_eq!(
+            s,
+            format!("<a>{}{}</a>", "x".repeat(16), truncation_marker(84))
+        );
+    }
+
+    #[test]
+    fn caps_attribute_values_and_cdata() {
+        let body = "y".repeat(50);
+        let s = run(
+            format!("<a m=\"{body}\"><![CDATA[{body}]]></a>").as_bytes(),
+            16,
+        );
+        let m = truncation_marker(34);
+        assert_eq!(
+            s,
+            format!(
+                "<a m=\"{}{m}\"><![CDATA[{}{m}]]></a>",
+                "y".repeat(16),
+                "y".repeat(16)
+            )
+        );
+    }
+
+    #[test]
+    fn does_not_cut_inside_an_entity_or_a_character() {
+        let s = run("<a>xxxxxxxxxxxxxx&amp;éééé</a>".as_bytes(), 16);
+        assert!(s.starts_with("<a>xxxxxxxxxxxxxx&amp;…"), "{s}");
+        let s = run("<a>xxxxxxxxxxxxxxxéé</a>".as_bytes(), 16);
+        assert!(s.starts_with("<a>xxxxxxxxxxxxxxxé…"), "{s}");
+    }
+
+    #[test]
+    fn replaces_illegal_characters() {
+        assert_eq!(
+            run(b"<a>x\x00y\x1bz</a>", 1024),
+            "<a>x\u{FFFD}y\u{FFFD}z</a>"
+        );
+        assert_eq!(run("<a>\u{FFFE}</a>".as_bytes(), 1024), "<a>\u{FFFD}</a>");
+    }
+
+    #[test]
+    fn decodes_utf16_and_latin1() {
+        let mut v = vec![0xFF, 0xFE];
+        for u in "<a>é</a>".encode_utf16() {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(run(&v, 1024), "<a>é</a>");
+        let latin = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xE9</a>";
+        assert!(run(latin, 1024).ends_with("<a>é</a>"));
+    }
+
+    #[test]
+    fn doctype_with_internal_subset_is_passed_whole() {
+        let x = "<!DOCTYPE r [<!ENTITY a \"<b>\">]><r>&a;</r>";
+        assert_eq!(run(x.as_bytes(), 1024), x);
+    }
+
+    #[test]
+    fn positions_map_to_lines() {
+        let mut d = Decoded::new(&b"<a>\n  <b/>\n</a>"[..], "f.xml", true, 1024).unwrap();
+        let mut s = String::new();
+        d.read_to_string(&mut s).unwrap();
+        assert_eq!(d.position(6), "f.xml:2:3");
+    }
+}

@@ -1,0 +1,468 @@
+//! JUnit XML and its dialects (surefire, gradle, pytest, jest, go, phpunit, ctest, mocha,
+//! karma, playwright, nextest, Catch2, googletest): `testsuites?/testsuite*/testcase`.
+//!
+//! Streaming: each result is written as its `</testcase>` closes. Only the stack of open
+//! suites (names, timestamps, and the properties written before their first testcase) is kept.
+
+use std::io::Read;
+
+use super::values::{self, Odd, OnceWarn};
+use super::xml::{self, attr, Item, XmlDoc};
+use super::{Report, Root};
+use crate::cli;
+use crate::error::Result;
+use crate::record::{Outcome, Property, Rerun, Status, TestResult};
+
+/// The format's name in result lines.
+pub const FORMAT: &str = "junit";
+
+/// Whether a root element name is JUnit's.
+pub fn is_root(name: &str) -> bool {
+    matches!(name, "testsuites" | "testsuite")
+}
+
+struct Suite {
+    /// `ctx.depth` inside this suite.
+    depth: usize,
+    name: String,
+    timestamp: Option<String>,
+    properties: Vec<Property>,
+    seen_case: bool,
+}
+
+struct State<'r, 'w> {
+    report: &'r mut Report<'w>,
+    suites: Vec<Suite>,
+    odd_time: OnceWarn,
+    odd_stamp: OnceWarn,
+}
+
+/// Parses a JUnit document whose root start tag has just been read.
+pub fn parse<R: Read>(doc: &mut XmlDoc<R>, root: Root, report: &mut Report<'_>) -> Result<()> {
+    let mut st = State {
+        report,
+        suites: Vec::new(),
+        odd_time: OnceWarn::default(),
+        odd_stamp: OnceWarn::default(),
+    };
+    element(doc, &mut st, &root.name, root.attrs, root.empty)?;
+    if !root.empty {
+        loop {
+            match xml::next_item(doc, None)? {
+                Item::Open { name, attrs, empty } => element(doc, &mut st, &name, attrs, empty)?,
+                Item::Close => {
+                    let depth = doc.ctx.depth;
+                    while st.suites.last().is_some_and(|s| s.depth > depth) {
+                        st.suites.pop();
+                    }
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                Item::Eof => break,
+            }
+        }
+    }
+    doc.finish()
+}
+
+/// Handles one element outside any testcase.
+fn element<R: Read>(
+    doc: &mut XmlDoc<R>,
+    st: &mut State<'_, '_>,
+    name: &str,
+    attrs: Vec<(String, String)>,
+    empty: bool,
+) -> Result<()> {
+    match name {
+        "testsuite" => {
+            let timestamp = attr(&attrs, "timestamp").and_then(|t| stamp(doc, st, t));
+            st.suites.push(Suite {
+                depth: doc.ctx.depth,
+                name: attr(&attrs, "name").unwrap_or("").to_string(),
+                timestamp,
+                properties: Vec::new(),
+                seen_case: false,
+            });
+            if empty {
+                st.suites.pop();
+            }
+        }
+        "testcase" => {
+            let r = testcase(doc, st, attrs, empty)?;
+            for s in &mut st.suites {
+                s.seen_case = true;
+            }
+            st.report.emit(&r)?;
+        }
+        "properties" if !empty && st.suites.last().is_some_and(|s| !s.seen_case) => {
+            let props = properties(doc)?;
+            if let Some(s) = st.suites.last_mut() {
+                s.properties.extend(props);
+            }
+        }
+        // A bare error or failure in a suite is a failure of the whole class or fixture.
+        "error" | "failure" if !st.suites.is_empty() => {
+            let mut r = result(st);
+            r.classname = st.suites.last().map(|s| s.name.clone());
+            r.status = if name == "error" {
+                Status::Error
+            } else {
+                Status::Failed
+            };
+            r.outcome = Some(name.to_string());
+            r.message = attr(&attrs, "message").map(str::to_string);
+            r.failure_type = attr(&attrs, "type").map(str::to_string);
+            if !empty {
+                r.details = xml::read_text(doc)?;
+            }
+            r.extra
+                .insert("synthetic".into(), format!("suite-level <{name}>"));
+            st.report.emit(&r)?;
+        }
+        // Suite output and late properties are not per-test data.
+        _ if empty => {}
+        "system-out" | "system-err" | "system.out" | "system.err" | "properties" => xml::skip(doc)?,
+        // `testsuites` and unknown wrappers are transparent.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A result carrying what the enclosing suites give every test.
+fn result(st: &State<'_, '_>) -> TestResult {
+    let mut r = TestResult::new(FORMAT, &st.report.name);
+    r.suites = st.suites.iter().map(|s| s.name.clone()).collect();
+    r.suite_start = st.suites.iter().rev().find_map(|s| s.timestamp.clone());
+    r.suite_properties = st
+        .suites
+        .iter()
+        .flat_map(|s| s.properties.iter().cloned())
+        .collect();
+    r
+}
+
+fn stamp<R: Read>(doc: &XmlDoc<R>, st: &mut State<'_, '_>, raw: &str) -> Option<String> {
+    match values::timestamp(raw) {
+        Ok(t) => t,
+        Err(values::NotIso) => {
+            st.odd_stamp.warn(|| {
+                cli::warn(format_args!(
+                    "{}: timestamp \"{raw}\" is not ISO 8601; null used (further ones in this file are not reported)",
+                    doc.here()
+                ))
+            });
+            None
+        }
+    }
+}
+
+/// Severity order: the most severe result element decides the status.
+fn severity(kind: &str) -> u8 {
+    match kind {
+        "error" => 4,
+        "failure" => 3,
+        "warning" => 2,
+        "skipped" => 1,
+        _ => 0,
+    }
+}
+
+fn testcase<R: Read>(
+    doc: &mut XmlDoc<R>,
+    st: &mut State<'_, '_>,
+    attrs: Vec<(String, String)>,
+    empty: bool,
+) -> Result<TestResult> {
+    let mut r = result(st);
+    let mut time = None;
+    let mut status_attr = None;
+    let mut result_attr = None;
+    for (k, v) in attrs {
+        match k.as_str() {
+            "name" => r.name = Some(v),
+            "classname" => r.classname = Some(v),
+            "time" => time = Some(v),
+            "file" => r.file = Some(v),
+            "line" => match v.trim().parse() {
+                Ok(n) => r.line = Some(n),
+                Err(_) => {
+                    r.extra.insert(k, v);
+                }
+            },
+            "assertions" => match v.trim().parse() {
+                Ok(n) => r.assertions = Some(n),
+                Err(_) => {
+                    r.extra.insert(k, v);
+                }
+            },
+            "timestamp" => r.start = stamp(doc, st, &v),
+            "status" => {
+                status_attr = Some(v.clone());
+                r.extra.insert(k, v);
+            }
+            "result" => {
+                result_attr = Some(v.clone());
+                r.extra.insert(k, v);
+            }
+            _ => {
+                r.extra.insert(k, v);
+            }
+        }
+    }
+    // PHPUnit writes `class` where others write `classname`.
+    if r.classname.is_none() {
+        r.classname = r.extra.get("class").cloned();
+    }
+    match values::seconds(time.as_deref()) {
+        Ok(t) => r.duration = Some(t),
+        Err(odd) => st.odd_time.warn(|| {
+            let what = match (&odd, &time) {
+                (Odd::Missing, None) => "has no time".to_string(),
+                (Odd::Missing, Some(_)) => "has an empty time".to_string(),
+                (Odd::Bad(why), Some(t)) => format!("has time \"{t}\" ({why})"),
+                (Odd::Bad(why), None) => why.to_string(),
+            };
+            cli::warn(format_args!(
+                "{}: testcase {what}; duration null (further ones in this file are not reported)",
+                doc.here()
+            ))
+        }),
+    }
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    if !empty {
+        children(doc, st, &mut r, &mut outcomes)?;
+    }
+    decide(
+        &mut r,
+        outcomes,
+        status_attr.as_deref(),
+        result_attr.as_deref(),
+    );
+    let dir = st.report.dir;
+    let (mut atts, mut props) = (Vec::new(), Vec::new());
+    for text in [&r.stdout, &r.stderr].into_iter().flatten() {
+        values::scan_output(text, dir, &mut atts, &mut props);
+    }
+    for p in &r.properties {
+        if p.name.to_ascii_lowercase().starts_with("attachment") {
+            atts.extend(values::resolve_attachment(&p.value, dir));
+        }
+    }
+    r.attachments = atts;
+    r.properties.extend(props);
+    Ok(r)
+}
+
+/// Reads the children of a testcase up to its end tag.
+fn children<R: Read>(
+    doc: &mut XmlDoc<R>,
+    st: &mut State<'_, '_>,
+    r: &mut TestResult,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<()> {
+    let depth = doc.ctx.depth;
+    let mut loose = xml::Text::new(doc.ctx.cap);
+    loop {
+        let (name, attrs, empty) = match xml::next_item(doc, Some(&mut loose))? {
+            Item::Open { name, attrs, empty } => (name, attrs, empty),
+            Item::Close if doc.ctx.depth < depth => break,
+            Item::Close => continue,
+            Item::Eof => break,
+        };
+        let text = |doc: &mut XmlDoc<R>| -> Result<Option<String>> {
+            if empty {
+                Ok(None)
+            } else {
+                xml::read_text(doc)
+            }
+        };
+        match name.as_str() {
+            "failure" | "error" | "skipped" | "warning" => outcomes.push(Outcome {
+                message: attr(&attrs, "message").map(str::to_string),
+                failure_type: attr(&attrs, "type").map(str::to_string),
+                details: text(doc)?,
+                kind: name,
+            }),
+            "rerunFailure" | "rerunError" | "flakyFailure" | "flakyError" => {
+                let rerun = rerun(doc, st, name, &attrs, empty)?;
+                r.reruns.push(rerun);
+            }
+            "system-out" | "system.out" => append(&mut r.stdout, text(doc)?),
+            "system-err" | "system.err" => append(&mut r.stderr, text(doc)?),
+            "properties" if !empty => r.properties.extend(properties(doc)?),
+            "properties" => {}
+            _ => {
+                for (k, v) in &attrs {
+                    r.extra.insert(format!("{name}@{k}"), v.clone());
+                }
+                let t = text(doc)?;
+                if let Some(t) = t {
+                    let slot = r.extra.entry(name).or_default();
+                    if !slot.is_empty() {
+                        slot.push('\n');
+                    }
+                    slot.push_str(&t);
+                } else if attrs.is_empty() {
+                    r.extra.entry(name).or_default();
+                }
+            }
+        }
+    }
+    if let Some(t) = loose.finish() {
+        if !t.trim().is_empty() {
+            r.extra.insert("text".into(), t.trim().to_string());
+        }
+    }
+    Ok(())
+}
+
+fn append(slot: &mut Option<String>, more: Option<String>) {
+    match (slot.as_mut(), more) {
+        (Some(s), Some(m)) => {
+            s.push('\n');
+            s.push_str(&m);
+        }
+        (None, m) => *slot = m,
+        (_, None) => {}
+    }
+}
+
+/// `properties/property@name,@value`, or the value as the element's text.
+fn properties<R: Read>(doc: &mut XmlDoc<R>) -> Result<Vec<Property>> {
+    let depth = doc.ctx.depth;
+    let mut out = Vec::new();
+    loop {
+        let (name, attrs, empty) = match xml::next_item(doc, None)? {
+            Item::Open { name, attrs, empty } => (name, attrs, empty),
+            Item::Close if doc.ctx.depth < depth => break,
+            Item::Close => continue,
+            Item::Eof => break,
+        };
+        let text = if empty { None } else { xml::read_text(doc)? };
+        if name != "property" {
+            continue;
+        }
+        out.push(Property {
+            name: attr(&attrs, "name").unwrap_or("").to_string(),
+            value: attr(&attrs, "value")
+                .map(str::to_string)
+                .or(text)
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// One surefire rerun element: attributes, and `stackTrace`, `system-out`, `system-err`
+/// children (before surefire 2.22.1 the trace was the element's text).
+fn rerun<R: Read>(
+    doc: &mut XmlDoc<R>,
+    st: &mut State<'_, '_>,
+    kind: String,
+    attrs: &[(String, String)],
+    empty: bool,
+) -> Result<Rerun> {
+    let mut r = Rerun {
+        status: Some(if kind.ends_with("Error") {
+            Status::Error
+        } else {
+            Status::Failed
+        }),
+        message: attr(attrs, "message").map(str::to_string),
+        failure_type: attr(attrs, "type").map(str::to_string),
+        duration: values::seconds(attr(attrs, "time")).ok(),
+        kind,
+        ..Rerun::default()
+    };
+    let _ = st;
+    if empty {
+        return Ok(r);
+    }
+    let depth = doc.ctx.depth;
+    let mut body = xml::Text::new(doc.ctx.cap);
+    loop {
+        let (name, empty) = match xml::next_item(doc, Some(&mut body))? {
+            Item::Open { name, empty, .. } => (name, empty),
+            Item::Close if doc.ctx.depth < depth => break,
+            Item::Close => continue,
+            Item::Eof => break,
+        };
+        let text = if empty { None } else { xml::read_text(doc)? };
+        match name.as_str() {
+            "stackTrace" => append(&mut r.details, text),
+            "system-out" | "system.out" => append(&mut r.stdout, text),
+            "system-err" | "system.err" => append(&mut r.stderr, text),
+            _ => append(&mut r.details, text),
+        }
+    }
+    if let Some(b) = body.finish() {
+        if !b.trim().is_empty() {
+            append(&mut r.details, Some(b.trim().to_string()));
+        }
+    }
+    Ok(r)
+}
+
+/// Sets status, message, type and details from the result elements: the most severe kind wins
+/// and its elements are joined; the others are kept in `other_outcomes`.
+fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, result: Option<&str>) {
+    let top = outcomes
+        .iter()
+        .map(|o| severity(&o.kind))
+        .max()
+        .unwrap_or(0);
+    let mut messages: Vec<String> = Vec::new();
+    let mut types: Vec<String> = Vec::new();
+    let mut details: Vec<String> = Vec::new();
+    let mut winner = None;
+    for o in outcomes {
+        if severity(&o.kind) == top && top > 0 {
+            winner.get_or_insert_with(|| o.kind.clone());
+            messages.extend(o.message);
+            if let Some(t) = o.failure_type {
+                if !t.is_empty() && !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+            details.extend(o.details);
+        } else {
+            r.other_outcomes.push(o);
+        }
+    }
+    r.status = match winner.as_deref() {
+        Some("error") => Status::Error,
+        Some("failure") => Status::Failed,
+        Some("warning") => Status::Warning,
+        Some("skipped") => Status::Skipped,
+        _ => Status::Passed,
+    };
+    r.outcome = winner;
+    if !messages.is_empty() {
+        r.message = Some(messages.join("\n"));
+    }
+    if !types.is_empty() {
+        r.failure_type = Some(types.join(", "));
+    }
+    if !details.is_empty() {
+        r.details = Some(details.join("\n\n"));
+    }
+    // Flaky: only flaky attempts and no failure of its own means it passed in the end.
+    if r.status == Status::Passed && !r.reruns.is_empty() {
+        r.flaky = r.reruns.iter().any(|x| x.kind.starts_with("flaky"));
+    }
+    // Disabled, not run or suppressed tests are skipped whatever their children say.
+    let skip_status = status.map(|s| s.trim().to_ascii_lowercase());
+    let skip_result = result.map(|s| s.trim().to_ascii_lowercase());
+    if matches!(
+        skip_status.as_deref(),
+        Some("disabled" | "notrun" | "skipped")
+    ) || matches!(skip_result.as_deref(), Some("suppressed" | "skipped"))
+    {
+        r.status = Status::Skipped;
+        r.outcome = skip_status
+            .filter(|s| s != "run")
+            .or(skip_result)
+            .map(|s| s.to_string());
+    }
+}

@@ -1,0 +1,447 @@
+//! `spira-parse`: report files in, **result** lines out. One module per format; detection,
+//! directory walking and output are shared here.
+
+pub mod csv;
+pub mod input;
+pub mod junit;
+pub mod values;
+pub mod xml;
+
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, ValueEnum};
+use quick_xml::events::Event;
+
+use crate::cli::{self, Input};
+use crate::error::{Error, Result};
+use crate::record::{Status, TestResult};
+
+const EXAMPLES: &str = "\
+Examples:
+  spira-parse target/surefire-reports/ > results.jsonl
+  spira-parse --keep-going reports/*.xml results.csv | spira-map --map ids.csv
+  spira-parse --stats report.xml > /dev/null";
+
+/// Reads test reports (JUnit, CSV) and writes one JSON result line per test case.
+#[derive(Parser, Debug)]
+#[command(name = "spira-parse", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Report files, or directories to search for *.xml, *.trx and *.csv files (recursively,
+    /// in sorted order). `-` or nothing means standard input.
+    #[arg(value_name = "FILE|DIR|-")]
+    pub paths: Vec<PathBuf>,
+
+    /// Read every input as this format instead of detecting it from the content.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// After a bad file, report it and go on with the next one (exit 1 at the end).
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Cap on each text field (message, stack trace, output), in bytes; K, M and G suffixes
+    /// are accepted. Longer text is cut with a visible marker.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    pub max_field_bytes: usize,
+
+    /// CSV: read FIELD from the column headed HEADER (fields: name, classname, suite, status,
+    /// duration, duration_ms, message, details, start, test_case_id). Repeatable.
+    #[arg(long = "column", value_name = "FIELD=HEADER", value_parser = parse_column)]
+    pub columns: Vec<(String, String)>,
+
+    /// CSV: the field separator (default: guessed from the header among , ; tab |).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Print counts per status on stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// The report formats `spira-parse` reads.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// JUnit XML and its dialects.
+    Junit,
+    /// CSV with a header row.
+    Csv,
+}
+
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1usize << 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (write 1048576, 512K or 1M)"))?;
+    if n == 0 {
+        return Err("the size must be at least 1".into());
+    }
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+fn parse_column(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((f, h)) if !f.trim().is_empty() && !h.trim().is_empty() => {
+            Ok((f.trim().to_string(), h.trim().to_string()))
+        }
+        _ => Err(format!("'{s}' is not FIELD=HEADER")),
+    }
+}
+
+fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "\\t" | "tab" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("'{s}' is not a single ASCII character")),
+    }
+}
+
+/// Counts of results written, by status.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Counts {
+    /// Results per status, in [`Status::ALL`] order.
+    pub by_status: [u64; 5],
+}
+
+impl Counts {
+    /// All results.
+    pub fn total(&self) -> u64 {
+        self.by_status.iter().sum()
+    }
+}
+
+/// Where a parser sends the results of one report.
+pub struct Report<'w> {
+    /// The report's name in messages and in result lines.
+    pub name: Arc<str>,
+    /// The report's folder, against which relative attachment paths are resolved.
+    pub dir: Option<&'w Path>,
+    out: &'w mut dyn Write,
+    line: Vec<u8>,
+    counts: &'w mut Counts,
+}
+
+impl Report<'_> {
+    /// Writes one result line.
+    pub fn emit(&mut self, r: &TestResult) -> Result<()> {
+        self.line.clear();
+        r.write_json(&mut self.line);
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        let i = Status::ALL.iter().position(|s| *s == r.status).unwrap_or(0);
+        self.counts.by_status[i] += 1;
+        Ok(())
+    }
+}
+
+/// The root element of an XML report, as read by detection.
+pub struct Root {
+    /// Its name.
+    pub name: String,
+    /// Its attributes.
+    pub attrs: Vec<(String, String)>,
+    /// True for `<root/>`.
+    pub empty: bool,
+}
+
+/// The entry point of `spira-parse`.
+pub fn run(args: Args) -> Result<()> {
+    for (field, header) in &args.columns {
+        csv::known_field(field, header)?;
+    }
+    let inputs = expand(&args.paths)?;
+    let mut out = cli::stdout();
+    let mut counts = Counts::default();
+    let mut failed = 0usize;
+    let mut result = Ok(());
+    for input in &inputs {
+        match parse_input(input, &args, &mut *out, &mut counts) {
+            Ok(()) => {}
+            Err(Error::Data(msg)) if args.keep_going => {
+                out.flush()?;
+                cli::error(format_args!("{msg}"));
+                failed += 1;
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    if args.stats {
+        let c = &counts.by_status;
+        cli::info(format_args!(
+            "{} results from {} file{}: {} passed, {} failed, {} error, {} skipped, {} warning{}",
+            counts.total(),
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            if failed > 0 {
+                format!("; {failed} file(s) rejected")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    result?;
+    if failed > 0 {
+        return Err(Error::Exit(crate::error::EXIT_DATA));
+    }
+    Ok(())
+}
+
+/// The inputs named by the arguments: files as given, directories searched recursively for
+/// report files in sorted order. A missing path is a usage error before anything is read.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    if paths.is_empty() {
+        return Ok(vec![Input::stdin()]);
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p == Path::new("-") {
+            out.push(Input::stdin());
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|e| {
+            Error::Usage(format!(
+                "cannot open '{}' for reading: {}",
+                p.display(),
+                cli::io_reason(&e)
+            ))
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            found.sort();
+            out.extend(found.iter().map(|f| Input::new(f)));
+        } else {
+            out.push(Input::new(p));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read directory '{}': {}",
+            dir.display(),
+            cli::io_reason(&e)
+        ))
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|e| {
+            Error::Usage(format!(
+                "cannot read directory '{}': {}",
+                dir.display(),
+                cli::io_reason(&e)
+            ))
+        })?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(Error::Io)?;
+        if ft.is_dir() {
+            walk(&path, found)?;
+        } else if is_report_name(&path) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`.
+pub fn is_report_name(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["xml", "trx", "csv"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
+/// What the first bytes of an input look like.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Sniffed {
+    /// Markup: an XML report of some kind.
+    Xml,
+    /// A CSV header naming a test and a status column.
+    Csv,
+    /// Nothing at all.
+    Empty,
+    /// Only white space.
+    Blank,
+    /// JSON.
+    Json,
+    /// Binary data.
+    Binary,
+    /// Text that is none of the above.
+    Text,
+}
+
+/// Guesses what an input is from its first bytes.
+pub fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, String)]) -> Sniffed {
+    let (enc, skip) = input::sniff(head);
+    let (text, _) = enc.decode_without_bom_handling(&head[skip..]);
+    let t = text.trim_start();
+    if head.len() == skip {
+        return Sniffed::Empty;
+    }
+    if t.is_empty() {
+        return Sniffed::Blank;
+    }
+    if t.starts_with('<') {
+        return Sniffed::Xml;
+    }
+    let controls = t
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        .count();
+    if t.contains('\0') || controls * 20 > t.chars().count() {
+        return Sniffed::Binary;
+    }
+    if t.starts_with('{') || t.starts_with('[') {
+        return Sniffed::Json;
+    }
+    let first = t.lines().next().unwrap_or("");
+    if csv::looks_like_header(first, delimiter, columns) {
+        return Sniffed::Csv;
+    }
+    Sniffed::Text
+}
+
+fn parse_input(input: &Input, args: &Args, out: &mut dyn Write, counts: &mut Counts) -> Result<()> {
+    let mut raw = input.open_raw()?;
+    let mut head = vec![0u8; 8192];
+    let mut n = 0;
+    while n < head.len() {
+        match raw.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "cannot read '{}': {}",
+                    input.name,
+                    cli::io_reason(&e)
+                )))
+            }
+        }
+    }
+    head.truncate(n);
+    let sniffed = sniff(&head, args.delimiter, &args.columns);
+    let reader = Cursor::new(head).chain(raw);
+    let dir = input.path.as_deref().and_then(Path::parent);
+    let mut report = Report {
+        name: Arc::from(input.name.as_str()),
+        dir,
+        out,
+        line: Vec::with_capacity(4096),
+        counts,
+    };
+    let format = match (args.format, &sniffed) {
+        (Some(f), _) => f,
+        (None, Sniffed::Xml) => Format::Junit,
+        (None, Sniffed::Csv) => Format::Csv,
+        (None, Sniffed::Empty) => {
+            return Err(Error::Data(format!(
+                "{}: not a supported report: the file is empty",
+                input.name
+            )))
+        }
+        (None, other) => {
+            let what = match other {
+                Sniffed::Blank => "the file holds only white space",
+                Sniffed::Json => "it looks like JSON",
+                Sniffed::Binary => "it looks like binary data",
+                _ => "it looks like plain text, not XML nor a CSV with name and status columns",
+            };
+            return Err(Error::Data(format!(
+                "{}: not a supported report: {what}",
+                input.name
+            )));
+        }
+    };
+    match format {
+        Format::Csv => {
+            let opts = csv::Options {
+                delimiter: args.delimiter,
+                columns: args.columns.clone(),
+            };
+            csv::parse(reader, &opts, &mut report)
+        }
+        Format::Junit => parse_xml(reader, args, &mut report),
+    }
+}
+
+fn parse_xml<R: Read>(reader: R, args: &Args, report: &mut Report<'_>) -> Result<()> {
+    let mut doc = xml::XmlDoc::new(reader, &report.name, args.max_field_bytes)?;
+    let root = loop {
+        let (e, empty) = match doc.event()? {
+            Event::Start(e) => (e.into_owned(), false),
+            Event::Empty(e) => (e.into_owned(), true),
+            Event::Eof => {
+                return Err(Error::Data(format!(
+                    "{}: not a supported report: no XML element in the file",
+                    report.name
+                )))
+            }
+            Event::Text(t) if !t.trim().is_empty() => {
+                return Err(Error::Data(format!(
+                    "{}: not a supported report: text before the first XML element",
+                    doc.here()
+                )))
+            }
+            _ => continue,
+        };
+        let attrs = doc.ctx.attrs(&e, &doc.reader)?;
+        break Root {
+            name: e.name().0.to_string(),
+            attrs,
+            empty,
+        };
+    };
+    if junit::is_root(&root.name) || args.format == Some(Format::Junit) {
+        return junit::parse(&mut doc, root, report);
+    }
+    Err(Error::Data(format!(
+        "{}: not a supported report: XML with root element <{}>{}",
+        report.name,
+        root.name,
+        known_root(&root.name)
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default()
+    )))
+}
+
+/// Names of XML report formats `spira-parse` recognises but does not read.
+fn known_root(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "TestLog" | "TestResult" => "a Boost.Test log",
+        "ResultsSession" => "a Parasoft C++test report",
+        "CUNIT_TEST_RUN_REPORT" => "a CUnit report",
+        "TestCase" => "a QtTestLib report",
+        "Site" => "a CTest dashboard file; use ctest --output-junit",
+        "unittest-results" => "a UnitTest++ report",
+        "valgrindoutput" => "a Valgrind report",
+        "gtester" => "a GTester report",
+        "robot" => "a Robot Framework output",
+        "testrun" => "an Eclipse test run; use --format junit to read its testcases",
+        "test-run" => "NUnit 3",
+        "test-results" => "NUnit 2",
+        "assemblies" | "assembly" => "xUnit.net",
+        "TestRun" => "VSTest TRX",
+        "testng-results" => "TestNG",
+        _ => return None,
+    })
+}

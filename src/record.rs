@@ -1,0 +1,328 @@
+//! The serde types that are the JSON-lines contracts between the tools.
+//!
+//! A **result** line ([`TestResult`]) is one executed test as a report describes it; its schema
+//! is `schemas/test-result.schema.json`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::json;
+
+/// The normalised outcome of one test.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The test passed.
+    Passed,
+    /// The test ran and a check failed.
+    Failed,
+    /// The test could not run to its end: an exception, a crash, a setup failure.
+    Error,
+    /// The test was not run.
+    Skipped,
+    /// The test passed with a warning (JUnit `<warning>`, NUnit Warning, TRX Warning).
+    Warning,
+}
+
+impl Status {
+    /// The lower-case name used in result lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+            Status::Warning => "warning",
+        }
+    }
+
+    /// All statuses, in the order summaries print them.
+    pub const ALL: [Status; 5] = [
+        Status::Passed,
+        Status::Failed,
+        Status::Error,
+        Status::Skipped,
+        Status::Warning,
+    ];
+}
+
+/// A name/value pair: a report property, an xUnit trait, a CSV extra column.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Property {
+    /// The property's name.
+    pub name: String,
+    /// Its value: the `value` attribute, or the element's text when there is no attribute.
+    pub value: String,
+}
+
+/// One result element besides the one that decided the status (a second `<failure>`, a
+/// `<skipped>` beside an `<error>`...).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Outcome {
+    /// The element as written: `failure`, `error`, `skipped`, `warning`.
+    pub kind: String,
+    /// Its message.
+    pub message: Option<String>,
+    /// Its type (exception class).
+    #[serde(rename = "type")]
+    pub failure_type: Option<String>,
+    /// Its body: usually a stack trace.
+    pub details: Option<String>,
+}
+
+/// One earlier attempt of a rerun test (surefire `rerunFailure`, `flakyError`, ...).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Rerun {
+    /// The element as written: `rerunFailure`, `rerunError`, `flakyFailure`, `flakyError`.
+    pub kind: String,
+    /// The attempt's status: `failed` or `error`.
+    pub status: Option<Status>,
+    /// Its message.
+    pub message: Option<String>,
+    /// Its type (exception class).
+    #[serde(rename = "type")]
+    pub failure_type: Option<String>,
+    /// Its stack trace.
+    pub details: Option<String>,
+    /// Its standard output.
+    pub stdout: Option<String>,
+    /// Its standard error.
+    pub stderr: Option<String>,
+    /// Its duration in seconds.
+    pub duration: Option<f64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A **result** line: one executed (or skipped) test case as the report describes it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TestResult {
+    /// The report's format: `junit`, `csv`, `nunit3`, ...
+    pub format: Cow<'static, str>,
+    /// The report file the result comes from, as named on the command line (`<stdin>` for `-`).
+    pub report: Arc<str>,
+    /// Enclosing suite names, outer to inner.
+    pub suites: Vec<String>,
+    /// The class (or group) name, if any.
+    pub classname: Option<String>,
+    /// The test's name, if any.
+    pub name: Option<String>,
+    /// The normalised status.
+    pub status: Status,
+    /// The outcome word as the report wrote it (`failure`, `Failed`, `SKIP`, ...), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// A Spira execution status named directly by the report (CSV `blocked`, `caution`,
+    /// `not run`, `n/a`): `Blocked`, `Caution`, `Not Run` or `N/A`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spira_status: Option<String>,
+    /// A Spira test case ID given by the report itself (a CSV test case ID column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_case_id: Option<u64>,
+    /// Duration in seconds; null when the report gives none or an unreadable one.
+    pub duration: Option<f64>,
+    /// The test's own start time, ISO 8601, with its offset only when the report gives one.
+    pub start: Option<String>,
+    /// The enclosing suite's start time (JUnit `testsuite@timestamp`), same form as `start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite_start: Option<String>,
+    /// The message of the result element that decided the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The failure type (exception class).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub failure_type: Option<String>,
+    /// The failure details: usually a stack trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    /// Standard output captured for this test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    /// Standard error captured for this test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    /// Further result elements of the same test, in document order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_outcomes: Vec<Outcome>,
+    /// The test's own properties, duplicates kept, in document order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Property>,
+    /// Properties of the enclosing suites that come before the test, outer suite first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suite_properties: Vec<Property>,
+    /// The test's source file, if the report names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The test's source line, if the report names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Number of assertions, if the report counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertions: Option<u64>,
+    /// Earlier attempts of a rerun test.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reruns: Vec<Rerun>,
+    /// True when the test passed after failed attempts.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub flaky: bool,
+    /// Attachment paths (resolved against the report's folder) and URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    /// Everything else the report says about the test: attributes and elements this contract
+    /// has no field for, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl TestResult {
+    /// An empty result of `format` from `report`, passed until something says otherwise.
+    pub fn new(format: &'static str, report: &Arc<str>) -> TestResult {
+        TestResult {
+            format: Cow::Borrowed(format),
+            report: Arc::clone(report),
+            suites: Vec::new(),
+            classname: None,
+            name: None,
+            status: Status::Passed,
+            outcome: None,
+            spira_status: None,
+            test_case_id: None,
+            duration: None,
+            start: None,
+            suite_start: None,
+            message: None,
+            failure_type: None,
+            details: None,
+            stdout: None,
+            stderr: None,
+            other_outcomes: Vec::new(),
+            properties: Vec::new(),
+            suite_properties: Vec::new(),
+            file: None,
+            line: None,
+            assertions: None,
+            reruns: Vec::new(),
+            flaky: false,
+            attachments: Vec::new(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+impl Property {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = json::Obj::new(out);
+        o.str("name", Some(&self.name));
+        o.str("value", Some(&self.value));
+        o.end();
+    }
+}
+
+impl Outcome {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = json::Obj::new(out);
+        o.str("kind", Some(&self.kind));
+        o.str("message", self.message.as_deref());
+        o.str("type", self.failure_type.as_deref());
+        o.str("details", self.details.as_deref());
+        o.end();
+    }
+}
+
+impl Rerun {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = json::Obj::new(out);
+        o.str("kind", Some(&self.kind));
+        o.str("status", self.status.map(Status::as_str));
+        o.str("message", self.message.as_deref());
+        o.str("type", self.failure_type.as_deref());
+        o.str("details", self.details.as_deref());
+        o.str("stdout", self.stdout.as_deref());
+        o.str("stderr", self.stderr.as_deref());
+        json::float(o.key("duration"), self.duration);
+        o.end();
+    }
+}
+
+fn array<T>(o: &mut json::Obj<'_>, key: &str, items: &[T], each: impl Fn(&T, &mut Vec<u8>)) {
+    if items.is_empty() {
+        return;
+    }
+    let out = o.key(key);
+    out.push(b'[');
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(it, out);
+    }
+    out.push(b']');
+}
+
+impl TestResult {
+    /// Appends this result as one compact JSON object, exactly as serde would write it, but
+    /// faster: this is the hot path of `spira-parse`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = json::Obj::new(out);
+        o.str("format", Some(&self.format));
+        o.str("report", Some(&self.report));
+        array(&mut o, "suites", &self.suites, |s, out| {
+            json::string(out, s)
+        });
+        if self.suites.is_empty() {
+            o.key("suites").extend_from_slice(b"[]");
+        }
+        o.str("classname", self.classname.as_deref());
+        o.str("name", self.name.as_deref());
+        o.str("status", Some(self.status.as_str()));
+        o.opt_str("outcome", self.outcome.as_deref());
+        o.opt_str("spira_status", self.spira_status.as_deref());
+        o.opt_u64("test_case_id", self.test_case_id);
+        json::float(o.key("duration"), self.duration);
+        o.str("start", self.start.as_deref());
+        o.opt_str("suite_start", self.suite_start.as_deref());
+        o.opt_str("message", self.message.as_deref());
+        o.opt_str("type", self.failure_type.as_deref());
+        o.opt_str("details", self.details.as_deref());
+        o.opt_str("stdout", self.stdout.as_deref());
+        o.opt_str("stderr", self.stderr.as_deref());
+        array(
+            &mut o,
+            "other_outcomes",
+            &self.other_outcomes,
+            Outcome::write_json,
+        );
+        array(&mut o, "properties", &self.properties, Property::write_json);
+        array(
+            &mut o,
+            "suite_properties",
+            &self.suite_properties,
+            Property::write_json,
+        );
+        o.opt_str("file", self.file.as_deref());
+        o.opt_u64("line", self.line);
+        o.opt_u64("assertions", self.assertions);
+        array(&mut o, "reruns", &self.reruns, Rerun::write_json);
+        if self.flaky {
+            o.key("flaky").extend_from_slice(b"true");
+        }
+        array(&mut o, "attachments", &self.attachments, |s, out| {
+            json::string(out, s)
+        });
+        if !self.extra.is_empty() {
+            let out = o.key("extra");
+            let mut e = json::Obj::new(out);
+            for (k, v) in &self.extra {
+                let out = e.key_escaped(k);
+                json::string(out, v);
+            }
+            e.end();
+        }
+        o.end();
+    }
+}

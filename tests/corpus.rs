@@ -1,0 +1,195 @@
+//! The shared corpus of real reports from other projects (`../shared/corpus`, or the folder
+//! named by `SPIRA_CORPUS`). Skipped, with a note, when it is absent.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::harness::run;
+
+fn corpus() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("SPIRA_CORPUS").map(PathBuf::from),
+        Some(crate::harness::root().join("../shared/corpus")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_dir());
+    if found.is_none() {
+        eprintln!("corpus not found (set SPIRA_CORPUS): corpus checks skipped");
+    }
+    found
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// The root element's name, read independently of the tool: BOMs and UTF-16 handled, the XML
+/// declaration, comments, instructions and a DOCTYPE skipped.
+fn root_element(bytes: &[u8]) -> Option<String> {
+    let text = if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        let le = bytes[0] == 0xFF;
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    let mut s = text.trim_start_matches('\u{feff}');
+    loop {
+        s = s.trim_start();
+        if let Some(r) = s.strip_prefix("<?") {
+            s = &r[r.find("?>")? + 2..];
+        } else if let Some(r) = s.strip_prefix("<!--") {
+            s = &r[r.find("-->")? + 3..];
+        } else if s.starts_with("<!DOCTYPE") {
+            let end = match s.find('[') {
+                Some(b) if b < s.find('>')? => b + s[b..].find("]>")? + 2,
+                _ => s.find('>')? + 1,
+            };
+            s = &s[end..];
+        } else if let Some(r) = s.strip_prefix('<') {
+            let n = r
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .unwrap_or(r.len());
+            return (n > 0 && !r.starts_with('!')).then(|| r[..n].to_string());
+        } else {
+            return None;
+        }
+    }
+}
+
+/// Corpus files that are broken on purpose, and what the tool must say about them.
+const BROKEN: &[(&str, &str)] = &[
+    (
+        "jenkinsci-junit-plugin/src/test/resources/hudson/tasks/junit/testXxe-oob.xml",
+        "a bare DTD fragment (an XXE probe), no document: refused as malformed",
+    ),
+    (
+        "mikepenz-action-junit-report/test_results/corrupt-junit/e2e-tests/corrupt/target/sf-reports/TEST-test.CorruptTest.xml",
+        "a surefire report cut off inside CDATA: results before the cut are kept, then an error",
+    ),
+];
+
+/// Every report of a supported format parses without error; every other XML report is
+/// refused as "not a supported report" with exit 1; the broken ones fail with a position.
+#[test]
+fn corpus_reports_parse_or_are_refused() {
+    let Some(dir) = corpus() else { return };
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    files.sort();
+    let (mut parsed, mut refused, mut problems) = (0, 0, Vec::new());
+    for f in files {
+        let name = f.to_string_lossy();
+        if !(name.ends_with(".xml") || name.ends_with(".trx") || name.ends_with(".golden")) {
+            continue;
+        }
+        let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+        let root = root_element(&std::fs::read(&f).unwrap());
+        let r = run("spira-parse", &[&f.to_string_lossy()], None);
+        if let Some((_, why)) = BROKEN.iter().find(|(p, _)| *p == rel) {
+            let positioned = r
+                .err1()
+                .starts_with(&format!("spira-parse: {}:", f.display()));
+            if r.code != 1 || !positioned {
+                problems.push(format!(
+                    "{rel} ({why}): expected exit 1 with a position\n{r}"
+                ));
+            }
+            continue;
+        }
+        let supported = matches!(root.as_deref(), Some("testsuites" | "testsuite"));
+        if supported {
+            if r.code != 0 {
+                problems.push(format!("{rel}: root <{root:?}> should parse\n{r}"));
+            }
+            parsed += 1;
+        } else {
+            if r.code != 1 || !r.err1().contains("not a supported report") {
+                problems.push(format!("{rel}: root <{root:?}> should be refused\n{r}"));
+            }
+            refused += 1;
+        }
+    }
+    eprintln!("corpus: {parsed} reports parsed, {refused} refused as unsupported");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    assert!(
+        parsed > 300,
+        "only {parsed} JUnit reports found in the corpus"
+    );
+}
+
+/// Entries of `expected.jsonl` whose counts this tool does not reproduce, and why.
+const EXPECTATION_NOTES: &[(&str, &str)] = &[];
+
+/// For each entry of `expected.jsonl` in a supported format, the per-status counts match
+/// (that file counts errors as failures).
+#[test]
+fn corpus_counts_match_expected_jsonl() {
+    let Some(dir) = corpus() else { return };
+    let text = std::fs::read_to_string(dir.join("expected.jsonl")).unwrap();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for line in text.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let format = e["format"].as_str().unwrap_or("");
+        if format != "junit" {
+            continue;
+        }
+        let file = e["file"].as_str().unwrap();
+        if let Some((_, why)) = EXPECTATION_NOTES.iter().find(|(f, _)| *f == file) {
+            eprintln!("{file}: not compared: {why}");
+            continue;
+        }
+        let r = run("spira-parse", &[&dir.join(file).to_string_lossy()], None);
+        let mut got: BTreeMap<&str, u64> = BTreeMap::new();
+        for v in r.json() {
+            let s = match v["status"].as_str().unwrap() {
+                "passed" | "warning" => "passed",
+                "failed" | "error" => "failed",
+                other => {
+                    if other == "skipped" {
+                        "skipped"
+                    } else {
+                        "other"
+                    }
+                }
+            };
+            *got.entry(s).or_default() += 1;
+        }
+        let want = |k: &str| e[k].as_u64().unwrap_or(0);
+        let total: u64 = got.values().sum();
+        let ok = r.code == 0
+            && total == want("tests")
+            && got.get("passed").copied().unwrap_or(0) == want("passed")
+            && got.get("failed").copied().unwrap_or(0) == want("failed")
+            && got.get("skipped").copied().unwrap_or(0) == want("skipped");
+        if !ok {
+            problems.push(format!(
+                "{file}: expected tests={} passed={} failed={} skipped={}, got {got:?} (exit {})",
+                want("tests"),
+                want("passed"),
+                want("failed"),
+                want("skipped"),
+                r.code
+            ));
+        }
+        checked += 1;
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 20, "only {checked} entries checked");
+}

@@ -1,0 +1,5 @@
+//! The one integration test binary: every test runs the real tools as a user would.
+
+mod corpus;
+mod harness;
+mod parse;

@@ -1,0 +1,365 @@
+//! spira-parse: golden fixtures, exact errors and exit codes, streaming and bounded memory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::harness::{bin, files, root, run, TempDir};
+
+/// Arguments for a fixture: `<stem>.args` beside it, one per line.
+fn fixture_args(path: &Path) -> Vec<String> {
+    let args = path.with_extension("args");
+    let mut v: Vec<String> = std::fs::read_to_string(args)
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    v.push(path.strip_prefix(root()).unwrap().display().to_string());
+    v
+}
+
+/// Every fixture's stdout equals `<stem>.expected.jsonl`, and its stderr equals
+/// `<stem>.expected.stderr` (empty when that file is absent). `UPDATE_GOLDEN=1` rewrites them.
+#[test]
+fn golden_fixtures() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for dir in ["fixtures/junit", "fixtures/csv"] {
+        for f in files(&root().join(dir), &[".xml", ".csv", ".trx"]) {
+            let args = fixture_args(&f);
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let r = run("spira-parse", &argv, None);
+            let out = f.with_extension("expected.jsonl");
+            let err = f.with_extension("expected.stderr");
+            if update {
+                std::fs::write(&out, &r.stdout).unwrap();
+                if r.stderr.is_empty() {
+                    let _ = std::fs::remove_file(&err);
+                } else {
+                    std::fs::write(&err, &r.stderr).unwrap();
+                }
+            }
+            let want_out = std::fs::read_to_string(&out).unwrap_or_else(|_| {
+                panic!("{} missing: run UPDATE_GOLDEN=1 cargo test", out.display())
+            });
+            let want_err = std::fs::read_to_string(&err).unwrap_or_default();
+            if r.stdout != want_out || r.stderr != want_err || r.code != 0 {
+                failures.push(format!("{}\n{r}", f.display()));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} fixtures found");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every golden line is valid against the result schema, and reads back into the library's
+/// type, which writes it out again byte for byte.
+#[test]
+fn golden_lines_match_the_schema_and_round_trip() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/test-result.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let mut lines = 0;
+    for dir in ["fixtures/junit", "fixtures/csv"] {
+        let mut paths: Vec<_> = std::fs::read_dir(root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".expected.jsonl"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&v)
+                    .map(|e| format!("{}: {e}", e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{}: {line}\n{errors:?}", p.display());
+                let r: spira_pipe::record::TestResult = serde_json::from_str(line).unwrap();
+                let mut again = Vec::new();
+                r.write_json(&mut again);
+                assert_eq!(String::from_utf8(again).unwrap(), line, "{}", p.display());
+                lines += 1;
+            }
+        }
+    }
+    assert!(lines > 80, "only {lines} lines checked");
+}
+
+/// Each bad input: the exact first stderr line, the exit code, and how many results were
+/// written before the error.
+#[test]
+fn bad_input_errors() {
+    let cases: &[(&[&str], &str, i32, usize)] = &[
+        (&["fixtures/bad/truncated.xml"], "spira-parse: fixtures/bad/truncated.xml:5:5: malformed XML: attribute value not closed: `\"` not found before end of input (truncated file?)", 1, 1),
+        (&["fixtures/bad/malformed-attr.xml"], "spira-parse: fixtures/bad/malformed-attr.xml:3:55: malformed XML: in <testcase>: attribute value must be in quotes", 1, 1),
+        (&["fixtures/bad/unclosed-cdata.xml"], "spira-parse: fixtures/bad/unclosed-cdata.xml:4:17: malformed XML: CDATA section not closed before the end of the file (truncated file?)", 1, 1),
+        (&["fixtures/bad/mismatched.xml"], "spira-parse: fixtures/bad/mismatched.xml:4:3: malformed XML: closing tag </testsuite> does not match the open <testcase>", 1, 1),
+        (&["fixtures/bad/missing-end.xml"], "spira-parse: fixtures/bad/missing-end.xml:3:1: unexpected end of file: 1 element not closed (truncated file?)", 1, 1),
+        (&["fixtures/bad/empty.xml"], "spira-parse: fixtures/bad/empty.xml: not a supported report: the file is empty", 1, 0),
+        (&["fixtures/bad/whitespace.xml"], "spira-parse: fixtures/bad/whitespace.xml: not a supported report: the file holds only white space", 1, 0),
+        (&["fixtures/bad/binary.xml"], "spira-parse: fixtures/bad/binary.xml: not a supported report: it looks like binary data", 1, 0),
+        (&["fixtures/bad/report.json"], "spira-parse: fixtures/bad/report.json: not a supported report: it looks like JSON", 1, 0),
+        (&["fixtures/bad/notes.txt"], "spira-parse: fixtures/bad/notes.txt: not a supported report: it looks like plain text, not XML nor a CSV with name and status columns", 1, 0),
+        (&["fixtures/bad/other-root.xml"], "spira-parse: fixtures/bad/other-root.xml: not a supported report: XML with root element <project>", 1, 0),
+        (&["fixtures/bad/ragged.csv"], "spira-parse: fixtures/bad/ragged.csv:3: row has 2 fields, but the header has 3", 1, 1),
+        (&["fixtures/bad/bad-status.csv"], "spira-parse: fixtures/bad/bad-status.csv:3: unknown status \"maybe\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)", 1, 1),
+        (&["fixtures/bad/bad-id.csv"], "spira-parse: fixtures/bad/bad-id.csv:3: test case ID \"twelve\" is not a number (write 123 or TC:123)", 1, 1),
+        (&["--format", "csv", "fixtures/bad/no-status.csv"], "spira-parse: fixtures/bad/no-status.csv:1: no status column in the header (name, duration); name one with --column status=HEADER", 1, 0),
+        (&["fixtures/no-such-file.xml"], "spira-parse: cannot open 'fixtures/no-such-file.xml' for reading: No such file or directory", 2, 0),
+        (&["--column", "nonsense", "fixtures/csv/basic.csv"], "error: invalid value 'nonsense' for '--column <FIELD=HEADER>': 'nonsense' is not FIELD=HEADER", 2, 0),
+        (&["--max-field-bytes", "lots", "fixtures/csv/basic.csv"], "error: invalid value 'lots' for '--max-field-bytes <BYTES>': 'lots' is not a size (write 1048576, 512K or 1M)", 2, 0),
+        (&["--column", "colour=Scenario", "fixtures/csv/columns.csv"], "spira-parse: --column colour=Scenario: unknown field 'colour' (one of name, classname, suite, status, duration, duration_ms, message, details, start, test_case_id)", 2, 0),
+    ];
+    for (args, first, code, lines) in cases {
+        let r = run("spira-parse", args, None);
+        assert_eq!(r.err1(), *first, "\n{r}");
+        assert_eq!(r.code, *code, "\n{r}");
+        assert_eq!(r.stdout.lines().count(), *lines, "\n{r}");
+    }
+}
+
+#[test]
+fn a_missing_file_is_reported_before_any_output() {
+    let r = run(
+        "spira-parse",
+        &["fixtures/junit/surefire.xml", "missing.xml"],
+        None,
+    );
+    r.expect_code(2);
+    assert!(r.stdout.is_empty(), "{r}");
+}
+
+#[test]
+fn stops_at_the_first_bad_file_unless_told_to_keep_going() {
+    let files = [
+        "fixtures/junit/gradle.xml",
+        "fixtures/bad/truncated.xml",
+        "fixtures/bad/other-root.xml",
+        "fixtures/junit/jest.xml",
+    ];
+    let r = run("spira-parse", &files, None);
+    r.expect_code(1);
+    assert_eq!(r.json().len(), 3 + 1, "{r}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r}");
+
+    let mut args = vec!["--keep-going"];
+    args.extend(files);
+    let r = run("spira-parse", &args, None);
+    r.expect_code(1);
+    assert_eq!(r.json().len(), 3 + 1 + 4, "{r}");
+    let errs: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(errs.len(), 2, "{r}");
+    assert!(errs[0].starts_with("spira-parse: fixtures/bad/truncated.xml:5:5: "));
+    assert!(errs[1].starts_with("spira-parse: fixtures/bad/other-root.xml: not a supported report"));
+}
+
+#[test]
+fn directories_are_searched_recursively_in_sorted_order() {
+    let t = TempDir::new("dir");
+    let junit = std::fs::read_to_string(root().join("fixtures/junit/gradle.xml")).unwrap();
+    std::fs::create_dir_all(t.path("b/nested")).unwrap();
+    std::fs::write(t.path("b/nested/z.XML"), &junit).unwrap();
+    std::fs::write(t.path("a.trx"), &junit).unwrap();
+    std::fs::copy(root().join("fixtures/csv/basic.csv"), t.path("b/c.csv")).unwrap();
+    std::fs::write(t.path("notes.txt"), "not a report").unwrap();
+    std::fs::write(t.path("results.jsonl"), "{}").unwrap();
+    let dir = t.0.display().to_string();
+    let r = run("spira-parse", &[&dir], None);
+    r.expect_code(0);
+    let reports: Vec<String> = r
+        .json()
+        .iter()
+        .map(|v| v["report"].as_str().unwrap().to_string())
+        .collect();
+    let mut order = reports.clone();
+    order.dedup();
+    assert_eq!(
+        order,
+        [
+            format!("{dir}/a.trx"),
+            format!("{dir}/b/c.csv"),
+            format!("{dir}/b/nested/z.XML")
+        ],
+        "{r}"
+    );
+}
+
+#[test]
+fn reads_standard_input() {
+    let data = std::fs::read(root().join("fixtures/junit/jest.xml")).unwrap();
+    for args in [&[][..], &["-"][..]] {
+        let r = run("spira-parse", args, Some(&data));
+        r.expect_code(0);
+        let v = r.json();
+        assert_eq!(v.len(), 4, "{r}");
+        assert_eq!(v[0]["report"], "<stdin>");
+    }
+}
+
+#[test]
+fn forced_format_reads_testcases_under_any_root() {
+    let doc = b"<testrun name=\"eclipse\"><testsuite name=\"s\"><testcase classname=\"c\" name=\"t\" time=\"1\"/></testsuite></testrun>";
+    let r = run("spira-parse", &[], Some(doc));
+    r.expect_code(1);
+    assert!(
+        r.err1()
+            .contains("<testrun> (an Eclipse test run; use --format junit"),
+        "{r}"
+    );
+    let r = run("spira-parse", &["--format", "junit"], Some(doc));
+    r.expect_code(0);
+    assert_eq!(r.json()[0]["name"], "t");
+}
+
+#[test]
+fn csv_columns_can_be_named_and_the_delimiter_set() {
+    let r = run(
+        "spira-parse",
+        &["--delimiter", "|"],
+        Some(b"test|status|ms\nx|pass|5\n"),
+    );
+    r.expect_code(0);
+    assert_eq!(r.json()[0]["name"], "x");
+    let r = run(
+        "spira-parse",
+        &["--column", "duration_ms=ms"],
+        Some(b"test,status,ms\nx,pass,1500\n"),
+    );
+    r.expect_code(0);
+    assert_eq!(r.json()[0]["duration"], 1.5);
+}
+
+/// A report with a huge text node: every field stays within the cap (plus the marker) and
+/// says how much was cut.
+#[test]
+fn huge_text_is_capped_with_a_marker() {
+    let big = "x".repeat(3 << 20);
+    let doc = format!(
+        "<testsuite name=\"s\"><testcase classname=\"c\" name=\"t\" time=\"1\"><failure message=\"{big}\">{big}</failure><system-out><![CDATA[{big}]]></system-out><system-err>a&amp;b{big}</system-err></testcase></testsuite>"
+    );
+    let r = run(
+        "spira-parse",
+        &["--max-field-bytes", "64K"],
+        Some(doc.as_bytes()),
+    );
+    r.expect_code(0);
+    let v = &r.json()[0];
+    for field in ["message", "details", "stdout", "stderr"] {
+        let s = v[field].as_str().unwrap();
+        assert!(s.len() <= (64 << 10) + 100, "{field} is {} bytes", s.len());
+        assert!(
+            s.ends_with("bytes omitted]") && s.contains("…[truncated: "),
+            "{field}: {}",
+            &s[s.len() - 60..]
+        );
+    }
+    assert!(v["stderr"].as_str().unwrap().starts_with("a&b"));
+}
+
+/// Results come out while the input is still being written: the parser streams.
+#[test]
+fn results_stream_before_the_input_ends() {
+    let mut child = Command::new(bin("spira-parse"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(l)) = lines.next() {
+            let _ = tx.send(l);
+        }
+        for _ in lines {}
+    });
+    stdin
+        .write_all(b"<testsuites><testsuite name=\"s\">")
+        .unwrap();
+    // Enough results to fill the output buffer, then wait with the document still open.
+    for i in 0..2000 {
+        writeln!(
+            stdin,
+            "<testcase classname=\"stream.Test\" name=\"case number {i} with a long name to fill the buffer\" time=\"0.1\"/>"
+        )
+        .unwrap();
+    }
+    stdin.flush().unwrap();
+    let first = rx.recv_timeout(Duration::from_secs(20));
+    stdin.write_all(b"</testsuite></testsuites>").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let first = first.expect("no result line before the input ended");
+    assert!(first.contains("case number 0 "), "{first}");
+    assert!(status.success());
+}
+
+#[test]
+fn a_closed_pipe_downstream_is_a_normal_end() {
+    let t = TempDir::new("pipe");
+    let mut doc = String::from("<testsuite name=\"s\">");
+    for i in 0..50_000 {
+        doc.push_str(&format!(
+            "<testcase classname=\"c\" name=\"t{i}\" time=\"1\"/>\n"
+        ));
+    }
+    doc.push_str("</testsuite>");
+    let f = t.path("big.xml");
+    std::fs::write(&f, doc).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' '{}' 2>'{}' | head -n 1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+            bin("spira-parse").display(),
+            f.display(),
+            t.path("err").display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert_eq!(std::fs::read_to_string(t.path("err")).unwrap(), "");
+}
+
+#[test]
+fn stats_count_results_per_status() {
+    let r = run(
+        "spira-parse",
+        &[
+            "--stats",
+            "fixtures/junit/surefire.xml",
+            "fixtures/csv/spira-native.csv",
+        ],
+        None,
+    );
+    r.expect_code(0);
+    assert_eq!(
+        r.stderr.trim_end(),
+        "spira-parse: 13 results from 2 files: 3 passed, 2 failed, 3 error, 4 skipped, 1 warning"
+    );
+}
+
+#[test]
+fn help_ends_with_examples_and_version_works() {
+    let r = run("spira-parse", &["--help"], None);
+    r.expect_code(0);
+    assert!(
+        r.stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("spira-parse --stats"),
+        "{r}"
+    );
+    let r = run("spira-parse", &["--version"], None);
+    r.expect_code(0);
+    assert!(r.stdout.starts_with("spira-parse "), "{r}");
+    run("spira-parse", &["--no-such-flag"], None).expect_code(2);
+}
