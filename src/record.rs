@@ -95,6 +95,10 @@ pub struct Rerun {
     pub duration: Option<f64>,
 }
 
+fn is_empty_slice<T>(s: &Arc<[T]>) -> bool {
+    s.is_empty()
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -107,7 +111,7 @@ pub struct TestResult {
     /// The report file the result comes from, as named on the command line (`<stdin>` for `-`).
     pub report: Arc<str>,
     /// Enclosing suite names, outer to inner.
-    pub suites: Vec<String>,
+    pub suites: Arc<[String]>,
     /// The class (or group) name, if any.
     pub classname: Option<String>,
     /// The test's name, if any.
@@ -130,7 +134,7 @@ pub struct TestResult {
     pub start: Option<String>,
     /// The enclosing suite's start time (JUnit `testsuite@timestamp`), same form as `start`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suite_start: Option<String>,
+    pub suite_start: Option<Arc<str>>,
     /// The message of the result element that decided the status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -153,8 +157,8 @@ pub struct TestResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
     /// Properties of the enclosing suites that come before the test, outer suite first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub suite_properties: Vec<Property>,
+    #[serde(default, skip_serializing_if = "is_empty_slice")]
+    pub suite_properties: Arc<[Property]>,
     /// The test's source file, if the report names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -185,7 +189,7 @@ impl TestResult {
         TestResult {
             format: Cow::Borrowed(format),
             report: Arc::clone(report),
-            suites: Vec::new(),
+            suites: Arc::from([]),
             classname: None,
             name: None,
             status: Status::Passed,
@@ -202,7 +206,7 @@ impl TestResult {
             stderr: None,
             other_outcomes: Vec::new(),
             properties: Vec::new(),
-            suite_properties: Vec::new(),
+            suite_properties: Arc::from([]),
             file: None,
             line: None,
             assertions: None,

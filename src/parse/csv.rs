@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
 
 use super::input::Decoded;
 use super::values::{self, OnceWarn};
@@ -173,9 +174,9 @@ pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result
         let mut r = TestResult::new(FORMAT, &arc);
         r.name = get("name").map(str::to_string);
         r.classname = get("classname").map(str::to_string);
-        r.suites = get("suite")
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default();
+        if let Some(s) = get("suite") {
+            r.suites = Arc::from([s.to_string()]);
+        }
         let raw_status = get("status").unwrap_or("");
         let (status, spira) = values::status_word(raw_status).ok_or_else(|| {
             Error::Data(format!(

@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use super::suites::SuiteStack;
 use super::values::{self, Odd, OnceWarn};
 use super::xml::{self, attr, Item, XmlDoc};
 use super::{Report, Root};
@@ -21,18 +22,9 @@ pub fn is_root(name: &str) -> bool {
     matches!(name, "testsuites" | "testsuite")
 }
 
-struct Suite {
-    /// `ctx.depth` inside this suite.
-    depth: usize,
-    name: String,
-    timestamp: Option<String>,
-    properties: Vec<Property>,
-    seen_case: bool,
-}
-
 struct State<'r, 'w> {
     report: &'r mut Report<'w>,
-    suites: Vec<Suite>,
+    suites: SuiteStack,
     odd_time: OnceWarn,
     odd_stamp: OnceWarn,
 }
@@ -41,7 +33,7 @@ struct State<'r, 'w> {
 pub fn parse<R: Read>(doc: &mut XmlDoc<R>, root: Root, report: &mut Report<'_>) -> Result<()> {
     let mut st = State {
         report,
-        suites: Vec::new(),
+        suites: SuiteStack::default(),
         odd_time: OnceWarn::default(),
         odd_stamp: OnceWarn::default(),
     };
@@ -52,9 +44,7 @@ pub fn parse<R: Read>(doc: &mut XmlDoc<R>, root: Root, report: &mut Report<'_>) 
                 Item::Open { name, attrs, empty } => element(doc, &mut st, &name, attrs, empty)?,
                 Item::Close => {
                     let depth = doc.ctx.depth;
-                    while st.suites.last().is_some_and(|s| s.depth > depth) {
-                        st.suites.pop();
-                    }
+                    st.suites.close_to(depth);
                     if depth == 0 {
                         break;
                     }
@@ -71,40 +61,31 @@ fn element<R: Read>(
     doc: &mut XmlDoc<R>,
     st: &mut State<'_, '_>,
     name: &str,
-    attrs: Vec<(String, String)>,
+    attrs: xml::Attrs,
     empty: bool,
 ) -> Result<()> {
     match name {
         "testsuite" => {
             let timestamp = attr(&attrs, "timestamp").and_then(|t| stamp(doc, st, t));
-            st.suites.push(Suite {
-                depth: doc.ctx.depth,
-                name: attr(&attrs, "name").unwrap_or("").to_string(),
-                timestamp,
-                properties: Vec::new(),
-                seen_case: false,
-            });
+            let name = attr(&attrs, "name").unwrap_or("").to_string();
+            st.suites.push(doc.ctx.depth, name, timestamp);
             if empty {
                 st.suites.pop();
             }
         }
         "testcase" => {
             let r = testcase(doc, st, attrs, empty)?;
-            for s in &mut st.suites {
-                s.seen_case = true;
-            }
+            st.suites.saw_case();
             st.report.emit(&r)?;
         }
-        "properties" if !empty && st.suites.last().is_some_and(|s| !s.seen_case) => {
+        "properties" if !empty && st.suites.before_first_case() => {
             let props = properties(doc)?;
-            if let Some(s) = st.suites.last_mut() {
-                s.properties.extend(props);
-            }
+            st.suites.add_properties(props);
         }
         // A bare error or failure in a suite is a failure of the whole class or fixture.
         "error" | "failure" if !st.suites.is_empty() => {
-            let mut r = result(st);
-            r.classname = st.suites.last().map(|s| s.name.clone());
+            let mut r = st.suites.result(FORMAT, &st.report.name);
+            r.classname = st.suites.name().map(str::to_string);
             r.status = if name == "error" {
                 Status::Error
             } else {
@@ -127,19 +108,6 @@ fn element<R: Read>(
         _ => {}
     }
     Ok(())
-}
-
-/// A result carrying what the enclosing suites give every test.
-fn result(st: &State<'_, '_>) -> TestResult {
-    let mut r = TestResult::new(FORMAT, &st.report.name);
-    r.suites = st.suites.iter().map(|s| s.name.clone()).collect();
-    r.suite_start = st.suites.iter().rev().find_map(|s| s.timestamp.clone());
-    r.suite_properties = st
-        .suites
-        .iter()
-        .flat_map(|s| s.properties.iter().cloned())
-        .collect();
-    r
 }
 
 fn stamp<R: Read>(doc: &XmlDoc<R>, st: &mut State<'_, '_>, raw: &str) -> Option<String> {
@@ -171,15 +139,15 @@ fn severity(kind: &str) -> u8 {
 fn testcase<R: Read>(
     doc: &mut XmlDoc<R>,
     st: &mut State<'_, '_>,
-    attrs: Vec<(String, String)>,
+    attrs: xml::Attrs,
     empty: bool,
 ) -> Result<TestResult> {
-    let mut r = result(st);
+    let mut r = st.suites.result(FORMAT, &st.report.name);
     let mut time = None;
     let mut status_attr = None;
     let mut result_attr = None;
     for (k, v) in attrs {
-        match k.as_str() {
+        match k.as_ref() {
             "name" => r.name = Some(v),
             "classname" => r.classname = Some(v),
             "time" => time = Some(v),
@@ -187,26 +155,26 @@ fn testcase<R: Read>(
             "line" => match v.trim().parse() {
                 Ok(n) => r.line = Some(n),
                 Err(_) => {
-                    r.extra.insert(k, v);
+                    r.extra.insert(k.into_owned(), v);
                 }
             },
             "assertions" => match v.trim().parse() {
                 Ok(n) => r.assertions = Some(n),
                 Err(_) => {
-                    r.extra.insert(k, v);
+                    r.extra.insert(k.into_owned(), v);
                 }
             },
             "timestamp" => r.start = stamp(doc, st, &v),
             "status" => {
                 status_attr = Some(v.clone());
-                r.extra.insert(k, v);
+                r.extra.insert(k.into_owned(), v);
             }
             "result" => {
                 result_attr = Some(v.clone());
-                r.extra.insert(k, v);
+                r.extra.insert(k.into_owned(), v);
             }
             _ => {
-                r.extra.insert(k, v);
+                r.extra.insert(k.into_owned(), v);
             }
         }
     }
@@ -360,7 +328,7 @@ fn rerun<R: Read>(
     doc: &mut XmlDoc<R>,
     st: &mut State<'_, '_>,
     kind: String,
-    attrs: &[(String, String)],
+    attrs: &[(std::borrow::Cow<'static, str>, String)],
     empty: bool,
 ) -> Result<Rerun> {
     let mut r = Rerun {

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod input;
 pub mod junit;
+pub mod suites;
 pub mod values;
 pub mod xml;
 
@@ -147,7 +148,7 @@ pub struct Root {
     /// Its name.
     pub name: String,
     /// Its attributes.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: xml::Attrs,
     /// True for `<root/>`.
     pub empty: bool,
 }

@@ -2,6 +2,7 @@
 //! reading events with positions, gathering text across Text, CDATA and reference events,
 //! reading attributes, and the warnings that go with them.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use quick_xml::escape::resolve_predefined_entity;
@@ -234,7 +235,7 @@ impl Ctx {
         &mut self,
         e: &BytesStart<'_>,
         reader: &Reader<Decoded<R>>,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Attrs> {
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| {
@@ -257,7 +258,7 @@ impl Ctx {
                 ))
             })?;
             let value = self.unescape_attr(&a.value, reader);
-            out.push((a.key.0.to_string(), value));
+            out.push((intern(a.key.0), value));
         }
         Ok(out)
     }
@@ -270,7 +271,10 @@ impl Ctx {
         }
         let mut s = String::with_capacity(raw.len());
         let mut rest = raw;
-        while let Some(i) = rest.find(['&', '\t', '\n', '\r']) {
+        while let Some(i) = rest
+            .bytes()
+            .position(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r'))
+        {
             s.push_str(&rest[..i]);
             let c = rest.as_bytes()[i];
             if c != b'&' {
@@ -280,8 +284,9 @@ impl Ctx {
                 rest = &rest[i + 1 + usize::from(crlf)..];
                 continue;
             }
-            match rest[i + 1..].find(';') {
-                Some(j) if j > 0 && j < 40 => {
+            let tail = &rest.as_bytes()[i + 1..];
+            match memchr::memchr(b';', &tail[..tail.len().min(40)]) {
+                Some(j) if j > 0 => {
                     let name = &rest[i + 1..i + 1 + j];
                     match self.resolve(name, reader) {
                         Resolved::Str(t) => s.push_str(t),
@@ -421,8 +426,64 @@ pub fn skip<R: Read>(doc: &mut XmlDoc<R>) -> Result<()> {
     }
 }
 
+/// Attributes in document order: names (common ones without an allocation) and values.
+pub type Attrs = Vec<(Cow<'static, str>, String)>;
+
+/// A name from the formats' common attribute names, or an owned copy.
+fn intern(name: &str) -> Cow<'static, str> {
+    const COMMON: &[&str] = &[
+        "name",
+        "classname",
+        "time",
+        "message",
+        "type",
+        "value",
+        "timestamp",
+        "file",
+        "line",
+        "status",
+        "result",
+        "assertions",
+        "tests",
+        "failures",
+        "errors",
+        "skipped",
+        "hostname",
+        "id",
+        "package",
+        "disabled",
+        "class",
+        "fullname",
+        "methodname",
+        "duration",
+        "label",
+        "start-time",
+        "end-time",
+        "asserts",
+        "executed",
+        "success",
+        "outcome",
+        "testName",
+        "testId",
+        "executionId",
+        "startTime",
+        "endTime",
+        "className",
+        "method",
+        "signature",
+        "is-config",
+        "duration-ms",
+        "started-at",
+        "finished-at",
+    ];
+    match COMMON.iter().find(|c| **c == name) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(name.to_string()),
+    }
+}
+
 /// The value of attribute `key`, if present (the last one, if duplicated).
-pub fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], key: &str) -> Option<&'a str> {
     attrs
         .iter()
         .rev()
@@ -437,7 +498,7 @@ pub enum Item {
         /// The element's name.
         name: String,
         /// Its attributes.
-        attrs: Vec<(String, String)>,
+        attrs: Attrs,
         /// True for an empty-element tag.
         empty: bool,
     },
