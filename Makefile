@@ -31,7 +31,7 @@ demo: build
 
 ## Speed and memory against the peers in $(BENCH) (see README, "Benchmarks").
 bench: build
-	@sh scripts/bench.sh $(BIN) $(BENCH)
+	@python3 scripts/bench.py $(BIN) $(BENCH)
 
 clean:
 	$(CARGO) clean

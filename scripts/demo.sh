@@ -1,15 +1,19 @@
 #!/bin/sh
-# make demo: parse the bundled sample reports and show what each stage makes of them.
+# make demo: the bundled sample reports through the pipeline, stage by stage.
+# (For now the pipeline is spira-parse; later stages join as they are built.)
 set -eu
 BIN=${1:-target/release}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-echo "== spira-parse: the sample reports (JUnit dialects and CSV) -> result lines"
+echo "== spira-parse fixtures/demo/  (JUnit surefire, pytest, and a CSV export)"
+ls fixtures/demo/
 "$BIN/spira-parse" --stats fixtures/demo/ > "$tmp/results.jsonl"
 echo
-echo "== the first result line, as spira-map will read it:"
+echo "== one result line per test case; the first one:"
 head -n 1 "$tmp/results.jsonl"
 echo
-echo "== results per report file:"
-sed -e 's/.*"report":"\([^"]*\)".*"status":"\([a-z]*\)".*/\1 \2/' "$tmp/results.jsonl" | sort | uniq -c
+echo "== counts per report:"
+for f in fixtures/demo/*; do
+  "$BIN/spira-parse" --stats "$f" 2>&1 >/dev/null | sed "s|^spira-parse: |  $f: |"
+done

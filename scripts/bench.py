@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""make bench: spira-parse's speed and memory on generated reports, beside the peers.
+
+usage: bench.py BIN_DIR BENCH_DIR
+Generates reports with BENCH_DIR/gen_junit.py (cached in $SPIRA_BENCH_TMP, default
+/tmp/spira-bench), runs spira-parse several times (best wall time, largest peak RSS), and runs
+the Python peers once each when their packages can be installed (a venv in the cache folder).
+Set BENCH_SCALE=0 to skip the 10x (2,000,000 cases, ~770 MB) memory check.
+"""
+import os, subprocess, sys, time
+
+bin_dir, bench = sys.argv[1], sys.argv[2]
+tmp = os.environ.get("SPIRA_BENCH_TMP", "/tmp/spira-bench")
+os.makedirs(tmp, exist_ok=True)
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+
+
+def report(n):
+    path = os.path.join(tmp, f"junit-{n}.xml")
+    if not os.path.exists(path):
+        print(f"generating {path} ...", file=sys.stderr)
+        with open(path + ".part", "w") as f:
+            subprocess.run([sys.executable, os.path.join(bench, "gen_junit.py"), str(n)], stdout=f, check=True)
+        os.rename(path + ".part", path)
+    return path
+
+
+def measure(cmd, runs=1, stdout=subprocess.DEVNULL):
+    """Best wall seconds and largest peak RSS (KB) over `runs` runs."""
+    best, rss = None, 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - t
+        if p.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{p.stderr}")
+        rss = max(rss, int(p.stderr.strip().splitlines()[-1]))
+        best = wall if best is None else min(best, wall)
+    return best, rss
+
+
+def peers_python():
+    venv = os.path.join(tmp, "peers-venv")
+    py = os.path.join(venv, "bin", "python")
+    if not os.path.exists(py):
+        try:
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True, capture_output=True)
+            subprocess.run([py, "-m", "pip", "install", "-q", "junitparser==5.0.3", "test-results-parser==0.6.1"],
+                           check=True, capture_output=True, timeout=600)
+        except Exception as e:  # no registry: the peers are left out, and the table says so
+            print(f"peers not installed ({e}); their rows are left out", file=sys.stderr)
+            return None
+    return py
+
+
+rows = []
+big = report(200_000)
+size_mb = os.path.getsize(big) / 1e6
+parse = os.path.join(bin_dir, "spira-parse")
+ours, ours_rss = measure([parse, big], RUNS)
+rows.append(("spira-parse", ours, ours_rss))
+py = peers_python()
+if py:
+    for name, script in [("junitparser", "junitparser_parse.py"), ("codecov test-results-parser", "codecov_parse.py")]:
+        try:
+            rows.append((name,) + measure([py, os.path.join(bench, "peers", script), big], 1))
+        except SystemExit as e:
+            print(e, file=sys.stderr)
+
+print(f"\nJUnit, 200,000 cases ({size_mb:.0f} MB, {os.path.basename(big)}), best of {RUNS} for spira-parse:\n")
+print(f"| {'tool':<28} | {'wall s':>7} | {'MB/s':>6} | {'peak RSS MB':>11} | {'spira-parse is':>14} |")
+print(f"|{'-'*30}|{'-'*9}|{'-'*8}|{'-'*13}|{'-'*16}|")
+for name, wall, rss in rows:
+    ratio = "" if name == "spira-parse" else f"{wall / ours:.1f}x faster"
+    print(f"| {name:<28} | {wall:>7.3f} | {size_mb / wall:>6.0f} | {rss / 1024:>11.1f} | {ratio:>14} |")
+
+if os.environ.get("BENCH_SCALE", "1") != "0":
+    huge = report(2_000_000)
+    wall, rss = measure([parse, huge], 1)
+    mb = os.path.getsize(huge) / 1e6
+    print(f"\n10x larger ({mb:.0f} MB): {wall:.2f} s, {mb / wall:.0f} MB/s, peak RSS {rss / 1024:.1f} MB "
+          f"(200k: {ours_rss / 1024:.1f} MB)")
