@@ -80,3 +80,16 @@ if os.environ.get("BENCH_SCALE", "1") != "0":
     mb = os.path.getsize(huge) / 1e6
     print(f"\n10x larger ({mb:.0f} MB): {wall:.2f} s, {mb / wall:.0f} MB/s, peak RSS {rss / 1024:.1f} MB "
           f"(200k: {ours_rss / 1024:.1f} MB)")
+
+# One testcase whose system-out is 200 MB: memory must stay near the field cap.
+huge_text = os.path.join(tmp, "junit-200mb-system-out.xml")
+if not os.path.exists(huge_text):
+    with open(huge_text, "w") as f:
+        f.write('<testsuite name="s"><testcase classname="c" name="t" time="1"><system-out>')
+        line = "log line with some text & an escape &amp; more text\n" * 1000
+        for _ in range(200_000_000 // len(line)):
+            f.write(line)
+        f.write("</system-out></testcase></testsuite>\n")
+wall, rss = measure([parse, huge_text], 1)
+mb = os.path.getsize(huge_text) / 1e6
+print(f"one {mb:.0f} MB system-out: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB (field cap 1 MiB)")
