@@ -74,6 +74,18 @@ for name, wall, rss in rows:
     ratio = "" if name == "spira-parse" else f"{wall / ours:.1f}x faster"
     print(f"| {name:<28} | {wall:>7.3f} | {size_mb / wall:>6.0f} | {rss / 1024:>11.1f} | {ratio:>14} |")
 
+# The same number of tests as TRX (results before definitions: two readings of a file).
+trx = os.path.join(tmp, "trx-200000.trx")
+if not os.path.exists(trx):
+    with open(trx + ".part", "w") as f:
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "gen_trx.py"), "200000"],
+                       stdout=f, check=True)
+    os.rename(trx + ".part", trx)
+trx_wall, trx_rss = measure([parse, trx], RUNS)
+trx_mb = os.path.getsize(trx) / 1e6
+print(f"\nTRX, 200,000 results ({trx_mb:.0f} MB): {trx_wall:.3f} s, {trx_mb / trx_wall:.0f} MB/s "
+      f"(JUnit: {size_mb / ours:.0f} MB/s, {size_mb / ours / (trx_mb / trx_wall):.1f}x), peak RSS {trx_rss / 1024:.1f} MB")
+
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)
     wall, rss = measure([parse, huge], 1)

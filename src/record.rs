@@ -180,7 +180,7 @@ pub struct TestResult {
     /// Everything else the report says about the test: attributes and elements this contract
     /// has no field for, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, String>,
+    pub extra: BTreeMap<Cow<'static, str>, String>,
 }
 
 impl TestResult {

@@ -8,6 +8,17 @@ use std::time::Duration;
 
 use crate::harness::{bin, files, root, run, TempDir};
 
+/// The folders of golden fixtures, one per format.
+const FIXTURE_DIRS: [&str; 7] = [
+    "fixtures/junit",
+    "fixtures/csv",
+    "fixtures/nunit3",
+    "fixtures/nunit2",
+    "fixtures/xunit",
+    "fixtures/trx",
+    "fixtures/testng",
+];
+
 /// Arguments for a fixture: `<stem>.args` beside it, one per line.
 fn fixture_args(path: &Path) -> Vec<String> {
     let args = path.with_extension("args");
@@ -25,7 +36,7 @@ fn golden_fixtures() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for dir in ["fixtures/junit", "fixtures/csv"] {
+    for dir in FIXTURE_DIRS {
         for f in files(&root().join(dir), &[".xml", ".csv", ".trx"]) {
             let args = fixture_args(&f);
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -50,7 +61,7 @@ fn golden_fixtures() {
             checked += 1;
         }
     }
-    assert!(checked >= 30, "only {checked} fixtures found");
+    assert!(checked >= 45, "only {checked} fixtures found");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -64,7 +75,7 @@ fn golden_lines_match_the_schema_and_round_trip() {
     .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     let mut lines = 0;
-    for dir in ["fixtures/junit", "fixtures/csv"] {
+    for dir in FIXTURE_DIRS {
         let mut paths: Vec<_> = std::fs::read_dir(root().join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -87,7 +98,7 @@ fn golden_lines_match_the_schema_and_round_trip() {
             }
         }
     }
-    assert!(lines > 80, "only {lines} lines checked");
+    assert!(lines > 150, "only {lines} lines checked");
 }
 
 /// Each bad input: the exact first stderr line, the exit code, and how many results were
@@ -110,6 +121,12 @@ fn bad_input_errors() {
         (&["fixtures/bad/bad-status.csv"], "spira-parse: fixtures/bad/bad-status.csv:3: unknown status \"maybe\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)", 1, 1),
         (&["fixtures/bad/bad-id.csv"], "spira-parse: fixtures/bad/bad-id.csv:3: test case ID \"twelve\" is not a number (write 123 or TC:123)", 1, 1),
         (&["--format", "csv", "fixtures/bad/no-status.csv"], "spira-parse: fixtures/bad/no-status.csv:1: no status column in the header (name, duration); name one with --column status=HEADER", 1, 0),
+        (&["fixtures/bad/nunit3-broken-attr.xml"], "spira-parse: fixtures/bad/nunit3-broken-attr.xml:5:55: malformed XML: in <test-case>: attribute value must be in quotes", 1, 1),
+        (&["fixtures/bad/nunit3-truncated.xml"], "spira-parse: fixtures/bad/nunit3-truncated.xml:6:25: malformed XML: CDATA section not closed before the end of the file (truncated file?)", 1, 1),
+        (&["fixtures/bad/nunit2-missing-root.xml"], "spira-parse: fixtures/bad/nunit2-missing-root.xml: not a supported report: no XML element in the file", 1, 0),
+        (&["fixtures/bad/trx-truncated.xml"], "spira-parse: fixtures/bad/trx-truncated.xml:6:38: unexpected end of file: 6 elements not closed (truncated file?)", 1, 1),
+        (&["fixtures/bad/xunit-broken-tag.xml"], "spira-parse: fixtures/bad/xunit-broken-tag.xml:5:80: malformed XML: in <test>: expected `=` after the attribute name", 1, 1),
+        (&["fixtures/bad/testng-mismatched.xml"], "spira-parse: fixtures/bad/testng-mismatched.xml:8:7: malformed XML: closing tag </class> does not match the open <exception>", 1, 1),
         (&["fixtures/no-such-file.xml"], "spira-parse: cannot open 'fixtures/no-such-file.xml' for reading: No such file or directory", 2, 0),
         (&["--column", "nonsense", "fixtures/csv/basic.csv"], "error: invalid value 'nonsense' for '--column <FIELD=HEADER>': 'nonsense' is not FIELD=HEADER", 2, 0),
         (&["--max-field-bytes", "lots", "fixtures/csv/basic.csv"], "error: invalid value 'lots' for '--max-field-bytes <BYTES>': 'lots' is not a size (write 1048576, 512K or 1M)", 2, 0),
@@ -164,7 +181,7 @@ fn directories_are_searched_recursively_in_sorted_order() {
     let junit = std::fs::read_to_string(root().join("fixtures/junit/gradle.xml")).unwrap();
     std::fs::create_dir_all(t.path("b/nested")).unwrap();
     std::fs::write(t.path("b/nested/z.XML"), &junit).unwrap();
-    std::fs::write(t.path("a.trx"), &junit).unwrap();
+    std::fs::copy(root().join("fixtures/trx/vstest.trx"), t.path("a.trx")).unwrap();
     std::fs::copy(root().join("fixtures/csv/basic.csv"), t.path("b/c.csv")).unwrap();
     std::fs::write(t.path("notes.txt"), "not a report").unwrap();
     std::fs::write(t.path("results.jsonl"), "{}").unwrap();
@@ -362,4 +379,60 @@ fn help_ends_with_examples_and_version_works() {
     r.expect_code(0);
     assert!(r.stdout.starts_with("spira-parse "), "{r}");
     run("spira-parse", &["--no-such-flag"], None).expect_code(2);
+}
+
+/// TRX from standard input cannot be read twice: its results wait for the definitions and come
+/// out the same as from the file.
+#[test]
+fn trx_from_standard_input_matches_the_file() {
+    for f in ["fixtures/trx/vstest.trx", "fixtures/trx/mstest-legacy.trx"] {
+        let from_file = run("spira-parse", &[f], None);
+        from_file.expect_code(0);
+        let data = std::fs::read(root().join(f)).unwrap();
+        let from_stdin = run("spira-parse", &[], Some(&data));
+        from_stdin.expect_code(0);
+        // Only the report's name, and so the folder attachments are resolved against, differ.
+        let strip = |r: &crate::harness::Run| -> Vec<serde_json::Value> {
+            r.json()
+                .into_iter()
+                .map(|mut v| {
+                    let o = v.as_object_mut().unwrap();
+                    o.remove("report");
+                    o.remove("attachments");
+                    v
+                })
+                .collect()
+        };
+        assert!(
+            strip(&from_stdin) == strip(&from_file),
+            "{f}: stdin and file differ"
+        );
+        assert!(
+            from_file.json().iter().all(|v| v["classname"].is_string()),
+            "{from_file}"
+        );
+    }
+}
+
+/// Each format is known by its root element, whatever the file is called.
+#[test]
+fn formats_are_detected_from_content() {
+    let cases = [
+        ("fixtures/nunit3/outcomes.xml", "nunit3"),
+        ("fixtures/nunit2/outcomes.xml", "nunit2"),
+        ("fixtures/nunit2/fragment.xml", "nunit2"),
+        ("fixtures/xunit/v2.xml", "xunit2"),
+        ("fixtures/xunit/v3.xml", "xunit2"),
+        ("fixtures/xunit/v1.xml", "xunit1"),
+        ("fixtures/trx/vstest.trx", "trx"),
+        ("fixtures/testng/outcomes.xml", "testng"),
+        ("fixtures/junit/surefire.xml", "junit"),
+        ("fixtures/csv/basic.csv", "csv"),
+    ];
+    for (f, format) in cases {
+        let data = std::fs::read(root().join(f)).unwrap();
+        let r = run("spira-parse", &[], Some(&data));
+        r.expect_code(0);
+        assert!(r.json().iter().all(|v| v["format"] == format), "{f}: {r}");
+    }
 }

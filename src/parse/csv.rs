@@ -212,7 +212,7 @@ pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result
         }
         for (i, v) in row.iter().enumerate() {
             if !used.contains(&i) && !v.trim().is_empty() {
-                r.extra.insert(headers[i].clone(), v.to_string());
+                r.extra.insert(headers[i].clone().into(), v.to_string());
             }
         }
         report.emit(&r)?;

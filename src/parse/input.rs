@@ -22,6 +22,8 @@ const CHUNK: usize = 64 * 1024;
 const MAX_ENTITY: usize = 40;
 /// The replacement character, in UTF-8.
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+/// `fill_buf` hands out at least this much, but at the end of input.
+const MIN_AVAILABLE: usize = 64;
 /// Filtered output kept for position lookups beyond the current chunk, at least.
 const HISTORY: usize = 512 * 1024;
 
@@ -115,6 +117,8 @@ pub struct Decoded<R: Read> {
     /// Runs cut at the cap so far.
     pub truncated: u64,
     warned_utf: bool,
+    /// Give no warnings (a second reading of the same input).
+    pub quiet: bool,
 }
 
 impl<R: Read> Decoded<R> {
@@ -171,6 +175,7 @@ impl<R: Read> Decoded<R> {
             illegal: 0,
             truncated: 0,
             warned_utf: false,
+            quiet: false,
         })
     }
 
@@ -257,10 +262,17 @@ impl<R: Read> Decoded<R> {
 
     /// Decodes and filters the next chunk. Returns false at the end of input.
     fn refill(&mut self) -> io::Result<bool> {
+        self.refill_keeping(&[])
+    }
+
+    /// Like `refill`, with `keep` (bytes not yet handed out, cut from the old chunk by the
+    /// caller) carried to the front of the new chunk.
+    fn refill_keeping(&mut self, keep: &[u8]) -> io::Result<bool> {
         self.rotate();
-        while self.cur.data.is_empty() {
+        self.cur.data.extend_from_slice(keep);
+        while self.cur.data.len() <= keep.len() {
             if self.finished {
-                return Ok(false);
+                return Ok(!self.cur.data.is_empty());
             }
             if self.raw_start == self.raw_end && !self.raw_eof {
                 self.raw_start = 0;
@@ -318,7 +330,7 @@ impl<R: Read> Decoded<R> {
                 .decode_to_utf8(&self.raw[self.raw_start..self.raw_end], &mut mid, last);
         self.raw_start += read;
         mid.truncate(written);
-        if replaced && !self.warned_utf {
+        if replaced && !self.warned_utf && !self.quiet {
             self.warned_utf = true;
             let (line, col) = self.line_in(&mid, 0);
             cli::warn(format_args!(
@@ -386,7 +398,7 @@ impl<R: Read> Decoded<R> {
             v.extend_from_slice(&inp[start..i]);
             v.extend_from_slice(REPLACEMENT);
             self.illegal += 1;
-            if self.illegal == 1 {
+            if self.illegal == 1 && !self.quiet {
                 let c = if len == 1 {
                     b as u32
                 } else {
@@ -761,8 +773,17 @@ impl<R: Read> Read for Decoded<R> {
 
 impl<R: Read> BufRead for Decoded<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.out_pos >= self.cur.data.len() && !self.refill()? {
-            return Ok(&[]);
+        let rest = self.cur.data.len() - self.out_pos;
+        if rest == 0 {
+            if !self.refill()? {
+                return Ok(&[]);
+            }
+        } else if rest < MIN_AVAILABLE && !self.finished {
+            // Hand out a few bytes only at the very end, so that a reader looking for a short
+            // pattern always sees it whole.
+            let tail = self.cur.data[self.out_pos..].to_vec();
+            self.cur.data.truncate(self.out_pos);
+            self.refill_keeping(&tail)?;
         }
         Ok(&self.cur.data[self.out_pos..])
     }

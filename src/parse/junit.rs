@@ -4,13 +4,10 @@
 //! Streaming: each result is written as its `</testcase>` closes. Only the stack of open
 //! suites (names, timestamps, and the properties written before their first testcase) is kept.
 
-use std::io::Read;
-
 use super::suites::SuiteStack;
-use super::values::{self, Odd, OnceWarn};
+use super::values::{self, OddValues};
 use super::xml::{self, attr, Item, XmlDoc};
 use super::{Report, Root};
-use crate::cli;
 use crate::error::Result;
 use crate::record::{Outcome, Property, Rerun, Status, TestResult};
 
@@ -25,17 +22,15 @@ pub fn is_root(name: &str) -> bool {
 struct State<'r, 'w> {
     report: &'r mut Report<'w>,
     suites: SuiteStack,
-    odd_time: OnceWarn,
-    odd_stamp: OnceWarn,
+    odd: OddValues,
 }
 
 /// Parses a JUnit document whose root start tag has just been read.
-pub fn parse<R: Read>(doc: &mut XmlDoc<R>, root: Root, report: &mut Report<'_>) -> Result<()> {
+pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
     let mut st = State {
         report,
         suites: SuiteStack::default(),
-        odd_time: OnceWarn::default(),
-        odd_stamp: OnceWarn::default(),
+        odd: OddValues::default(),
     };
     element(doc, &mut st, &root.name, root.attrs, root.empty)?;
     if !root.empty {
@@ -57,8 +52,8 @@ pub fn parse<R: Read>(doc: &mut XmlDoc<R>, root: Root, report: &mut Report<'_>) 
 }
 
 /// Handles one element outside any testcase.
-fn element<R: Read>(
-    doc: &mut XmlDoc<R>,
+fn element(
+    doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
     name: &str,
     attrs: xml::Attrs,
@@ -110,19 +105,8 @@ fn element<R: Read>(
     Ok(())
 }
 
-fn stamp<R: Read>(doc: &XmlDoc<R>, st: &mut State<'_, '_>, raw: &str) -> Option<String> {
-    match values::timestamp(raw) {
-        Ok(t) => t,
-        Err(values::NotIso) => {
-            st.odd_stamp.warn(|| {
-                cli::warn(format_args!(
-                    "{}: timestamp \"{raw}\" is not ISO 8601; null used (further ones in this file are not reported)",
-                    doc.here()
-                ))
-            });
-            None
-        }
-    }
+fn stamp(doc: &XmlDoc, st: &mut State<'_, '_>, raw: &str) -> Option<String> {
+    st.odd.timestamp(raw, || doc.here())
 }
 
 /// Severity order: the most severe result element decides the status.
@@ -136,8 +120,8 @@ fn severity(kind: &str) -> u8 {
     }
 }
 
-fn testcase<R: Read>(
-    doc: &mut XmlDoc<R>,
+fn testcase(
+    doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
     attrs: xml::Attrs,
     empty: bool,
@@ -155,26 +139,26 @@ fn testcase<R: Read>(
             "line" => match v.trim().parse() {
                 Ok(n) => r.line = Some(n),
                 Err(_) => {
-                    r.extra.insert(k.into_owned(), v);
+                    r.extra.insert(k, v);
                 }
             },
             "assertions" => match v.trim().parse() {
                 Ok(n) => r.assertions = Some(n),
                 Err(_) => {
-                    r.extra.insert(k.into_owned(), v);
+                    r.extra.insert(k, v);
                 }
             },
             "timestamp" => r.start = stamp(doc, st, &v),
             "status" => {
                 status_attr = Some(v.clone());
-                r.extra.insert(k.into_owned(), v);
+                r.extra.insert(k, v);
             }
             "result" => {
                 result_attr = Some(v.clone());
-                r.extra.insert(k.into_owned(), v);
+                r.extra.insert(k, v);
             }
             _ => {
-                r.extra.insert(k.into_owned(), v);
+                r.extra.insert(k, v);
             }
         }
     }
@@ -182,21 +166,9 @@ fn testcase<R: Read>(
     if r.classname.is_none() {
         r.classname = r.extra.get("class").cloned();
     }
-    match values::seconds(time.as_deref()) {
-        Ok(t) => r.duration = Some(t),
-        Err(odd) => st.odd_time.warn(|| {
-            let what = match (&odd, &time) {
-                (Odd::Missing, None) => "has no time".to_string(),
-                (Odd::Missing, Some(_)) => "has an empty time".to_string(),
-                (Odd::Bad(why), Some(t)) => format!("has time \"{t}\" ({why})"),
-                (Odd::Bad(why), None) => why.to_string(),
-            };
-            cli::warn(format_args!(
-                "{}: testcase {what}; duration null (further ones in this file are not reported)",
-                doc.here()
-            ))
-        }),
-    }
+    r.duration = st
+        .odd
+        .seconds(time.as_deref(), 1.0, "testcase", "time", || doc.here());
     let mut outcomes: Vec<Outcome> = Vec::new();
     if !empty {
         children(doc, st, &mut r, &mut outcomes)?;
@@ -223,8 +195,8 @@ fn testcase<R: Read>(
 }
 
 /// Reads the children of a testcase up to its end tag.
-fn children<R: Read>(
-    doc: &mut XmlDoc<R>,
+fn children(
+    doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
     r: &mut TestResult,
     outcomes: &mut Vec<Outcome>,
@@ -238,7 +210,7 @@ fn children<R: Read>(
             Item::Close => continue,
             Item::Eof => break,
         };
-        let text = |doc: &mut XmlDoc<R>| -> Result<Option<String>> {
+        let text = |doc: &mut XmlDoc| -> Result<Option<String>> {
             if empty {
                 Ok(None)
             } else {
@@ -262,17 +234,17 @@ fn children<R: Read>(
             "properties" => {}
             _ => {
                 for (k, v) in &attrs {
-                    r.extra.insert(format!("{name}@{k}"), v.clone());
+                    r.extra.insert(format!("{name}@{k}").into(), v.clone());
                 }
                 let t = text(doc)?;
                 if let Some(t) = t {
-                    let slot = r.extra.entry(name).or_default();
+                    let slot = r.extra.entry(name.into()).or_default();
                     if !slot.is_empty() {
                         slot.push('\n');
                     }
                     slot.push_str(&t);
                 } else if attrs.is_empty() {
-                    r.extra.entry(name).or_default();
+                    r.extra.entry(name.into()).or_default();
                 }
             }
         }
@@ -297,7 +269,7 @@ fn append(slot: &mut Option<String>, more: Option<String>) {
 }
 
 /// `properties/property@name,@value`, or the value as the element's text.
-fn properties<R: Read>(doc: &mut XmlDoc<R>) -> Result<Vec<Property>> {
+fn properties(doc: &mut XmlDoc) -> Result<Vec<Property>> {
     let depth = doc.ctx.depth;
     let mut out = Vec::new();
     loop {
@@ -324,8 +296,8 @@ fn properties<R: Read>(doc: &mut XmlDoc<R>) -> Result<Vec<Property>> {
 
 /// One surefire rerun element: attributes, and `stackTrace`, `system-out`, `system-err`
 /// children (before surefire 2.22.1 the trace was the element's text).
-fn rerun<R: Read>(
-    doc: &mut XmlDoc<R>,
+fn rerun(
+    doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
     kind: String,
     attrs: &[(std::borrow::Cow<'static, str>, String)],

@@ -4,9 +4,14 @@
 pub mod csv;
 pub mod input;
 pub mod junit;
+pub mod nunit2;
+pub mod nunit3;
 pub mod suites;
+pub mod testng;
+pub mod trx;
 pub mod values;
 pub mod xml;
+pub mod xunit;
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +30,8 @@ Examples:
   spira-parse --keep-going reports/*.xml results.csv | spira-map --map ids.csv
   spira-parse --stats report.xml > /dev/null";
 
-/// Reads test reports (JUnit, CSV) and writes one JSON result line per test case.
+/// Reads test reports (JUnit, NUnit 2 and 3, xUnit.net, TRX, TestNG, CSV) and writes one JSON
+/// result line per test case.
 #[derive(Parser, Debug)]
 #[command(name = "spira-parse", version, after_help = EXAMPLES)]
 pub struct Args {
@@ -66,8 +72,36 @@ pub struct Args {
 pub enum Format {
     /// JUnit XML and its dialects.
     Junit,
+    /// NUnit 3 (`<test-run>`).
+    Nunit3,
+    /// NUnit 2 (`<test-results>`, or a bare `<test-suite>`).
+    Nunit2,
+    /// xUnit.net v2 and v3 (`<assemblies>`).
+    Xunit2,
+    /// xUnit.net v1 (`<assembly>`).
+    Xunit1,
+    /// VSTest TRX (`<TestRun>`).
+    Trx,
+    /// TestNG (`<testng-results>`).
+    Testng,
     /// CSV with a header row.
     Csv,
+}
+
+impl Format {
+    /// The format an XML root element names.
+    pub fn of_root(name: &str) -> Option<Format> {
+        Some(match name {
+            "testsuites" | "testsuite" => Format::Junit,
+            "test-run" => Format::Nunit3,
+            "test-results" | "test-suite" => Format::Nunit2,
+            "assemblies" => Format::Xunit2,
+            "assembly" => Format::Xunit1,
+            "TestRun" => Format::Trx,
+            "testng-results" => Format::Testng,
+            _ => return None,
+        })
+    }
 }
 
 fn parse_size(s: &str) -> std::result::Result<usize, String> {
@@ -352,7 +386,7 @@ fn parse_input(input: &Input, args: &Args, out: &mut dyn Write, counts: &mut Cou
     };
     let format = match (args.format, &sniffed) {
         (Some(f), _) => f,
-        (None, Sniffed::Xml) => Format::Junit,
+        (None, Sniffed::Xml) => Format::Junit, // the root element decides, below
         (None, Sniffed::Csv) => Format::Csv,
         (None, Sniffed::Empty) => {
             return Err(Error::Data(format!(
@@ -381,11 +415,26 @@ fn parse_input(input: &Input, args: &Args, out: &mut dyn Write, counts: &mut Cou
             };
             csv::parse(reader, &opts, &mut report)
         }
-        Format::Junit => parse_xml(reader, args, &mut report),
+        _ => {
+            let reopen = |path: &Path| -> Result<xml::XmlDoc> {
+                let raw = Input::new(path).open_raw()?;
+                xml::XmlDoc::new(raw, &input.name, args.max_field_bytes)
+            };
+            let reopen = input.path.as_deref().map(|p| move || reopen(p));
+            let reopen = reopen
+                .as_ref()
+                .map(|f| f as &dyn Fn() -> Result<xml::XmlDoc>);
+            parse_xml(reader, args, &mut report, reopen)
+        }
     }
 }
 
-fn parse_xml<R: Read>(reader: R, args: &Args, report: &mut Report<'_>) -> Result<()> {
+fn parse_xml(
+    reader: impl Read + 'static,
+    args: &Args,
+    report: &mut Report<'_>,
+    reopen: Option<&dyn Fn() -> Result<xml::XmlDoc>>,
+) -> Result<()> {
     let mut doc = xml::XmlDoc::new(reader, &report.name, args.max_field_bytes)?;
     let root = loop {
         let (e, empty) = match doc.event()? {
@@ -412,17 +461,26 @@ fn parse_xml<R: Read>(reader: R, args: &Args, report: &mut Report<'_>) -> Result
             empty,
         };
     };
-    if junit::is_root(&root.name) || args.format == Some(Format::Junit) {
-        return junit::parse(&mut doc, root, report);
+    let format = match (args.format, Format::of_root(&root.name)) {
+        (Some(Format::Csv) | None, detected) => detected,
+        (forced, _) => forced,
+    };
+    match format {
+        Some(Format::Junit) => junit::parse(&mut doc, root, report),
+        Some(Format::Nunit3) => nunit3::parse(&mut doc, root, report),
+        Some(Format::Nunit2) => nunit2::parse(&mut doc, root, report),
+        Some(Format::Xunit2 | Format::Xunit1) => xunit::parse(&mut doc, root, report),
+        Some(Format::Trx) => trx::parse(&mut doc, root, report, reopen),
+        Some(Format::Testng) => testng::parse(&mut doc, root, report),
+        Some(Format::Csv) | None => Err(Error::Data(format!(
+            "{}: not a supported report: XML with root element <{}>{}",
+            report.name,
+            root.name,
+            known_root(&root.name)
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default()
+        ))),
     }
-    Err(Error::Data(format!(
-        "{}: not a supported report: XML with root element <{}>{}",
-        report.name,
-        root.name,
-        known_root(&root.name)
-            .map(|k| format!(" ({k})"))
-            .unwrap_or_default()
-    )))
 }
 
 /// Names of XML report formats `spira-parse` recognises but does not read.
@@ -438,11 +496,6 @@ fn known_root(name: &str) -> Option<&'static str> {
         "gtester" => "a GTester report",
         "robot" => "a Robot Framework output",
         "testrun" => "an Eclipse test run; use --format junit to read its testcases",
-        "test-run" => "NUnit 3",
-        "test-results" => "NUnit 2",
-        "assemblies" | "assembly" => "xUnit.net",
-        "TestRun" => "VSTest TRX",
-        "testng-results" => "TestNG",
         _ => return None,
     })
 }

@@ -234,6 +234,20 @@ pub fn test_case_id(raw: &str) -> Option<u64> {
     s.parse::<u64>().ok().filter(|&n| n > 0)
 }
 
+/// `Namespace.Class.Method` with class `Namespace.Class` becomes `Method`, the full name kept
+/// in `extra.fullname`, so that `classname.name` does not repeat the class.
+pub fn strip_class_prefix(r: &mut crate::record::TestResult) {
+    if let (Some(c), Some(n)) = (&r.classname, &r.name) {
+        if let Some(rest) = n.strip_prefix(c.as_str()).and_then(|x| x.strip_prefix('.')) {
+            if !rest.is_empty() {
+                let full = n.clone();
+                r.name = Some(rest.to_string());
+                r.extra.insert("fullname".into(), full);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +328,117 @@ mod tests {
         assert_eq!(test_case_id("TC-7"), Some(7));
         assert_eq!(test_case_id("42"), Some(42));
         assert_eq!(test_case_id("x"), None);
+    }
+}
+
+/// Odd durations and timestamps in one file: each read gives null for an odd value, and the
+/// first odd value of each kind is warned about, with where it was.
+#[derive(Default)]
+pub struct OddValues {
+    time: OnceWarn,
+    stamp: OnceWarn,
+}
+
+impl OddValues {
+    /// Seconds from attribute `attr` of element `elem`; `scale` divides (1000 for ms).
+    pub fn seconds(
+        &mut self,
+        raw: Option<&str>,
+        scale: f64,
+        elem: &str,
+        attr: &str,
+        at: impl FnOnce() -> String,
+    ) -> Option<f64> {
+        match seconds(raw) {
+            Ok(v) => Some(v / scale),
+            Err(odd) => {
+                self.time.warn(|| {
+                    let what = match (&odd, raw) {
+                        (Odd::Missing, None) => format!("has no {attr}"),
+                        (Odd::Missing, Some(_)) => format!("has an empty {attr}"),
+                        (Odd::Bad(why), Some(t)) => format!("has {attr} \"{t}\" ({why})"),
+                        (Odd::Bad(why), None) => why.to_string(),
+                    };
+                    crate::cli::warn(format_args!(
+                        "{}: {elem} {what}; duration null (further ones in this file are not reported)",
+                        at()
+                    ))
+                });
+                None
+            }
+        }
+    }
+
+    /// A duration already read some other way, or the reason it could not be.
+    pub fn other(&mut self, v: Result<f64, String>, at: impl FnOnce() -> String) -> Option<f64> {
+        match v {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.time.warn(|| {
+                    crate::cli::warn(format_args!(
+                        "{}: {why}; duration null (further ones in this file are not reported)",
+                        at()
+                    ))
+                });
+                None
+            }
+        }
+    }
+
+    /// A normalised timestamp, or null (and the first time, a warning) when it is not ISO 8601.
+    pub fn timestamp(&mut self, raw: &str, at: impl FnOnce() -> String) -> Option<String> {
+        match timestamp(raw) {
+            Ok(t) => t,
+            Err(NotIso) => {
+                self.stamp.warn(|| {
+                    crate::cli::warn(format_args!(
+                        "{}: timestamp \"{raw}\" is not ISO 8601; null used (further ones in this file are not reported)",
+                        at()
+                    ))
+                });
+                None
+            }
+        }
+    }
+}
+
+/// Seconds from a .NET `TimeSpan` as TRX writes it: `[d.]hh:mm:ss[.fffffff]`.
+pub fn timespan(raw: &str) -> Result<f64, String> {
+    let s = raw.trim();
+    let bad = || format!("duration \"{raw}\" is not [d.]hh:mm:ss[.fffffff]");
+    let (days, rest) = match s.split_once(':') {
+        Some((h, _)) if h.contains('.') => {
+            let (d, _) = h.split_once('.').ok_or_else(bad)?;
+            (d.parse::<f64>().map_err(|_| bad())?, &s[d.len() + 1..])
+        }
+        _ => (0.0, s),
+    };
+    let mut parts = rest.split(':');
+    let (h, m, sec) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(m), Some(sec), None) => (h, m, sec),
+        _ => return Err(bad()),
+    };
+    let h: f64 = h.parse().map_err(|_| bad())?;
+    let m: f64 = m.parse().map_err(|_| bad())?;
+    let sec: f64 = sec.parse().map_err(|_| bad())?;
+    let total = days * 86400.0 + h * 3600.0 + m * 60.0 + sec;
+    if total.is_finite() && total >= 0.0 && !sec.is_sign_negative() {
+        Ok(total)
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod timespan_tests {
+    use super::*;
+
+    #[test]
+    fn reads_timespans() {
+        assert_eq!(timespan("00:00:01.5000000"), Ok(1.5));
+        assert_eq!(timespan("01:02:03"), Ok(3723.0));
+        assert_eq!(timespan("1.00:00:01"), Ok(86401.0));
+        assert!(timespan("soon").is_err());
+        assert!(timespan("1:2").is_err());
     }
 }

@@ -13,13 +13,16 @@ use super::input::{truncation_marker, Decoded};
 use crate::cli;
 use crate::error::{Error, Result};
 
+/// The raw bytes of a report.
+pub type Source = Box<dyn Read>;
+
 /// Deeper nesting than this is refused: no real report comes near it, and it bounds memory.
 pub const MAX_DEPTH: usize = 1024;
 
 /// An XML document being read.
-pub struct XmlDoc<R: Read> {
+pub struct XmlDoc {
     /// The quick-xml reader over the filtered input.
-    pub reader: Reader<Decoded<R>>,
+    pub reader: Reader<Decoded<Source>>,
     /// The one event buffer, cleared before each event.
     pub buf: Vec<u8>,
     /// Everything else: the name, the cap, depth and warning state.
@@ -39,11 +42,13 @@ pub struct Ctx {
     pub start: u64,
     warned_refs: bool,
     illegal_refs: u64,
+    quiet: bool,
 }
 
-impl<R: Read> XmlDoc<R> {
+impl XmlDoc {
     /// Reads an XML document from `raw`, named `name` in messages, with text capped at `cap`.
-    pub fn new(raw: R, name: &str, cap: usize) -> Result<XmlDoc<R>> {
+    pub fn new(raw: impl Read + 'static, name: &str, cap: usize) -> Result<XmlDoc> {
+        let raw: Source = Box::new(raw);
         let decoded = Decoded::new(raw, name, true, cap)
             .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
         let mut reader = Reader::from_reader(decoded);
@@ -61,8 +66,15 @@ impl<R: Read> XmlDoc<R> {
                 start: 0,
                 warned_refs: false,
                 illegal_refs: 0,
+                quiet: false,
             },
         })
+    }
+
+    /// Gives no warnings from now on: for a second reading of the same input.
+    pub fn quiet(&mut self) {
+        self.ctx.quiet = true;
+        self.reader.get_mut().quiet = true;
     }
 
     /// The next event, with the depth tracked and errors given a position.
@@ -115,8 +127,8 @@ impl<R: Read> XmlDoc<R> {
 
 /// Reads one event into `buf`: the free-function form of [`XmlDoc::event`], for parsers that
 /// keep the reader, the buffer and the context apart.
-pub fn next_event<'b, R: Read>(
-    reader: &mut Reader<Decoded<R>>,
+pub fn next_event<'b>(
+    reader: &mut Reader<Decoded<Source>>,
     buf: &'b mut Vec<u8>,
     ctx: &mut Ctx,
 ) -> Result<Event<'b>> {
@@ -186,7 +198,7 @@ impl Ctx {
     /// Resolves a reference into `out`: predefined entities and character references. An
     /// undefined entity is kept as written, with a warning; a reference to a character XML
     /// forbids becomes U+FFFD, with a warning.
-    pub fn push_ref<R: Read>(&mut self, name: &str, out: &mut Text, reader: &Reader<Decoded<R>>) {
+    pub fn push_ref(&mut self, name: &str, out: &mut Text, reader: &Reader<Decoded<Source>>) {
         match self.resolve(name, reader) {
             Resolved::Str(s) => out.push(s),
             Resolved::Char(c) => out.push(c.encode_utf8(&mut [0u8; 4])),
@@ -194,7 +206,7 @@ impl Ctx {
         }
     }
 
-    fn resolve<'a, R: Read>(&mut self, name: &'a str, reader: &Reader<Decoded<R>>) -> Resolved<'a> {
+    fn resolve<'a>(&mut self, name: &'a str, reader: &Reader<Decoded<Source>>) -> Resolved<'a> {
         if let Some(s) = resolve_predefined_entity(name) {
             return Resolved::Str(s);
         }
@@ -213,7 +225,7 @@ impl Ctx {
 
     fn illegal_ref(&mut self, name: &str, at: String) {
         self.illegal_refs += 1;
-        if self.illegal_refs == 1 {
+        if self.illegal_refs == 1 && !self.quiet {
             cli::warn(format_args!(
                 "{at}: character reference &{name}; is not allowed in XML; replaced with U+FFFD"
             ));
@@ -221,7 +233,7 @@ impl Ctx {
     }
 
     fn undefined_ref(&mut self, name: &str, at: String) {
-        if !self.warned_refs {
+        if !self.warned_refs && !self.quiet {
             self.warned_refs = true;
             cli::warn(format_args!(
                 "{at}: undefined entity &{name}; kept as written (DTDs are never read)"
@@ -231,11 +243,7 @@ impl Ctx {
 
     /// The attributes of a start tag, unescaped and normalised, in document order.
     /// Duplicate attributes are kept (the last one wins for lookups by [`attr`]).
-    pub fn attrs<R: Read>(
-        &mut self,
-        e: &BytesStart<'_>,
-        reader: &Reader<Decoded<R>>,
-    ) -> Result<Attrs> {
+    pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Reader<Decoded<Source>>) -> Result<Attrs> {
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| {
@@ -264,7 +272,7 @@ impl Ctx {
     }
 
     /// Attribute-value normalisation: references resolved, literal white space made a space.
-    fn unescape_attr<R: Read>(&mut self, raw: &str, reader: &Reader<Decoded<R>>) -> String {
+    fn unescape_attr(&mut self, raw: &str, reader: &Reader<Decoded<Source>>) -> String {
         let b = raw.as_bytes();
         if memchr::memchr3(b'&', b'\n', b'\r', b).is_none() && memchr::memchr(b'\t', b).is_none() {
             return raw.to_string();
@@ -380,11 +388,11 @@ impl Text {
 }
 
 /// Adds a text-like event (Text, CDATA, reference) to `out`; returns false for other events.
-pub fn gather<R: Read>(
+pub fn gather(
     ev: &Event<'_>,
     out: &mut Text,
     ctx: &mut Ctx,
-    reader: &Reader<Decoded<R>>,
+    reader: &Reader<Decoded<Source>>,
 ) -> bool {
     match ev {
         Event::Text(t) => out.push(&t.xml10_content()),
@@ -397,7 +405,7 @@ pub fn gather<R: Read>(
 
 /// Reads the text content of the element whose start tag was just read, up to its end tag.
 /// Text inside nested elements is included; comments and instructions are not.
-pub fn read_text<R: Read>(doc: &mut XmlDoc<R>) -> Result<Option<String>> {
+pub fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
     let mut text = Text::new(doc.ctx.cap);
     let depth = doc.ctx.depth;
     loop {
@@ -414,7 +422,7 @@ pub fn read_text<R: Read>(doc: &mut XmlDoc<R>) -> Result<Option<String>> {
 }
 
 /// Skips the element whose start tag was just read, up to its end tag.
-pub fn skip<R: Read>(doc: &mut XmlDoc<R>) -> Result<()> {
+pub fn skip(doc: &mut XmlDoc) -> Result<()> {
     let depth = doc.ctx.depth;
     loop {
         let ev = doc.event()?;
@@ -431,7 +439,15 @@ pub type Attrs = Vec<(Cow<'static, str>, String)>;
 
 /// A name from the formats' common attribute names, or an owned copy.
 fn intern(name: &str) -> Cow<'static, str> {
-    const COMMON: &[&str] = &[
+    macro_rules! common {
+        ($($n:literal),* $(,)?) => {
+            match name {
+                $($n => Cow::Borrowed($n),)*
+                _ => Cow::Owned(name.to_string()),
+            }
+        };
+    }
+    common!(
         "name",
         "classname",
         "time",
@@ -475,11 +491,23 @@ fn intern(name: &str) -> Cow<'static, str> {
         "duration-ms",
         "started-at",
         "finished-at",
-    ];
-    match COMMON.iter().find(|c| **c == name) {
-        Some(c) => Cow::Borrowed(c),
-        None => Cow::Owned(name.to_string()),
-    }
+        "computerName",
+        "testType",
+        "testListId",
+        "relativeResultsDirectory",
+        "runstate",
+        "seed",
+        "site",
+        "source-file",
+        "source-line",
+        "start-rtf",
+        "finish-rtf",
+        "time-rtf",
+        "index",
+        "path",
+        "storage",
+        "exception-type",
+    )
 }
 
 /// The value of attribute `key`, if present (the last one, if duplicated).
@@ -510,7 +538,7 @@ pub enum Item {
 
 /// Reads up to the next element start or end. Text, CDATA and references on the way are
 /// gathered into `text` when given; comments and instructions are passed over.
-pub fn next_item<R: Read>(doc: &mut XmlDoc<R>, mut text: Option<&mut Text>) -> Result<Item> {
+pub fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> {
     let XmlDoc { reader, buf, ctx } = doc;
     loop {
         buf.clear();
@@ -534,4 +562,145 @@ pub fn next_item<R: Read>(doc: &mut XmlDoc<R>, mut text: Option<&mut Text>) -> R
             empty,
         });
     }
+}
+
+/// Calls `f` for each child element of the element whose start tag was just read, up to that
+/// element's end tag. `f` may read a child's text or children, or leave it: whatever it leaves
+/// unread of a child is skipped. Text between children goes to `text` when given.
+pub fn each_child(
+    doc: &mut XmlDoc,
+    mut text: Option<&mut Text>,
+    mut f: impl FnMut(&mut XmlDoc, String, Attrs, bool) -> Result<()>,
+) -> Result<()> {
+    let depth = doc.ctx.depth;
+    loop {
+        match next_item(doc, text.as_deref_mut())? {
+            Item::Open { name, attrs, empty } => {
+                let inside = doc.ctx.depth;
+                f(doc, name, attrs, empty)?;
+                if !empty && doc.ctx.depth >= inside {
+                    skip_to(doc, inside)?;
+                }
+            }
+            Item::Close if doc.ctx.depth < depth => return Ok(()),
+            Item::Close => {}
+            Item::Eof => return Ok(()),
+        }
+    }
+}
+
+/// Reads on until the element open at depth `depth` has closed.
+fn skip_to(doc: &mut XmlDoc, depth: usize) -> Result<()> {
+    while doc.ctx.depth >= depth {
+        if let Event::Eof = doc.event()? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The text of the element just opened (`None` for an empty element), trimmed of the white
+/// space that formats put around CDATA.
+pub fn trimmed_text(doc: &mut XmlDoc, empty: bool) -> Result<Option<String>> {
+    if empty {
+        return Ok(None);
+    }
+    Ok(read_text(doc)?.and_then(trim_owned))
+}
+
+/// `s` without surrounding white space; `None` when nothing is left.
+pub fn trim_owned(s: String) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_string())
+    }
+}
+
+/// `message` or `stack-trace` style children of a failure-like element, by name, trimmed.
+pub fn child_texts(doc: &mut XmlDoc, names: &[&str]) -> Result<Vec<Option<String>>> {
+    let mut out: Vec<Option<String>> = vec![None; names.len()];
+    each_child(doc, None, |doc, name, _, empty| {
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            let t = trimmed_text(doc, empty)?;
+            match (&mut out[i], t) {
+                (Some(s), Some(t)) => {
+                    s.push('\n');
+                    s.push_str(&t);
+                }
+                (slot, t) if slot.is_none() => *slot = t,
+                _ => {}
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The `message` and `stack-trace` children of a failure element.
+pub fn message_and_trace(doc: &mut XmlDoc) -> Result<(Option<String>, Option<String>)> {
+    let mut t = child_texts(doc, &["message", "stack-trace"])?;
+    let trace = t.pop().flatten();
+    Ok((t.pop().flatten(), trace))
+}
+
+/// Keeps an element no field is for in `extra`: its text under its name, its attributes as
+/// `name@attribute`.
+pub fn keep_unknown(
+    doc: &mut XmlDoc,
+    extra: &mut std::collections::BTreeMap<Cow<'static, str>, String>,
+    name: String,
+    attrs: Attrs,
+    empty: bool,
+) -> Result<()> {
+    let t = trimmed_text(doc, empty)?;
+    for (k, v) in attrs {
+        extra.insert(format!("{name}@{k}").into(), v);
+    }
+    if let Some(t) = t {
+        let slot = extra.entry(name.into()).or_default();
+        if !slot.is_empty() {
+            slot.push('\n');
+        }
+        slot.push_str(&t);
+    }
+    Ok(())
+}
+
+/// Passes over the rest of the element `name` whose start tag was just read, without parsing
+/// it: the input is searched for `</name` directly. For large sections whose content is not
+/// wanted (the results in a first reading of a TRX file). The end tag is then read as usual.
+pub fn skip_raw(doc: &mut XmlDoc, name: &str) -> Result<()> {
+    use std::io::BufRead;
+    let pattern = format!("</{name}");
+    let finder = memchr::memmem::Finder::new(pattern.as_bytes());
+    let keep = pattern.len() - 1;
+    let read_error =
+        |e: std::io::Error| Error::Data(format!("cannot read: {}", cli::io_reason(&e)));
+    // quick-xml's own stream, so that its idea of the position stays right.
+    let mut stream = doc.reader.stream();
+    loop {
+        let buf = stream.fill_buf().map_err(read_error)?;
+        if let Some(i) = finder.find(buf) {
+            stream.consume(i);
+            break;
+        }
+        // The input hands out at least `keep` + 1 bytes but at its end: a match cut by a
+        // chunk's end is seen whole next time.
+        if buf.len() <= keep {
+            let n = buf.len();
+            stream.consume(n);
+            if n == 0 {
+                break;
+            }
+            continue;
+        }
+        let n = buf.len() - keep;
+        stream.consume(n);
+    }
+    drop(stream);
+    skip(doc)
 }
