@@ -3,5 +3,7 @@
 pub mod cli;
 pub mod error;
 pub mod json;
+pub mod map;
 pub mod parse;
 pub mod record;
+pub mod spira;

@@ -330,3 +330,119 @@ impl TestResult {
         o.end();
     }
 }
+
+/// A name and value of a parameterised test (`{Name, Value}`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunParameter {
+    /// Parameter name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// One step of a run (here: one attempt of a rerun test).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunStep {
+    /// What the step is; never empty.
+    pub description: String,
+    /// The step's execution status ID.
+    pub execution_status_id: u8,
+    /// What happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_result: Option<String>,
+    /// 1-based position.
+    pub position: u32,
+}
+
+/// A value of a project's custom property.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomProperty {
+    /// The property's number (1-based custom field).
+    pub property_number: u32,
+    /// A text value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string_value: Option<String>,
+    /// An integer value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integer_value: Option<i64>,
+    /// A decimal value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_value: Option<f64>,
+    /// A yes/no value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boolean_value: Option<bool>,
+    /// A date value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_time_value: Option<String>,
+    /// A list of IDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integer_list_value: Option<Vec<i64>>,
+}
+
+/// A **run** line: a Spira `RemoteAutomatedTestRun`, ready for `record-multiple`. Its schema is
+/// `schemas/remote-automated-test-run.schema.json`. Absent optional fields are left out, as
+/// the server prefers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TestRun {
+    /// The Spira test case.
+    pub test_case_id: u64,
+    /// 1 Failed, 2 Passed, 3 Not Run, 4 N/A, 5 Blocked, 6 Caution.
+    pub execution_status_id: u8,
+    /// Start, ISO 8601 UTC or WCF form.
+    pub start_date: String,
+    /// End, same form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// The runner's name, at most 20 characters.
+    pub runner_name: String,
+    /// `classname.name`, at most 255 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_test_name: Option<String>,
+    /// The first line of the message, at most 255 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_message: Option<String>,
+    /// Type, message, details, output and properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_stack_trace: Option<String>,
+    /// 1 plain text, 2 HTML.
+    pub test_run_format_id: u8,
+    /// Assertions counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_assert_count: Option<u64>,
+    /// Release (iteration) the run belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_id: Option<u64>,
+    /// Test set the run belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_set_id: Option<u64>,
+    /// Build the run belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<u64>,
+    /// Test configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_configuration_id: Option<u64>,
+    /// Automation host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation_host_id: Option<u64>,
+    /// Parameters of a parameterised test.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<RunParameter>,
+    /// Steps: one per attempt with `--steps reruns`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_run_steps: Vec<RunStep>,
+    /// Custom property values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_properties: Vec<CustomProperty>,
+    /// Files and links to attach once the run exists. Never sent: spira-post strips every
+    /// field whose name starts with `_` and uploads these through `documents/file` or `/url`.
+    #[serde(
+        rename = "_Attachments",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub attachments: Vec<String>,
+}

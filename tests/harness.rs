@@ -13,6 +13,7 @@ pub fn root() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     match name {
         "spira-parse" => PathBuf::from(env!("CARGO_BIN_EXE_spira-parse")),
+        "spira-map" => PathBuf::from(env!("CARGO_BIN_EXE_spira-map")),
         other => panic!("unknown tool {other}"),
     }
 }

@@ -2,4 +2,5 @@
 
 mod corpus;
 mod harness;
+mod map;
 mod parse;

@@ -1,0 +1,421 @@
+//! Map files: which Spira test case (and test set) a test is. Four forms, told apart by their
+//! content: CSV `key,test_case_id[,test_set_id]`, a JSON object, Inflectra's `spira.cfg` (INI),
+//! and a test-case list `test_case_id,name` (what spira-ids writes) read with `--match name`.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::parse::values::test_case_id;
+
+/// What a map entry gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Target {
+    /// The test case, if the entry names one (a suite entry names only a test set).
+    pub test_case: Option<u64>,
+    /// The test set, if given.
+    pub test_set: Option<u64>,
+}
+
+/// The defaults a `spira.cfg` gives in `[credentials]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Credentials {
+    /// All keys of the section, lower-cased.
+    pub values: HashMap<String, String>,
+}
+
+impl Credentials {
+    /// A numeric value, such as `release_id`.
+    pub fn id(&self, key: &str) -> Option<u64> {
+        self.values.get(key).and_then(|v| test_case_id(v))
+    }
+}
+
+/// A key and what it maps to; globs keep file order.
+struct Keyed {
+    exact: HashMap<String, Target>,
+    globs: Vec<(String, Target)>,
+}
+
+impl Keyed {
+    fn new() -> Keyed {
+        Keyed {
+            exact: HashMap::new(),
+            globs: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, key: &str, t: Target) {
+        let k = key.trim().to_lowercase();
+        if k.contains(['*', '?']) {
+            self.globs.push((k, t));
+        } else {
+            self.exact.entry(k).or_insert(t);
+        }
+    }
+
+    /// Exact keys first, in the order of `candidates`; then the first glob in file order that
+    /// matches any candidate.
+    fn lookup(&self, candidates: &[&str]) -> Option<Target> {
+        let lower: Vec<String> = candidates.iter().map(|c| c.to_lowercase()).collect();
+        for c in &lower {
+            if let Some(t) = self.exact.get(c) {
+                return Some(*t);
+            }
+        }
+        self.globs
+            .iter()
+            .find(|(g, _)| lower.iter().any(|c| glob(g, c)))
+            .map(|(_, t)| *t)
+    }
+}
+
+/// A loaded map file.
+pub struct MapFile {
+    tests: Keyed,
+    suites: Keyed,
+    /// `--match name`: test case names (lower case) to IDs.
+    names: Option<HashMap<String, u64>>,
+    /// From a `spira.cfg`.
+    pub credentials: Option<Credentials>,
+}
+
+impl MapFile {
+    /// Reads a map file. `by_name` reads a `test_case_id,name` list for `--match name`.
+    pub fn load(path: &str, by_name: bool) -> Result<MapFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot open map file '{path}': {}",
+                crate::cli::io_reason(&e)
+            ))
+        })?;
+        let text = text.trim_start_matches('\u{feff}');
+        let mut m = MapFile {
+            tests: Keyed::new(),
+            suites: Keyed::new(),
+            names: None,
+            credentials: None,
+        };
+        let first = text.trim_start();
+        if by_name {
+            m.names = Some(read_name_list(path, text)?);
+        } else if first.starts_with('{') {
+            read_json(path, text, &mut m)?;
+        } else if looks_like_ini(text) {
+            read_cfg(path, text, &mut m)?;
+        } else {
+            read_csv(path, text, &mut m)?;
+        }
+        Ok(m)
+    }
+
+    /// The entry for a test: by `classname.name`, then `name`; with `--match name`, the test
+    /// case whose name equals the test's name.
+    pub fn test(&self, classname: Option<&str>, name: Option<&str>) -> Option<Target> {
+        if let Some(names) = &self.names {
+            let n = name?.to_lowercase();
+            return names.get(&n).map(|&id| Target {
+                test_case: Some(id),
+                test_set: None,
+            });
+        }
+        let full = match (classname, name) {
+            (Some(c), Some(n)) if !c.is_empty() => Some(format!("{c}.{n}")),
+            _ => None,
+        };
+        let mut candidates: Vec<&str> = Vec::new();
+        if let Some(f) = &full {
+            candidates.push(f);
+        }
+        if let Some(n) = name {
+            candidates.push(n);
+        } else if let Some(c) = classname {
+            candidates.push(c);
+        }
+        self.tests
+            .lookup(&candidates)
+            .filter(|t| t.test_case.is_some())
+    }
+
+    /// The test set for a suite (the innermost enclosing suite's name).
+    pub fn suite(&self, suite: &str) -> Option<u64> {
+        self.suites.lookup(&[suite]).and_then(|t| t.test_set)
+    }
+}
+
+/// Matches `*` (any run) and `?` (one character); `[` is literal (pytest names contain it).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+fn looks_like_ini(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim().to_lowercase();
+        l == "[test_cases]" || l == "[credentials]" || l == "[test_sets]"
+    })
+}
+
+fn id_or_error(path: &str, line: usize, what: &str, v: &str) -> Result<u64> {
+    test_case_id(v).ok_or_else(|| {
+        Error::Usage(format!(
+            "map file {path}:{line}: {what} \"{v}\" is not an ID (write 123 or TC:123)"
+        ))
+    })
+}
+
+fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| Error::Usage(format!("map file {path}: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let col = |n: &str| headers.iter().position(|h| h == n);
+    let (Some(k), Some(tc)) = (col("key"), col("test_case_id")) else {
+        return Err(Error::Usage(format!(
+            "map file {path}:1: expected a header key,test_case_id[,test_set_id] (found: {}); a test-case list test_case_id,name needs --match name",
+            headers.join(",")
+        )));
+    };
+    let ts = col("test_set_id");
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| Error::Usage(format!("map file {path}:{line}: {e}")))?;
+        let key = rec.get(k).unwrap_or("").trim();
+        if key.is_empty() {
+            continue;
+        }
+        let get = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let t = Target {
+            test_case: get(Some(tc))
+                .map(|v| id_or_error(path, line, "test_case_id", v))
+                .transpose()?,
+            test_set: get(ts)
+                .map(|v| id_or_error(path, line, "test_set_id", v))
+                .transpose()?,
+        };
+        add(m, key, t);
+    }
+    Ok(())
+}
+
+/// An entry with only a test set is a suite entry.
+fn add(m: &mut MapFile, key: &str, t: Target) {
+    if t.test_case.is_none() {
+        m.suites.insert(key, t);
+    } else {
+        m.tests.insert(key, t);
+    }
+}
+
+fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Error::Usage(format!(
+            "map file {path}:{}:{}: not valid JSON: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::Usage(format!("map file {path}: expected a JSON object")))?;
+    let id = |key: &str, what: &str, v: &serde_json::Value| -> Result<Option<u64>> {
+        match v {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Number(n) => n.as_u64().filter(|&n| n > 0).map(Some).ok_or(()),
+            serde_json::Value::String(s) => test_case_id(s).map(Some).ok_or(()),
+            _ => Err(()),
+        }
+        .map_err(|()| {
+            Error::Usage(format!(
+                "map file {path}: \"{key}\": {what} {v} is not an ID"
+            ))
+        })
+    };
+    for (key, val) in obj {
+        let t = match val {
+            serde_json::Value::Object(o) => Target {
+                test_case: o
+                    .get("test_case_id")
+                    .map(|v| id(key, "test_case_id", v))
+                    .transpose()?
+                    .flatten(),
+                test_set: o
+                    .get("test_set_id")
+                    .map(|v| id(key, "test_set_id", v))
+                    .transpose()?
+                    .flatten(),
+            },
+            other => Target {
+                test_case: id(key, "test_case_id", other)?,
+                test_set: None,
+            },
+        };
+        add(m, key, t);
+    }
+    Ok(())
+}
+
+/// Inflectra's `spira.cfg`, read as Python's configparser reads it: `[section]` headers,
+/// `key = value` or `key: value` (the first `=` or `:` splits), `#` and `;` comments, keys in
+/// lower case.
+fn read_cfg(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
+    let mut section = String::new();
+    let mut creds = Credentials::default();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+            continue;
+        }
+        if l.starts_with('[') && l.ends_with(']') {
+            section = l[1..l.len() - 1].trim().to_lowercase();
+            continue;
+        }
+        let Some(cut) = l.find(['=', ':']) else {
+            return Err(Error::Usage(format!(
+                "map file {path}:{line}: expected key = value in [{section}]"
+            )));
+        };
+        let (key, value) = (l[..cut].trim(), l[cut + 1..].trim());
+        match section.as_str() {
+            "credentials" => {
+                creds.values.insert(key.to_lowercase(), value.to_string());
+            }
+            "test_cases" => {
+                let id = id_or_error(path, line, "test case", value)?;
+                m.tests.insert(
+                    key,
+                    Target {
+                        test_case: Some(id),
+                        test_set: None,
+                    },
+                );
+            }
+            "test_sets" => {
+                let id = id_or_error(path, line, "test set", value)?;
+                m.suites.insert(
+                    key,
+                    Target {
+                        test_case: None,
+                        test_set: Some(id),
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+    m.credentials = Some(creds);
+    Ok(())
+}
+
+/// A `test_case_id,name` list (spira-ids' output): names compared case-insensitively.
+fn read_name_list(path: &str, text: &str) -> Result<HashMap<String, u64>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| Error::Usage(format!("map file {path}: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let (Some(idc), Some(namec)) = (
+        headers.iter().position(|h| h == "test_case_id"),
+        headers.iter().position(|h| h == "name"),
+    ) else {
+        return Err(Error::Usage(format!(
+            "map file {path}:1: --match name needs a header test_case_id,name (found: {})",
+            headers.join(",")
+        )));
+    };
+    let mut out = HashMap::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| Error::Usage(format!("map file {path}:{line}: {e}")))?;
+        let id = id_or_error(
+            path,
+            line,
+            "test_case_id",
+            rec.get(idc).unwrap_or("").trim(),
+        )?;
+        let name = rec.get(namec).unwrap_or("").trim().to_lowercase();
+        out.entry(name).or_insert(id);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("tests.*", "tests.test_a"));
+        assert!(glob("test_?", "test_1"));
+        assert!(!glob("test_?", "test_12"));
+        assert!(glob("*[a-1]", "test_x[a-1]"));
+        assert!(!glob("*[ab]", "test_a"));
+        assert!(glob("a*b*c", "axxbyyc"));
+    }
+
+    #[test]
+    fn exact_beats_glob_and_first_glob_wins() {
+        let mut k = Keyed::new();
+        k.insert(
+            "tests.*",
+            Target {
+                test_case: Some(1),
+                test_set: None,
+            },
+        );
+        k.insert(
+            "tests.a*",
+            Target {
+                test_case: Some(2),
+                test_set: None,
+            },
+        );
+        k.insert(
+            "Tests.Alpha",
+            Target {
+                test_case: Some(3),
+                test_set: None,
+            },
+        );
+        assert_eq!(k.lookup(&["tests.alpha"]).unwrap().test_case, Some(3));
+        assert_eq!(k.lookup(&["tests.another"]).unwrap().test_case, Some(1));
+        assert_eq!(k.lookup(&["other"]), None);
+    }
+}
