@@ -133,3 +133,41 @@ pub fn io_reason(e: &io::Error) -> String {
         None => s,
     }
 }
+
+/// Standard output for JSON lines: records are serialized into one buffer, written out in
+/// large blocks (at once on a terminal), so the hot path makes no small writes.
+pub struct LineOut {
+    out: Box<dyn Write>,
+    buf: Vec<u8>,
+    eager: bool,
+}
+
+impl LineOut {
+    /// Standard output.
+    pub fn stdout() -> LineOut {
+        LineOut {
+            out: stdout(),
+            buf: Vec::with_capacity(128 * 1024),
+            eager: io::stdout().is_terminal(),
+        }
+    }
+
+    /// Appends one line: `write` serializes the record, the newline is added here.
+    pub fn line(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        write(&mut self.buf);
+        self.buf.push(b'\n');
+        if self.eager || self.buf.len() >= 64 * 1024 {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes everything out.
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()?;
+        Ok(())
+    }
+}

@@ -80,6 +80,21 @@ pub fn float(out: &mut Vec<u8>, v: Option<f64>) {
     }
 }
 
+/// Appends the decimal digits of `n`.
+pub fn uint(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// An object being written: keys and values, commas handled.
 pub struct Obj<'a> {
     out: &'a mut Vec<u8>,
@@ -136,7 +151,7 @@ impl<'a> Obj<'a> {
     pub fn opt_u64(&mut self, k: &str, v: Option<u64>) {
         if let Some(n) = v {
             let out = self.key(k);
-            out.extend_from_slice(n.to_string().as_bytes());
+            uint(out, n);
         }
     }
 

@@ -73,7 +73,8 @@ pub fn utf16_len(s: &str) -> usize {
 
 /// `s` cut to at most `max` UTF-16 units on a character boundary, ending with `…` when cut.
 pub fn truncate_utf16(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if utf16_len(s) <= max {
+    // A character never takes more UTF-16 units than UTF-8 bytes.
+    if s.len() <= max || utf16_len(s) <= max {
         return std::borrow::Cow::Borrowed(s);
     }
     let budget = max.saturating_sub(1); // room for the ellipsis (one unit)
@@ -183,12 +184,30 @@ pub fn format_iso(t: Millis) -> String {
     let ms = t.rem_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        );
+    }
+    // The hot path of spira-map: digits written directly.
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 3, ms);
+    b.iter().map(|&c| c as char).collect()
 }
 
 /// `/Date(1715688000000-0000)/`, the WCF form of Spira's bulk-recording guide.

@@ -2,6 +2,7 @@
 
 pub mod mapfile;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use regex::Regex;
 use crate::cli;
 use crate::error::{Error, Result, EXIT_DATA};
 use crate::parse::values::test_case_id;
-use crate::record::{CustomProperty, Property, RunParameter, RunStep, Status, TestResult, TestRun};
+use crate::record::{CustomProperty, RunParameter, RunStep, Status, TestRun};
 use crate::spira::{self, status as sid, Millis};
 use mapfile::MapFile;
 
@@ -222,6 +223,87 @@ fn parse_custom(s: &str) -> std::result::Result<CustomProperty, String> {
     Ok(p)
 }
 
+/// The fields of a **result** line that spira-map reads, borrowed from the line where no
+/// escape forces a copy. Other fields are passed over unread.
+#[derive(serde::Deserialize)]
+struct Input<'a> {
+    #[serde(borrow)]
+    report: Cow<'a, str>,
+    #[serde(borrow)]
+    suites: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    classname: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    status: Status,
+    #[serde(borrow, default)]
+    spira_status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    test_case_id: Option<u64>,
+    duration: Option<f64>,
+    #[serde(borrow)]
+    start: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    suite_start: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    failure_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    details: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    stdout: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    stderr: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    other_outcomes: Vec<Text3<'a>>,
+    #[serde(borrow, default)]
+    properties: Vec<Pair<'a>>,
+    #[serde(borrow, default)]
+    reruns: Vec<Attempt<'a>>,
+    #[serde(default)]
+    flaky: bool,
+    #[serde(borrow, default)]
+    attachments: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    assertions: Option<u64>,
+}
+
+/// A property, borrowed.
+#[derive(serde::Deserialize)]
+struct Pair<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+}
+
+/// Another outcome, borrowed.
+#[derive(serde::Deserialize)]
+struct Text3<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    failure_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    details: Option<Cow<'a, str>>,
+}
+
+/// An earlier attempt, borrowed.
+#[derive(serde::Deserialize)]
+struct Attempt<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    status: Option<Status>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    details: Option<Cow<'a, str>>,
+}
+
 /// Where a result's test case IDs came from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Source {
@@ -250,8 +332,10 @@ struct Mapper {
     statuses: HashMap<String, u8>,
     release: Option<u64>,
     test_set: Option<u64>,
-    /// Where the next run of a suite starts: (report, suite path) → time.
-    cursors: HashMap<(String, String), Millis>,
+    /// Where the next run of a suite starts, by report and suite path.
+    cursors: HashMap<String, Millis>,
+    /// The key of `cursors` being built, kept to spare an allocation per result.
+    key: String,
     /// Where the next run without any time starts.
     reference: Millis,
 }
@@ -317,6 +401,7 @@ pub fn run(args: Args) -> Result<()> {
         release,
         test_set,
         cursors: HashMap::new(),
+        key: String::new(),
         reference: start,
         args,
     };
@@ -325,7 +410,7 @@ pub fn run(args: Args) -> Result<()> {
 
 impl Mapper {
     fn run_all(&mut self) -> Result<()> {
-        let mut out = cli::stdout();
+        let mut out = cli::LineOut::stdout();
         let mut unmapped_out = match &self.args.unmapped_out {
             Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
                 |e| {
@@ -343,14 +428,13 @@ impl Mapper {
         // --aggregate: runs by (test case, test set), in first-seen order.
         let mut groups: Vec<(TestRun, Vec<(String, u8)>)> = Vec::new();
         let mut group_index: HashMap<(u64, Option<u64>), usize> = HashMap::new();
-        let mut line = String::new();
-        let mut buf = Vec::with_capacity(4096);
+        let mut line: Vec<u8> = Vec::new();
         for input in cli::inputs(&self.args.files) {
             let mut rd = input.open()?;
             let mut n = 0u64;
             loop {
                 line.clear();
-                let got = rd.read_line(&mut line).map_err(|e| {
+                let got = rd.read_until(b'\n', &mut line).map_err(|e| {
                     Error::Usage(format!(
                         "cannot read '{}': {}",
                         input.name,
@@ -361,13 +445,15 @@ impl Mapper {
                     break;
                 }
                 n += 1;
-                let text = line
-                    .trim_end_matches(['\n', '\r'])
-                    .trim_start_matches('\u{feff}');
-                if text.trim().is_empty() {
+                let mut text: &[u8] = &line;
+                while let [rest @ .., b'\n' | b'\r'] = text {
+                    text = rest;
+                }
+                let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+                if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let r: TestResult = serde_json::from_str(text).map_err(|e| {
+                let r: Input<'_> = serde_json::from_slice(text).map_err(|e| {
                     Error::Data(format!("{}:{n}: not a result line: {e}", input.name))
                 })?;
                 tally.results += 1;
@@ -382,10 +468,9 @@ impl Mapper {
                         ));
                     }
                     if let Some(w) = unmapped_out.as_mut() {
-                        buf.clear();
-                        r.write_json(&mut buf);
-                        buf.push(b'\n');
-                        w.write_all(&buf)?;
+                        // The line as it came: nothing of it is lost.
+                        w.write_all(text)?;
+                        w.write_all(b"\n")?;
                     }
                     continue;
                 }
@@ -458,7 +543,7 @@ impl Mapper {
 
     /// The test case IDs of a result, each with the test set its map entry gives, and where
     /// they came from: properties, then name tokens, then the map file, then the default.
-    fn test_cases(&self, r: &TestResult) -> (Vec<(u64, Option<u64>)>, Source) {
+    fn test_cases(&self, r: &Input<'_>) -> (Vec<(u64, Option<u64>)>, Source) {
         let mut ids: Vec<u64> = Vec::new();
         let push = |ids: &mut Vec<u64>, id: u64| {
             if !ids.contains(&id) {
@@ -469,7 +554,7 @@ impl Mapper {
             push(&mut ids, id);
         }
         for p in &r.properties {
-            if self.id_props.contains(&p.name.to_lowercase()) {
+            if self.id_props.iter().any(|n| p.name.eq_ignore_ascii_case(n)) {
                 if let Some(id) = test_case_id(&p.value) {
                     push(&mut ids, id);
                 }
@@ -514,7 +599,7 @@ impl Mapper {
     /// Start and end of a result's run: its own start; else its suite's start plus the
     /// durations of the suite's earlier results; else the reference time plus the durations of
     /// all earlier results without times.
-    fn times(&mut self, r: &TestResult) -> (Millis, Millis) {
+    fn times(&mut self, r: &Input<'_>) -> (Millis, Millis) {
         let dur = r.duration.map_or(0, |d| (d * 1000.0).round() as Millis);
         let zone = self.args.timezone;
         let start = if let Some(t) = r.start.as_deref().and_then(|s| spira::parse_iso(s, zone)) {
@@ -524,8 +609,16 @@ impl Mapper {
             .as_deref()
             .and_then(|s| spira::parse_iso(s, zone))
         {
-            let key = (r.report.to_string(), r.suites.join("\u{1f}"));
-            let cursor = self.cursors.entry(key).or_insert(t);
+            self.key.clear();
+            self.key.push_str(&r.report);
+            for s in &r.suites {
+                self.key.push('\u{1f}');
+                self.key.push_str(s);
+            }
+            let cursor = match self.cursors.get_mut(self.key.as_str()) {
+                Some(c) => c,
+                None => self.cursors.entry(self.key.clone()).or_insert(t),
+            };
             let s = *cursor;
             *cursor += dur;
             s
@@ -544,7 +637,7 @@ impl Mapper {
         }
     }
 
-    fn status_id(&self, r: &TestResult) -> u8 {
+    fn status_id(&self, r: &Input<'_>) -> u8 {
         if let Some(native) = r.spira_status.as_deref() {
             let key = native.to_lowercase().replace(' ', "-");
             if let Some(id) = self.statuses.get(&key) {
@@ -564,7 +657,7 @@ impl Mapper {
 
     fn build(
         &self,
-        r: &TestResult,
+        r: &Input<'_>,
         tc: u64,
         map_set: Option<u64>,
         start: Millis,
@@ -628,12 +721,12 @@ impl Mapper {
                 _ => Vec::new(),
             },
             custom_properties: self.args.custom_properties.clone(),
-            attachments: r.attachments.clone(),
+            attachments: r.attachments.iter().map(|a| a.to_string()).collect(),
         }
     }
 
     /// One step per attempt: the earlier ones from `reruns`, the last one the result itself.
-    fn steps(&self, r: &TestResult) -> Vec<RunStep> {
+    fn steps(&self, r: &Input<'_>) -> Vec<RunStep> {
         let mut steps: Vec<RunStep> = r
             .reruns
             .iter()
@@ -651,21 +744,19 @@ impl Mapper {
         steps.push(RunStep {
             description: format!("Attempt {} (final)", steps.len() + 1),
             execution_status_id: self.status_id(r),
-            actual_result: r.message.clone(),
+            actual_result: r.message.as_deref().map(str::to_string),
             position: steps.len() as u32 + 1,
         });
         steps
     }
 }
 
-fn write_run(out: &mut dyn Write, run: &TestRun) -> Result<()> {
-    serde_json::to_writer(&mut *out, run).map_err(std::io::Error::from)?;
-    out.write_all(b"\n")?;
-    Ok(())
+fn write_run(out: &mut cli::LineOut, run: &TestRun) -> Result<()> {
+    out.line(|buf| run.write_json(buf))
 }
 
 /// The name warnings and aggregates show: `classname.name`.
-fn display_name(r: &TestResult) -> String {
+fn display_name(r: &Input<'_>) -> String {
     match (r.classname.as_deref(), r.name.as_deref()) {
         (Some(c), Some(n)) if !c.is_empty() => format!("{c}.{n}"),
         (_, Some(n)) => n.to_string(),
@@ -686,49 +777,66 @@ fn join_nonempty(parts: &[Option<&str>], sep: &str) -> Option<String> {
 
 /// RunnerStackTrace as Inflectra's reader writes it: type, message, details, output and
 /// properties; here also the other outcomes and earlier attempts.
-fn stack_trace(r: &TestResult) -> Option<String> {
+fn stack_trace(r: &Input<'_>) -> Option<String> {
     let mut s = String::new();
+    let line = |s: &mut String, parts: &[&str]| {
+        for p in parts {
+            s.push_str(p);
+        }
+        s.push('\n');
+    };
     if let Some(t) = &r.failure_type {
-        s.push_str(&format!("Type: {t}\n"));
+        line(&mut s, &["Type: ", t]);
     }
     if let Some(m) = &r.message {
-        s.push_str(&format!("Message: {m}\n"));
+        line(&mut s, &["Message: ", m]);
     }
     if let Some(d) = &r.details {
-        s.push_str(d.trim_end());
-        s.push('\n');
+        line(&mut s, &[d.trim_end()]);
     }
     for o in &r.other_outcomes {
-        s.push_str(&format!("\n--- also <{}> ---\n", o.kind));
+        line(&mut s, &["\n--- also <", &o.kind, "> ---"]);
         for part in [&o.failure_type, &o.message, &o.details]
             .into_iter()
             .flatten()
         {
-            s.push_str(part.trim_end());
-            s.push('\n');
+            line(&mut s, &[part.trim_end()]);
         }
     }
     for (i, x) in r.reruns.iter().enumerate() {
-        s.push_str(&format!("\n--- attempt {} ({}) ---\n", i + 1, x.kind));
+        line(
+            &mut s,
+            &[
+                "\n--- attempt ",
+                &(i + 1).to_string(),
+                " (",
+                &x.kind,
+                ") ---",
+            ],
+        );
         for part in [&x.message, &x.details].into_iter().flatten() {
-            s.push_str(part.trim_end());
-            s.push('\n');
+            line(&mut s, &[part.trim_end()]);
         }
     }
     for (title, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
         if let Some(t) = text {
-            s.push_str(&format!("\n--- {title} ---\n{}\n", t.trim_end()));
+            line(&mut s, &["\n--- ", title, " ---\n", t.trim_end()]);
         }
     }
-    let props: Vec<&Property> = r.properties.iter().collect();
-    if !props.is_empty() {
+    if !r.properties.is_empty() {
         s.push_str("\n--- properties ---\n");
-        for p in props {
-            s.push_str(&format!("{} = {}\n", p.name, p.value));
+        for p in &r.properties {
+            line(&mut s, &[&p.name, " = ", &p.value]);
         }
     }
-    let s = s.trim().to_string();
-    (!s.is_empty()).then_some(s)
+    let t = s.trim();
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_string())
+    }
 }
 
 fn html_escape(s: &str) -> String {

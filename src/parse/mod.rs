@@ -13,7 +13,7 @@ pub mod values;
 pub mod xml;
 pub mod xunit;
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -159,18 +159,14 @@ pub struct Report<'w> {
     pub name: Arc<str>,
     /// The report's folder, against which relative attachment paths are resolved.
     pub dir: Option<&'w Path>,
-    out: &'w mut dyn Write,
-    line: Vec<u8>,
+    out: &'w mut cli::LineOut,
     counts: &'w mut Counts,
 }
 
 impl Report<'_> {
     /// Writes one result line.
     pub fn emit(&mut self, r: &TestResult) -> Result<()> {
-        self.line.clear();
-        r.write_json(&mut self.line);
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
+        self.out.line(|buf| r.write_json(buf))?;
         let i = Status::ALL.iter().position(|s| *s == r.status).unwrap_or(0);
         self.counts.by_status[i] += 1;
         Ok(())
@@ -193,12 +189,12 @@ pub fn run(args: Args) -> Result<()> {
         csv::known_field(field, header)?;
     }
     let inputs = expand(&args.paths)?;
-    let mut out = cli::stdout();
+    let mut out = cli::LineOut::stdout();
     let mut counts = Counts::default();
     let mut failed = 0usize;
     let mut result = Ok(());
     for input in &inputs {
-        match parse_input(input, &args, &mut *out, &mut counts) {
+        match parse_input(input, &args, &mut out, &mut counts) {
             Ok(()) => {}
             Err(Error::Data(msg)) if args.keep_going => {
                 out.flush()?;
@@ -355,7 +351,12 @@ pub fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, String)]) -
     Sniffed::Text
 }
 
-fn parse_input(input: &Input, args: &Args, out: &mut dyn Write, counts: &mut Counts) -> Result<()> {
+fn parse_input(
+    input: &Input,
+    args: &Args,
+    out: &mut cli::LineOut,
+    counts: &mut Counts,
+) -> Result<()> {
     let mut raw = input.open_raw()?;
     let mut head = vec![0u8; 8192];
     let mut n = 0;
@@ -381,7 +382,6 @@ fn parse_input(input: &Input, args: &Args, out: &mut dyn Write, counts: &mut Cou
         name: Arc::from(input.name.as_str()),
         dir,
         out,
-        line: Vec::with_capacity(4096),
         counts,
     };
     let format = match (args.format, &sniffed) {
