@@ -8,12 +8,20 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 echo "== spira-parse fixtures/demo/  (JUnit surefire, pytest, and a CSV export)"
 ls fixtures/demo/
-"$BIN/spira-parse" --stats fixtures/demo/ > "$tmp/results.jsonl"
+"$BIN/spira-parse" --stats fixtures/demo/*.xml fixtures/demo/manual-tests.csv > "$tmp/results.jsonl"
 echo
 echo "== one result line per test case; the first one:"
 head -n 1 "$tmp/results.jsonl"
 echo
 echo "== counts per report:"
-for f in fixtures/demo/*; do
+for f in fixtures/demo/*.xml fixtures/demo/manual-tests.csv; do
   "$BIN/spira-parse" --stats "$f" 2>&1 >/dev/null | sed "s|^spira-parse: |  $f: |"
 done
+
+echo
+echo "== spira-map --map fixtures/demo/ids.csv --release 3: result lines -> Spira test runs"
+"$BIN/spira-map" --map fixtures/demo/ids.csv --release 3 --start 2024-05-14T12:00:00Z \
+  "$tmp/results.jsonl" > "$tmp/runs.jsonl"
+echo
+echo "== the first run, as record-multiple will receive it:"
+head -n 1 "$tmp/runs.jsonl"
