@@ -171,3 +171,37 @@ impl LineOut {
         Ok(())
     }
 }
+
+/// Calls `f` with each line of each input: the input's name, the 1-based line number, and the
+/// line's bytes without its line end (LF or CR LF) or a leading BOM. Blank lines are passed
+/// over. A final line without a newline is a line.
+pub fn each_line(
+    inputs: &[Input],
+    mut f: impl FnMut(&str, u64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    for input in inputs {
+        let mut rd = input.open()?;
+        let mut n = 0u64;
+        loop {
+            line.clear();
+            let got = rd.read_until(b'\n', &mut line).map_err(|e| {
+                Error::Usage(format!("cannot read '{}': {}", input.name, io_reason(&e)))
+            })?;
+            if got == 0 {
+                break;
+            }
+            n += 1;
+            let mut text: &[u8] = &line;
+            while let [rest @ .., b'\n' | b'\r'] = text {
+                text = rest;
+            }
+            let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            f(&input.name, n, text)?;
+        }
+    }
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! spira-pipe: Unix filters that turn CI test reports into Spira test runs.
 
+pub mod batch;
 pub mod cli;
 pub mod error;
 pub mod json;
@@ -7,3 +8,4 @@ pub mod map;
 pub mod parse;
 pub mod record;
 pub mod spira;
+pub mod validate;

@@ -4,7 +4,7 @@ pub mod mapfile;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
@@ -428,74 +428,47 @@ impl Mapper {
         // --aggregate: runs by (test case, test set), in first-seen order.
         let mut groups: Vec<(TestRun, Vec<(String, u8)>)> = Vec::new();
         let mut group_index: HashMap<(u64, Option<u64>), usize> = HashMap::new();
-        let mut line: Vec<u8> = Vec::new();
-        for input in cli::inputs(&self.args.files) {
-            let mut rd = input.open()?;
-            let mut n = 0u64;
-            loop {
-                line.clear();
-                let got = rd.read_until(b'\n', &mut line).map_err(|e| {
-                    Error::Usage(format!(
-                        "cannot read '{}': {}",
-                        input.name,
-                        cli::io_reason(&e)
-                    ))
-                })?;
-                if got == 0 {
-                    break;
+        let inputs = cli::inputs(&self.args.files);
+        cli::each_line(&inputs, |name, n, text| {
+            let r: Input<'_> = serde_json::from_slice(text)
+                .map_err(|e| Error::Data(format!("{name}:{n}: not a result line: {e}")))?;
+            tally.results += 1;
+            let (ids, source) = self.test_cases(&r);
+            if ids.is_empty() {
+                tally.unmapped += 1;
+                let test = display_name(&r);
+                if unmapped_names.insert(test.clone()) {
+                    cli::warn(format_args!("{name}:{n}: no test case for \"{test}\""));
                 }
-                n += 1;
-                let mut text: &[u8] = &line;
-                while let [rest @ .., b'\n' | b'\r'] = text {
-                    text = rest;
+                if let Some(w) = unmapped_out.as_mut() {
+                    // The line as it came: nothing of it is lost.
+                    w.write_all(text)?;
+                    w.write_all(b"\n")?;
                 }
-                let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
-                if text.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let r: Input<'_> = serde_json::from_slice(text).map_err(|e| {
-                    Error::Data(format!("{}:{n}: not a result line: {e}", input.name))
-                })?;
-                tally.results += 1;
-                let (ids, source) = self.test_cases(&r);
-                if ids.is_empty() {
-                    tally.unmapped += 1;
-                    let name = display_name(&r);
-                    if unmapped_names.insert(name.clone()) {
-                        cli::warn(format_args!(
-                            "{}:{n}: no test case for \"{name}\"",
-                            input.name
-                        ));
-                    }
-                    if let Some(w) = unmapped_out.as_mut() {
-                        // The line as it came: nothing of it is lost.
-                        w.write_all(text)?;
-                        w.write_all(b"\n")?;
-                    }
-                    continue;
-                }
-                tally.by_source[source as usize] += 1;
-                let (start, end) = self.times(&r);
-                for (tc, map_set) in ids {
-                    let run = self.build(&r, tc, map_set, start, end);
-                    if self.args.aggregate {
-                        tally.aggregated_members += 1;
-                        let key = (run.test_case_id, run.test_set_id);
-                        let member = (display_name(&r), run.execution_status_id);
-                        match group_index.get(&key) {
-                            Some(&i) => merge(&mut groups[i], run, member),
-                            None => {
-                                group_index.insert(key, groups.len());
-                                groups.push((run, vec![member]));
-                            }
+                return Ok(());
+            }
+            tally.by_source[source as usize] += 1;
+            let (start, end) = self.times(&r);
+            for (tc, map_set) in ids {
+                let run = self.build(&r, tc, map_set, start, end);
+                if self.args.aggregate {
+                    tally.aggregated_members += 1;
+                    let key = (run.test_case_id, run.test_set_id);
+                    let member = (display_name(&r), run.execution_status_id);
+                    match group_index.get(&key) {
+                        Some(&i) => merge(&mut groups[i], run, member),
+                        None => {
+                            group_index.insert(key, groups.len());
+                            groups.push((run, vec![member]));
                         }
-                    } else {
-                        tally.runs += 1;
-                        write_run(&mut out, &run)?;
                     }
+                } else {
+                    tally.runs += 1;
+                    write_run(&mut out, &run)?;
                 }
             }
-        }
+            Ok(())
+        })?;
         for (mut run, members) in groups {
             if members.len() > 1 {
                 finish_aggregate(&mut run, &members, self.args.html);

@@ -104,7 +104,8 @@ impl Format {
     }
 }
 
-fn parse_size(s: &str) -> std::result::Result<usize, String> {
+/// A byte count with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {
         Some((i, 'K' | 'k')) => (&t[..i], 1usize << 10),
