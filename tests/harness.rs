@@ -14,6 +14,8 @@ pub fn bin(name: &str) -> PathBuf {
     match name {
         "spira-parse" => PathBuf::from(env!("CARGO_BIN_EXE_spira-parse")),
         "spira-map" => PathBuf::from(env!("CARGO_BIN_EXE_spira-map")),
+        "spira-validate" => PathBuf::from(env!("CARGO_BIN_EXE_spira-validate")),
+        "spira-batch" => PathBuf::from(env!("CARGO_BIN_EXE_spira-batch")),
         other => panic!("unknown tool {other}"),
     }
 }

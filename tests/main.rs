@@ -1,6 +1,8 @@
 //! The one integration test binary: every test runs the real tools as a user would.
 
+mod batch;
 mod corpus;
 mod harness;
 mod map;
 mod parse;
+mod validate;
