@@ -86,6 +86,27 @@ trx_mb = os.path.getsize(trx) / 1e6
 print(f"\nTRX, 200,000 results ({trx_mb:.0f} MB): {trx_wall:.3f} s, {trx_mb / trx_wall:.0f} MB/s "
       f"(JUnit: {size_mb / ours:.0f} MB/s, {size_mb / ours / (trx_mb / trx_wall):.1f}x), peak RSS {trx_rss / 1024:.1f} MB")
 
+# The later stages on the 200k stream: spira-map (goal: not slower than parsing),
+# spira-validate (goal: 200,000 run lines per second) and spira-batch (goal: under 10% of the
+# stage before it).
+results = os.path.join(tmp, "results-200000.jsonl")
+runs = os.path.join(tmp, "runs-200000.jsonl")
+with open(results, "w") as f:
+    subprocess.run([parse, big], stdout=f, check=True)
+mapping = [os.path.join(bin_dir, "spira-map"), "--default-test-case", "1", "--start", "2024-01-01T00:00:00Z", results]
+with open(runs, "w") as f:
+    subprocess.run(mapping, stdout=f, stderr=subprocess.DEVNULL, check=True)
+map_wall, map_rss = measure(mapping, RUNS)
+val_wall, val_rss = measure([os.path.join(bin_dir, "spira-validate"), runs], RUNS)
+bat_wall, bat_rss = measure([os.path.join(bin_dir, "spira-batch"), runs], RUNS)
+print(f"\n200,000 results through the later stages (best of {RUNS}):\n")
+print(f"| stage | wall s | rate | peak RSS MB |")
+print(f"|---|---|---|---|")
+print(f"| spira-parse (for comparison) | {ours:.3f} | {200000 / ours:,.0f} results/s | {ours_rss / 1024:.1f} |")
+print(f"| spira-map | {map_wall:.3f} | {200000 / map_wall:,.0f} results/s ({map_wall / ours:.2f}x parse) | {map_rss / 1024:.1f} |")
+print(f"| spira-validate | {val_wall:.3f} | {200000 / val_wall:,.0f} runs/s | {val_rss / 1024:.1f} |")
+print(f"| spira-batch | {bat_wall:.3f} | {200000 / bat_wall:,.0f} runs/s ({100 * bat_wall / map_wall:.0f}% of map) | {bat_rss / 1024:.1f} |")
+
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)
     wall, rss = measure([parse, huge], 1)

@@ -94,8 +94,8 @@ fn batch(inputs: &[cli::Input], args: &Args, out: &mut cli::LineOut) -> Result<(
 }
 
 fn flush(out: &mut cli::LineOut, body: &mut Vec<u8>, count: &mut usize) -> Result<()> {
-    body.push(b']');
-    out.line(|buf| buf.extend_from_slice(body))?;
+    body.extend_from_slice(b"]\n");
+    out.raw_line(body)?;
     body.clear();
     *count = 0;
     Ok(())

@@ -163,6 +163,19 @@ impl LineOut {
         Ok(())
     }
 
+    /// Appends one line that is already whole (its newline included), writing it straight out
+    /// when nothing is pending.
+    pub fn raw_line(&mut self, line: &[u8]) -> Result<()> {
+        if self.buf.is_empty() && line.len() >= 64 * 1024 {
+            self.out.write_all(line)?;
+            if self.eager {
+                self.out.flush()?;
+            }
+            return Ok(());
+        }
+        self.line(|buf| buf.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line)))
+    }
+
     /// Writes everything out.
     pub fn flush(&mut self) -> Result<()> {
         self.out.write_all(&self.buf)?;
@@ -174,33 +187,53 @@ impl LineOut {
 
 /// Calls `f` with each line of each input: the input's name, the 1-based line number, and the
 /// line's bytes without its line end (LF or CR LF) or a leading BOM. Blank lines are passed
-/// over. A final line without a newline is a line.
+/// over. A final line without a newline is a line. Lines are handed out from the read buffer
+/// itself; only a line cut by the buffer's end is copied.
 pub fn each_line(
     inputs: &[Input],
     mut f: impl FnMut(&str, u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut carry: Vec<u8> = Vec::new();
     for input in inputs {
         let mut rd = input.open()?;
         let mut n = 0u64;
-        loop {
-            line.clear();
-            let got = rd.read_until(b'\n', &mut line).map_err(|e| {
-                Error::Usage(format!("cannot read '{}': {}", input.name, io_reason(&e)))
-            })?;
-            if got == 0 {
-                break;
-            }
-            n += 1;
-            let mut text: &[u8] = &line;
+        let mut one = |n: &mut u64, line: &[u8]| -> Result<()> {
+            *n += 1;
+            let mut text = line;
             while let [rest @ .., b'\n' | b'\r'] = text {
                 text = rest;
             }
             let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
             if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
+                return Ok(());
             }
-            f(&input.name, n, text)?;
+            f(&input.name, *n, text)
+        };
+        loop {
+            let buf = rd.fill_buf().map_err(|e| {
+                Error::Usage(format!("cannot read '{}': {}", input.name, io_reason(&e)))
+            })?;
+            if buf.is_empty() {
+                if !carry.is_empty() {
+                    one(&mut n, &carry)?;
+                    carry.clear();
+                }
+                break;
+            }
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', buf) {
+                if carry.is_empty() {
+                    one(&mut n, &buf[start..nl])?;
+                } else {
+                    carry.extend_from_slice(&buf[start..nl]);
+                    one(&mut n, &carry)?;
+                    carry.clear();
+                }
+                start = nl + 1;
+            }
+            carry.extend_from_slice(&buf[start..]);
+            let len = buf.len();
+            rd.consume(len);
         }
     }
     Ok(())
