@@ -25,3 +25,12 @@ echo "== spira-map --map fixtures/demo/ids.csv --release 3: result lines -> Spir
 echo
 echo "== the first run, as record-multiple will receive it:"
 head -n 1 "$tmp/runs.jsonl"
+echo
+echo "== spira-validate | spira-batch --size 5: checked against the run schema, then grouped"
+"$BIN/spira-validate" "$tmp/runs.jsonl" | "$BIN/spira-batch" --size 5 > "$tmp/batches.jsonl"
+n=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  runs=$(printf '%s' "$line" | grep -o '"TestCaseId"' | wc -l)
+  echo "  batch $n: $runs runs, $(printf '%s' "$line" | wc -c) bytes"
+done < "$tmp/batches.jsonl"
