@@ -184,3 +184,31 @@ fn the_offline_chain_on_the_fixtures() {
     assert_eq!(total, runs.stdout.lines().count());
     assert!(root().join("fixtures").is_dir());
 }
+
+/// Garbage lines: every line tool reports them with their place and never panics.
+#[test]
+fn line_tools_refuse_garbage_cleanly() {
+    let garbage: [&[u8]; 7] = [
+        b"{",
+        b"null",
+        b"{\"report\":1}",
+        b"\xff\xfe{}",
+        b"{\"a\":\"\xff\"}",
+        b"\"text\"",
+        b"{}}",
+    ];
+    for g in garbage {
+        let mut input = g.to_vec();
+        input.push(b'\n');
+        for (tool, args) in [
+            ("spira-map", &[][..]),
+            ("spira-validate", &[][..]),
+            ("spira-batch", &["--unbatch"][..]),
+        ] {
+            let r = run(tool, args, Some(&input));
+            assert_eq!(r.code, 1, "{}: {r}", String::from_utf8_lossy(g));
+            assert!(r.stderr.contains(&format!("{tool}: <stdin>:1: ")), "{r}");
+            assert!(!r.stderr.contains("panicked"), "{r}");
+        }
+    }
+}
