@@ -5,6 +5,7 @@ pub mod cli;
 pub mod error;
 pub mod json;
 pub mod map;
+pub mod mock;
 pub mod parse;
 pub mod record;
 pub mod spira;
