@@ -16,6 +16,7 @@ pub fn bin(name: &str) -> PathBuf {
         "spira-map" => PathBuf::from(env!("CARGO_BIN_EXE_spira-map")),
         "spira-validate" => PathBuf::from(env!("CARGO_BIN_EXE_spira-validate")),
         "spira-batch" => PathBuf::from(env!("CARGO_BIN_EXE_spira-batch")),
+        "spira-mock" => PathBuf::from(env!("CARGO_BIN_EXE_spira-mock")),
         other => panic!("unknown tool {other}"),
     }
 }
@@ -148,5 +149,100 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running spira-mock, stopped when dropped.
+pub struct Mock {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Mock {
+    /// Starts spira-mock on a free port with extra arguments.
+    pub fn start(args: &[&str]) -> Mock {
+        use std::io::BufRead;
+        let mut child = Command::new(bin("spira-mock"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn spira-mock");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+            .to_string();
+        Mock { child, url }
+    }
+
+    /// The base of the v7 API for project 1.
+    pub fn api(&self) -> String {
+        format!("{}/Services/v7_0/RestService.svc/projects/1", self.url)
+    }
+
+    /// `/__mock/stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        let (code, body, _) = http("GET", &format!("{}/__mock/stats", self.url), &[], None);
+        assert_eq!(code, 200);
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo credentials, as headers.
+pub const AUTH: [(&str, &str); 2] = [
+    ("username", "demo"),
+    ("api-key", "{00000000-DEMO-KEY0-0000-000000000000}"),
+];
+
+/// One HTTP request: status, body and headers; status 0 when the connection failed.
+pub fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String, Vec<(String, String)>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let result = match body {
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b.to_string())
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
+    };
+    match result {
+        Ok(mut resp) => {
+            let h = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            let status = resp.status().as_u16();
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            (status, text, h)
+        }
+        Err(_) => (0, String::new(), Vec::new()),
     }
 }

@@ -4,5 +4,6 @@ mod batch;
 mod corpus;
 mod harness;
 mod map;
+mod mock;
 mod parse;
 mod validate;
