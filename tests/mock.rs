@@ -394,17 +394,17 @@ fn faults_with_a_fixed_seed() {
     );
     let s = m.stats();
     assert_eq!(
-        s["faults"], n as u64,
+        s["faults"], n,
         "every request was given a fault: {s}"
     );
     assert_eq!(
-        s["requests"], n as u64,
+        s["requests"], n,
         "the /__mock/ endpoint is neither counted nor faulted"
     );
     // Runs are stored only by the kinds that process the request: slow, and closed after.
     let stored = s["runs"].as_u64().unwrap();
     let slow = u64::from(seen["slow"]);
-    assert!(stored >= slow && stored < n as u64, "{seen:?} {s}");
+    assert!(stored >= slow && stored < n, "{seen:?} {s}");
     assert_eq!(
         std::fs::read_to_string(&rec).unwrap().lines().count() as u64,
         stored
