@@ -116,6 +116,22 @@ impl Input {
     }
 }
 
+/// Opens `path` for appending, creating it if needed (a reject, dead-letter or record file).
+pub fn open_append(path: &Path) -> Result<io::BufWriter<File>> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(io::BufWriter::new)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot open '{}' for appending: {}",
+                path.display(),
+                io_reason(&e)
+            ))
+        })
+}
+
 /// The inputs named on the command line; none means standard input.
 pub fn inputs(args: &[PathBuf]) -> Vec<Input> {
     if args.is_empty() {

@@ -246,22 +246,7 @@ pub fn run(args: Args) -> Result<()> {
     for (a, b) in &args.releases.0 {
         releases.extend(*a..=*b);
     }
-    let record = match &args.record {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| {
-                    Error::Usage(format!(
-                        "cannot open '{}': {}",
-                        p.display(),
-                        cli::io_reason(&e)
-                    ))
-                })?,
-        )),
-        None => None,
-    };
+    let record = args.record.as_deref().map(cli::open_append).transpose()?;
     let server = Server::http(&args.listen)
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = server

@@ -140,22 +140,7 @@ struct Rejected<'a> {
 /// The entry point of `spira-validate`.
 pub fn run(args: Args) -> Result<()> {
     let validator = compile(&load_schema(&args.schema)?)?;
-    let mut reject = match &args.reject {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| {
-                    Error::Usage(format!(
-                        "cannot open '{}' for appending: {}",
-                        p.display(),
-                        cli::io_reason(&e)
-                    ))
-                })?,
-        )),
-        None => None,
-    };
+    let mut reject = args.reject.as_deref().map(cli::open_append).transpose()?;
     let mut out = cli::LineOut::stdout();
     let (mut valid, mut rejected) = (0u64, 0u64);
     let inputs = cli::inputs(&args.files);

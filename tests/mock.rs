@@ -348,22 +348,10 @@ fn releases_builds_test_cases_sets_documents_and_refresh() {
     );
 }
 
-#[test]
-fn faults_with_a_fixed_seed() {
-    let t = TempDir::new("faults");
-    let rec = t.path("stored.jsonl");
-    let m = Mock::start(&[
-        "--faults",
-        "1",
-        "--seed",
-        "7",
-        "--slow-ms",
-        "50",
-        "--record",
-        &rec.to_string_lossy(),
-    ]);
+/// Sends `n` one-run batches and counts what came back: a status, `connection` (broken),
+/// `slow` (a 200 that took the --slow-ms of 50 ms).
+fn observe_faults(m: &Mock, n: u64) -> std::collections::BTreeMap<String, u32> {
     let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
-    let n = 60;
     for i in 0..n {
         let url = format!("{}/test-runs/record-multiple", m.api());
         let started = std::time::Instant::now();
@@ -386,6 +374,25 @@ fn faults_with_a_fixed_seed() {
         };
         *seen.entry(kind).or_default() += 1;
     }
+    seen
+}
+
+#[test]
+fn faults_with_a_fixed_seed() {
+    let t = TempDir::new("faults");
+    let rec = t.path("stored.jsonl");
+    let m = Mock::start(&[
+        "--faults",
+        "1",
+        "--seed",
+        "7",
+        "--slow-ms",
+        "50",
+        "--record",
+        &rec.to_string_lossy(),
+    ]);
+    let n = 60;
+    let seen = observe_faults(&m, n);
     let keys: Vec<&str> = seen.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -393,10 +400,7 @@ fn faults_with_a_fixed_seed() {
         "{seen:?}"
     );
     let s = m.stats();
-    assert_eq!(
-        s["faults"], n,
-        "every request was given a fault: {s}"
-    );
+    assert_eq!(s["faults"], n, "every request was given a fault: {s}");
     assert_eq!(
         s["requests"], n,
         "the /__mock/ endpoint is neither counted nor faulted"
@@ -411,23 +415,7 @@ fn faults_with_a_fixed_seed() {
     );
     // The same seed gives the same faults.
     let again = Mock::start(&["--faults", "1", "--seed", "7", "--slow-ms", "50"]);
-    let mut seen2: std::collections::BTreeMap<String, u32> = Default::default();
-    for i in 0..n {
-        let url = format!("{}/test-runs/record-multiple", again.api());
-        let started = std::time::Instant::now();
-        let (code, _, _) = http(
-            "POST",
-            &url,
-            &AUTH,
-            Some(&json!([run(i % 10 + 1)]).to_string()),
-        );
-        let kind = match code {
-            0 => "connection".to_string(),
-            200 if started.elapsed() >= std::time::Duration::from_millis(50) => "slow".into(),
-            c => c.to_string(),
-        };
-        *seen2.entry(kind).or_default() += 1;
-    }
+    let seen2 = observe_faults(&again, n);
     assert_eq!(seen, seen2);
 }
 
