@@ -5,7 +5,7 @@
 //! suites (names, timestamps, and the properties written before their first testcase) is kept.
 
 use super::suites::SuiteStack;
-use super::values::{self, OddValues};
+use super::values::{self, count, OddValues};
 use super::xml::{self, attr, Item, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
@@ -136,18 +136,8 @@ fn testcase(
             "classname" => r.classname = Some(v),
             "time" => time = Some(v),
             "file" => r.file = Some(v),
-            "line" => match v.trim().parse() {
-                Ok(n) => r.line = Some(n),
-                Err(_) => {
-                    r.extra.insert(k, v);
-                }
-            },
-            "assertions" => match v.trim().parse() {
-                Ok(n) => r.assertions = Some(n),
-                Err(_) => {
-                    r.extra.insert(k, v);
-                }
-            },
+            "line" => r.line = count(v, k, &mut r.extra),
+            "assertions" => r.assertions = count(v, k, &mut r.extra),
             "timestamp" => r.start = stamp(doc, st, &v),
             "status" => {
                 status_attr = Some(v.clone());

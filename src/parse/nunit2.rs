@@ -3,7 +3,7 @@
 
 use super::nunit3::properties;
 use super::suites::SuiteStack;
-use super::values::OddValues;
+use super::values::{count, OddValues};
 use super::xml::{self, attr, Item, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
@@ -157,12 +157,7 @@ fn test_case(
             "executed" => executed = Some(v),
             "success" => success = Some(v),
             "time" => time = Some(v),
-            "asserts" => match v.trim().parse() {
-                Ok(n) => r.assertions = Some(n),
-                Err(_) => {
-                    r.extra.insert(k, v);
-                }
-            },
+            "asserts" => r.assertions = count(v, k, &mut r.extra),
             _ => {
                 r.extra.insert(k, v);
             }

@@ -1,7 +1,7 @@
 //! NUnit 3 (`<test-run>`): nested `test-suite` elements, one result per `test-case`.
 
 use super::suites::SuiteStack;
-use super::values::{self, OddValues};
+use super::values::{self, count, OddValues};
 use super::xml::{self, attr, Item, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
@@ -106,12 +106,7 @@ fn test_case(
             "label" => label = Some(v),
             "duration" => duration = Some(v),
             "start-time" => r.start = odd.timestamp(&v, || doc.here()),
-            "asserts" => match v.trim().parse() {
-                Ok(n) => r.assertions = Some(n),
-                Err(_) => {
-                    r.extra.insert(k, v);
-                }
-            },
+            "asserts" => r.assertions = count(v, k, &mut r.extra),
             _ => {
                 r.extra.insert(k, v);
             }

@@ -32,6 +32,22 @@ pub fn seconds(raw: Option<&str>) -> Result<f64, Odd> {
     }
 }
 
+/// A count or line number from an attribute; a value that is not one is kept in `extra` under
+/// the attribute's name, as written.
+pub fn count(
+    v: String,
+    key: std::borrow::Cow<'static, str>,
+    extra: &mut std::collections::BTreeMap<std::borrow::Cow<'static, str>, String>,
+) -> Option<u64> {
+    match v.trim().parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            extra.insert(key, v);
+            None
+        }
+    }
+}
+
 /// Warns once per file about odd values of one kind.
 #[derive(Default)]
 pub struct OnceWarn {

@@ -2,7 +2,7 @@
 //! `class/test`). The `<test>` element is the same in both.
 
 use super::suites::SuiteStack;
-use super::values::{self, OddValues};
+use super::values::{self, count, OddValues};
 use super::xml::{self, attr, Item, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
@@ -116,12 +116,7 @@ fn test(
             "result" => result = Some(v),
             "time" => time = Some(v),
             "source-file" => r.file = Some(v),
-            "source-line" => match v.trim().parse() {
-                Ok(n) => r.line = Some(n),
-                Err(_) => {
-                    r.extra.insert(k, v);
-                }
-            },
+            "source-line" => r.line = count(v, k, &mut r.extra),
             "start-rtf" => r.start = odd.timestamp(&v, || doc.here()),
             _ => {
                 r.extra.insert(k, v);
