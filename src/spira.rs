@@ -207,7 +207,8 @@ pub fn format_iso(t: Millis) -> String {
     put(14, 2, rem % 3600 / 60);
     put(17, 2, rem % 60);
     put(20, 3, ms);
-    b.iter().map(|&c| c as char).collect()
+    // Only ASCII digits and separators were written.
+    String::from_utf8(b.to_vec()).unwrap_or_default()
 }
 
 /// `/Date(1715688000000-0000)/`, the WCF form of Spira's bulk-recording guide.
