@@ -171,7 +171,8 @@ struct State {
     rng: u64,
     next_run: u64,
     next_build: u64,
-    runs: Vec<String>,
+    /// Every stored run, one JSON line each.
+    runs: Vec<u8>,
     seen: HashSet<u64>,
     builds: BTreeMap<u64, Build>,
     record: Option<std::io::BufWriter<std::fs::File>>,
@@ -565,11 +566,7 @@ fn inspect(rest: &str, state: &Mutex<State>) -> Answer {
             json_response(200, v.to_string().into_bytes())
         }
         "runs" => {
-            let mut body = Vec::new();
-            for r in &st.runs {
-                body.extend_from_slice(r.as_bytes());
-                body.push(b'\n');
-            }
+            let body = st.runs.clone();
             Answer {
                 status: 200,
                 content_type: "application/x-ndjson",
@@ -922,21 +919,23 @@ fn store(st: &mut State, content: String, reply: &mut Vec<u8>) {
     let id = st.next_run;
     st.next_run += 1;
     st.stats.runs += 1;
-    let mut line = String::with_capacity(content.len() + 24);
-    line.push_str("{\"TestRunId\":");
-    line.push_str(&id.to_string());
+    // The stored line is written once into the reply, then copied to the store and the record.
+    let start = reply.len();
+    reply.extend_from_slice(b"{\"TestRunId\":");
+    crate::json::uint(reply, id);
     if content.len() > 2 {
-        line.push(',');
-        line.push_str(&content[1..]);
+        reply.push(b',');
+        reply.extend_from_slice(&content.as_bytes()[1..]);
     } else {
-        line.push('}');
+        reply.push(b'}');
     }
+    let line = &reply[start..];
     if let Some(w) = st.record.as_mut() {
-        let _ = w.write_all(line.as_bytes());
+        let _ = w.write_all(line);
         let _ = w.write_all(b"\n");
     }
-    reply.extend_from_slice(line.as_bytes());
-    st.runs.push(line);
+    st.runs.extend_from_slice(line);
+    st.runs.push(b'\n');
 }
 
 /// A quick 64-bit hash of stored content, for the duplicate count.
