@@ -2,7 +2,9 @@
 
 pub mod batch;
 pub mod cli;
+pub mod config;
 pub mod error;
+pub mod ids;
 pub mod json;
 pub mod map;
 pub mod mock;

@@ -17,6 +17,7 @@ pub fn bin(name: &str) -> PathBuf {
         "spira-validate" => PathBuf::from(env!("CARGO_BIN_EXE_spira-validate")),
         "spira-batch" => PathBuf::from(env!("CARGO_BIN_EXE_spira-batch")),
         "spira-mock" => PathBuf::from(env!("CARGO_BIN_EXE_spira-mock")),
+        "spira-ids" => PathBuf::from(env!("CARGO_BIN_EXE_spira-ids")),
         other => panic!("unknown tool {other}"),
     }
 }
@@ -90,6 +91,15 @@ pub fn run_env(tool: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &s
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Tests say which connection settings a tool sees: none leak in from the caller.
+    for k in [
+        "SPIRA_URL",
+        "SPIRA_USERNAME",
+        "SPIRA_API_KEY",
+        "SPIRA_PROJECT_ID",
+    ] {
+        cmd.env_remove(k);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }

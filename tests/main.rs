@@ -3,6 +3,7 @@
 mod batch;
 mod corpus;
 mod harness;
+mod ids;
 mod map;
 mod mock;
 mod parse;

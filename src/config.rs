@@ -1,0 +1,353 @@
+//! Where the tools that talk to Spira find the server and the credentials: flags, then the
+//! environment (`SPIRA_URL`, `SPIRA_USERNAME`, `SPIRA_API_KEY`, `SPIRA_PROJECT_ID`), then an
+//! Inflectra `spira.cfg` (`--config`, section `[credentials]`, where `token` is the key).
+//! The key never comes from a flag (it would show in `ps`): only from the environment, a file
+//! (`--api-key-file`) or the `spira.cfg`.
+
+use std::path::PathBuf;
+
+use clap::Args as ClapArgs;
+
+use crate::cli;
+use crate::error::{Error, Result};
+use crate::map::mapfile::MapFile;
+
+/// The connection flags, shared by every tool that talks to Spira.
+#[derive(ClapArgs, Debug, Clone, Default)]
+pub struct ConnectionArgs {
+    /// Spira's base URL, e.g. https://mycompany.spiraservice.net (env SPIRA_URL).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The user name (env SPIRA_USERNAME).
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// The project ID (env SPIRA_PROJECT_ID).
+    #[arg(long, value_name = "ID")]
+    pub project: Option<u64>,
+
+    /// A file holding the API key (RSS token); the key itself is never a flag (env
+    /// SPIRA_API_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Inflectra's spira.cfg, read unchanged: [credentials] url, username, token, project_id.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+}
+
+/// Where and as whom to connect. `Debug` never shows the key.
+#[derive(Clone)]
+pub struct Connection {
+    /// Base URL without a trailing slash.
+    pub url: String,
+    /// User name.
+    pub username: String,
+    /// API key (RSS token): a secret.
+    pub api_key: String,
+    /// Project ID.
+    pub project: u64,
+    /// The `[credentials]` of a spira.cfg, when one was given.
+    pub cfg: Option<crate::map::mapfile::Credentials>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("api_key", &"***")
+            .field("project", &self.project)
+            .finish()
+    }
+}
+
+impl ConnectionArgs {
+    /// Resolves flags, then the environment, then `--config`. A missing piece is a usage error
+    /// naming every place it could come from.
+    pub fn resolve(&self) -> Result<Connection> {
+        self.resolve_with(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// [`resolve`](Self::resolve) with the environment given.
+    pub fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> Result<Connection> {
+        let cfg = match &self.config {
+            Some(p) => MapFile::load(p, false)?
+                .credentials
+                .ok_or_else(|| Error::Usage(format!("--config {p}: no [credentials] section")))?,
+            None => Default::default(),
+        };
+        let from_cfg = |k: &str| cfg.values.get(k).cloned().filter(|v| !v.is_empty());
+        let url = self
+            .url
+            .clone()
+            .or_else(|| env("SPIRA_URL"))
+            .or_else(|| from_cfg("url"))
+            .ok_or_else(|| missing("the server's URL", "--url", "SPIRA_URL", "url"))?;
+        let username = self
+            .username
+            .clone()
+            .or_else(|| env("SPIRA_USERNAME"))
+            .or_else(|| from_cfg("username"))
+            .ok_or_else(|| missing("the user name", "--username", "SPIRA_USERNAME", "username"))?;
+        let project = match self.project {
+            Some(p) => p,
+            None => {
+                let raw = env("SPIRA_PROJECT_ID")
+                    .or_else(|| from_cfg("project_id"))
+                    .ok_or_else(|| {
+                        missing("the project", "--project", "SPIRA_PROJECT_ID", "project_id")
+                    })?;
+                raw.trim()
+                    .parse()
+                    .map_err(|_| Error::Usage(format!("the project ID '{raw}' is not a number")))?
+            }
+        };
+        let api_key = match &self.api_key_file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Error::Usage(format!(
+                        "cannot read the API key file '{}': {}",
+                        p.display(),
+                        cli::io_reason(&e)
+                    ))
+                })?;
+                let key = text.trim().to_string();
+                if key.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "the API key file '{}' is empty",
+                        p.display()
+                    )));
+                }
+                key
+            }
+            None => env("SPIRA_API_KEY")
+                .or_else(|| from_cfg("token"))
+                .ok_or_else(|| {
+                    missing("the API key", "--api-key-file", "SPIRA_API_KEY", "token")
+                })?,
+        };
+        let url = url.trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Usage(format!(
+                "the URL '{url}' must start with http:// or https://"
+            )));
+        }
+        Ok(Connection {
+            url,
+            username,
+            api_key,
+            project,
+            cfg: self.config.as_ref().map(|_| cfg),
+        })
+    }
+}
+
+fn missing(what: &str, flag: &str, env: &str, cfg: &str) -> Error {
+    Error::Usage(format!(
+        "{what} is not set: use {flag}, the environment variable {env}, or {cfg} in a spira.cfg given with --config"
+    ))
+}
+
+impl Connection {
+    /// The REST base for API version `v` (6 or 7): `.../Services/v7_0/RestService.svc/projects/N`.
+    pub fn project_base(&self, v: u8) -> String {
+        format!(
+            "{}/Services/v{v}_0/RestService.svc/projects/{}",
+            self.url, self.project
+        )
+    }
+
+    /// Replaces every occurrence of the key in `s`: for anything shown to people.
+    pub fn redact(&self, s: &str) -> String {
+        if self.api_key.is_empty() {
+            return s.to_string();
+        }
+        let mut out = s.replace(&self.api_key, "***");
+        // The key as a query parameter is percent-encoded.
+        let encoded = percent_encode(&self.api_key);
+        if encoded != self.api_key {
+            out = out.replace(&encoded, "***");
+        }
+        out
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn flags_then_environment_then_cfg() {
+        let dir = std::env::temp_dir().join(format!("spira-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("spira.cfg");
+        std::fs::write(&cfg, "[credentials]\nurl = https://cfg.example\nusername = cfguser\ntoken = {CFG-KEY}\nproject_id = 3\n").unwrap();
+        let args = ConnectionArgs {
+            config: Some(cfg.display().to_string()),
+            ..Default::default()
+        };
+        let c = args.resolve_with(env(&[])).unwrap();
+        assert_eq!(
+            (
+                c.url.as_str(),
+                c.username.as_str(),
+                c.api_key.as_str(),
+                c.project
+            ),
+            ("https://cfg.example", "cfguser", "{CFG-KEY}", 3)
+        );
+        let c = args
+            .resolve_with(env(&[
+                ("SPIRA_URL", "http://env.example/"),
+                ("SPIRA_API_KEY", "envkey"),
+                ("SPIRA_PROJECT_ID", "4"),
+            ]))
+            .unwrap();
+        assert_eq!(
+            (
+                c.url.as_str(),
+                c.username.as_str(),
+                c.api_key.as_str(),
+                c.project
+            ),
+            ("http://env.example", "cfguser", "envkey", 4)
+        );
+        let flags = ConnectionArgs {
+            url: Some("http://flag.example".into()),
+            project: Some(5),
+            ..args
+        };
+        let c = flags
+            .resolve_with(env(&[("SPIRA_URL", "http://env.example")]))
+            .unwrap();
+        assert_eq!((c.url.as_str(), c.project), ("http://flag.example", 5));
+        assert!(!format!("{c:?}").contains("CFG-KEY"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn missing_pieces_say_where_they_could_come_from() {
+        let e = ConnectionArgs::default()
+            .resolve_with(env(&[]))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the server's URL is not set: use --url, the environment variable SPIRA_URL, or url in a spira.cfg given with --config");
+    }
+
+    #[test]
+    fn redacts_the_key_plain_and_encoded() {
+        let c = Connection {
+            url: "http://x".into(),
+            username: "u".into(),
+            api_key: "{A B}".into(),
+            project: 1,
+            cfg: None,
+        };
+        assert_eq!(c.redact("k={A B} q=%7BA%20B%7D"), "k=*** q=***");
+    }
+}
+
+/// How credentials travel.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Auth {
+    /// `username` and `api-key` headers (Spira v7's documented form).
+    #[default]
+    Headers,
+    /// `username` and `api-key` query parameters (older Inflectra scripts; leaks into logs).
+    Query,
+    /// HTTP Basic `username:api-key`.
+    Basic,
+}
+
+/// Standard base64 with padding, for HTTP Basic.
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        out.push(A[(n >> 18) as usize & 63] as char);
+        out.push(A[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+impl Connection {
+    /// A GET of `url` with the credentials in the chosen form.
+    pub fn get(
+        &self,
+        agent: &ureq::Agent,
+        url: &str,
+        auth: Auth,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let url = match auth {
+            Auth::Query => format!(
+                "{url}{}username={}&api-key={}",
+                if url.contains('?') { '&' } else { '?' },
+                percent_encode(&self.username),
+                percent_encode(&self.api_key)
+            ),
+            _ => url.to_string(),
+        };
+        let req = agent.get(&url).header("Accept", "application/json");
+        match auth {
+            Auth::Headers => req
+                .header("username", &self.username)
+                .header("api-key", &self.api_key),
+            Auth::Basic => req.header(
+                "Authorization",
+                format!(
+                    "Basic {}",
+                    base64(format!("{}:{}", self.username, self.api_key).as_bytes())
+                ),
+            ),
+            Auth::Query => req,
+        }
+    }
+}
+
+#[cfg(test)]
+mod base64_tests {
+    #[test]
+    fn encodes() {
+        assert_eq!(
+            super::base64(b"demo:{00000000-DEMO-KEY0-0000-000000000000}"),
+            "ZGVtbzp7MDAwMDAwMDAtREVNTy1LRVkwLTAwMDAtMDAwMDAwMDAwMDAwfQ=="
+        );
+        assert_eq!(super::base64(b"ab"), "YWI=");
+    }
+}

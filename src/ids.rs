@@ -1,0 +1,122 @@
+//! `spira-ids`: the project's test cases as CSV `test_case_id,name`, the list
+//! `spira-map --map FILE --match name` reads and map files are built from.
+
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::cli;
+use crate::config::{Auth, ConnectionArgs};
+use crate::error::{Error, Result};
+
+const EXAMPLES: &str = "\
+Examples:
+  SPIRA_URL=https://acme.spiraservice.net SPIRA_USERNAME=fred SPIRA_PROJECT_ID=1 \\
+    SPIRA_API_KEY=\"$(cat ~/.spira-key)\" spira-ids > testcases.csv
+  spira-ids --config spira.cfg > testcases.csv
+  spira-parse reports/ | spira-map --map testcases.csv --match name";
+
+/// Rows per page: Spira answers at most 500.
+pub const PAGE: usize = 500;
+
+/// Lists the project's test cases as CSV test_case_id,name.
+#[derive(Parser, Debug)]
+#[command(name = "spira-ids", version, after_help = EXAMPLES)]
+pub struct Args {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// The REST API version: 7 (v7_0) or 6 (v6_0).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(6..=7))]
+    pub api_version: u8,
+
+    /// How credentials travel: headers (default), query, basic.
+    #[arg(long, value_enum, default_value = "headers")]
+    pub auth: Auth,
+
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TestCase {
+    test_case_id: u64,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The entry point of `spira-ids`.
+pub fn run(args: Args) -> Result<()> {
+    let conn = args.conn.resolve()?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(args.timeout)))
+        .build()
+        .into();
+    let base = conn.project_base(args.api_version);
+    let mut out = csv::Writer::from_writer(cli::stdout());
+    let mut header = false;
+    let mut row = 1usize;
+    loop {
+        let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
+        let resp = conn.get(&agent, &url, args.auth).call();
+        let mut resp = resp.map_err(|e| {
+            Error::Server(format!(
+                "cannot reach {}: {}",
+                conn.url,
+                conn.redact(&e.to_string())
+            ))
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string().map_err(|e| {
+            Error::Server(format!(
+                "cannot read the answer: {}",
+                conn.redact(&e.to_string())
+            ))
+        })?;
+        match status {
+            200 => {}
+            401 | 403 => {
+                return Err(Error::Server(format!(
+                    "{status} from Spira: check the user name and API key (RSS token), whether the account is locked, and that the user is a member of project PR:{}",
+                    conn.project
+                )))
+            }
+            _ => {
+                let shown: String = conn.redact(body.trim()).chars().take(300).collect();
+                return Err(Error::Server(format!("{status} from Spira: {shown}")));
+            }
+        }
+        let page: Vec<TestCase> = serde_json::from_str(&body).map_err(|e| {
+            Error::Server(format!("the test case list is not what Spira sends: {e}"))
+        })?;
+        if !header {
+            // Only once the server has answered: a failed run writes nothing.
+            out.write_record(["test_case_id", "name"]).map_err(csv_io)?;
+            header = true;
+        }
+        for tc in &page {
+            out.write_record([
+                tc.test_case_id.to_string(),
+                tc.name.clone().unwrap_or_default(),
+            ])
+            .map_err(csv_io)?;
+        }
+        if page.len() < PAGE {
+            break;
+        }
+        row += PAGE;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn csv_io(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Io(io),
+        other => Error::Data(format!("{other:?}")),
+    }
+}
