@@ -314,7 +314,21 @@ impl Connection {
         url: &str,
         auth: Auth,
     ) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
-        let url = match auth {
+        self.with_auth(agent.get(self.auth_url(url, auth)), auth)
+    }
+
+    /// A POST to `url` with the credentials in the chosen form.
+    pub fn post(
+        &self,
+        agent: &ureq::Agent,
+        url: &str,
+        auth: Auth,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        self.with_auth(agent.post(self.auth_url(url, auth)), auth)
+    }
+
+    fn auth_url(&self, url: &str, auth: Auth) -> String {
+        match auth {
             Auth::Query => format!(
                 "{url}{}username={}&api-key={}",
                 if url.contains('?') { '&' } else { '?' },
@@ -322,8 +336,11 @@ impl Connection {
                 percent_encode(&self.api_key)
             ),
             _ => url.to_string(),
-        };
-        let req = agent.get(&url).header("Accept", "application/json");
+        }
+    }
+
+    fn with_auth<B>(&self, req: ureq::RequestBuilder<B>, auth: Auth) -> ureq::RequestBuilder<B> {
+        let req = req.header("Accept", "application/json");
         match auth {
             Auth::Headers => req
                 .header("username", &self.username)

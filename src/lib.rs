@@ -9,6 +9,7 @@ pub mod json;
 pub mod map;
 pub mod mock;
 pub mod parse;
+pub mod post;
 pub mod record;
 pub mod spira;
 pub mod validate;

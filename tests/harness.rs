@@ -18,6 +18,7 @@ pub fn bin(name: &str) -> PathBuf {
         "spira-batch" => PathBuf::from(env!("CARGO_BIN_EXE_spira-batch")),
         "spira-mock" => PathBuf::from(env!("CARGO_BIN_EXE_spira-mock")),
         "spira-ids" => PathBuf::from(env!("CARGO_BIN_EXE_spira-ids")),
+        "spira-post" => PathBuf::from(env!("CARGO_BIN_EXE_spira-post")),
         other => panic!("unknown tool {other}"),
     }
 }

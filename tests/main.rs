@@ -7,4 +7,5 @@ mod ids;
 mod map;
 mod mock;
 mod parse;
+mod post;
 mod validate;
