@@ -1,6 +1,5 @@
 #!/bin/sh
 # make demo: the bundled sample reports through the pipeline, stage by stage.
-# (For now the pipeline is spira-parse; later stages join as they are built.)
 set -eu
 BIN=${1:-target/release}
 tmp=$(mktemp -d)
@@ -54,21 +53,20 @@ while IFS= read -r line; do
 done < "$tmp/batches.jsonl"
 
 echo
-echo "== the batches into spira-mock (record-multiple; spira-post will do this with retries and a journal)"
+echo "== spira-post --dry-run: the first request that would be sent (the key shown as ***)"
+export SPIRA_URL="$url" SPIRA_USERNAME=demo SPIRA_PROJECT_ID=1
+export SPIRA_API_KEY='{00000000-DEMO-KEY0-0000-000000000000}'
+"$BIN/spira-post" --dry-run "$tmp/batches.jsonl" | head -n 1 | cut -c 1-300
+echo "   ..."
+echo
+echo "== spira-post: the batches into spira-mock's record-multiple; one created line per run"
+"$BIN/spira-post" "$tmp/batches.jsonl" > "$tmp/created.jsonl"
+echo "   $(wc -l < "$tmp/created.jsonl") created lines; the first:"
+head -n 1 "$tmp/created.jsonl"
+echo
 if command -v curl >/dev/null 2>&1; then
-  n=0
-  while IFS= read -r line; do
-    n=$((n + 1))
-    code=$(printf '%s' "$line" | curl -s -o "$tmp/answer.json" -w '%{http_code}' \
-      -H 'username: demo' -H 'api-key: {00000000-DEMO-KEY0-0000-000000000000}' \
-      -H 'Content-Type: application/json' --data-binary @- \
-      "$url/Services/v7_0/RestService.svc/projects/1/test-runs/record-multiple")
-    echo "  batch $n: HTTP $code, $(grep -o '"TestRunId"' "$tmp/answer.json" | wc -l) runs recorded"
-  done < "$tmp/batches.jsonl"
-  echo
-  echo "== what spira-mock recorded (/__mock/stats, then the first stored run):"
+  echo "== what spira-mock recorded (/__mock/stats):"
   curl -s "$url/__mock/stats"; echo
-  head -n 1 "$tmp/recorded.jsonl"
-else
-  echo "  (curl is not installed: skipped)"
 fi
+echo "== the whole pipeline in one line:"
+echo "   spira-parse fixtures/demo/*.xml | spira-map --map fixtures/demo/ids.csv | spira-validate | spira-batch | spira-post"

@@ -350,7 +350,12 @@ fn dry_run_line(buf: &mut Vec<u8>, conn: &Connection, url: &str, auth: Auth, bod
         }
         Auth::Query => {}
     }
-    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let line = json!({"method": "POST", "url": shown_url, "headers": headers, "body": body});
-    let _ = serde_json::to_writer(buf, &line);
+    // Written in reading order: method, URL, headers, body.
+    buf.extend_from_slice(b"{\"method\":\"POST\",\"url\":");
+    let _ = serde_json::to_writer(&mut *buf, &shown_url);
+    buf.extend_from_slice(b",\"headers\":");
+    let _ = serde_json::to_writer(&mut *buf, &headers);
+    buf.extend_from_slice(b",\"body\":");
+    buf.extend_from_slice(body.as_bytes());
+    buf.push(b'}');
 }
