@@ -35,6 +35,18 @@ pub struct ConnectionArgs {
     /// Inflectra's spira.cfg, read unchanged: [credentials] url, username, token, project_id.
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
+
+    /// The REST API version: 7 (v7_0) or 6 (v6_0).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(6..=7))]
+    pub api_version: u8,
+
+    /// How credentials travel: headers (default), query, basic.
+    #[arg(long, value_enum, default_value = "headers")]
+    pub auth: Auth,
+
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
 }
 
 /// Where and as whom to connect. `Debug` never shows the key.
@@ -141,6 +153,18 @@ impl ConnectionArgs {
             project,
             cfg: self.config.as_ref().map(|_| cfg),
         })
+    }
+}
+
+impl ConnectionArgs {
+    /// An HTTP client that keeps connections alive, waits `--timeout`, and lets every status
+    /// through for the caller to judge.
+    pub fn agent(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(self.timeout)))
+            .build()
+            .into()
     }
 }
 

@@ -1,13 +1,11 @@
 //! `spira-ids`: the project's test cases as CSV `test_case_id,name`, the list
 //! `spira-map --map FILE --match name` reads and map files are built from.
 
-use std::time::Duration;
-
 use clap::Parser;
 use serde::Deserialize;
 
 use crate::cli;
-use crate::config::{Auth, ConnectionArgs};
+use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
 
 const EXAMPLES: &str = "\
@@ -26,18 +24,6 @@ pub const PAGE: usize = 500;
 pub struct Args {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-
-    /// The REST API version: 7 (v7_0) or 6 (v6_0).
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(6..=7))]
-    pub api_version: u8,
-
-    /// How credentials travel: headers (default), query, basic.
-    #[arg(long, value_enum, default_value = "headers")]
-    pub auth: Auth,
-
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 60)]
-    pub timeout: u64,
 }
 
 #[derive(Deserialize)]
@@ -51,18 +37,14 @@ struct TestCase {
 /// The entry point of `spira-ids`.
 pub fn run(args: Args) -> Result<()> {
     let conn = args.conn.resolve()?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(args.timeout)))
-        .build()
-        .into();
-    let base = conn.project_base(args.api_version);
+    let agent = args.conn.agent();
+    let base = conn.project_base(args.conn.api_version);
     let mut out = csv::Writer::from_writer(cli::stdout());
     let mut header = false;
     let mut row = 1usize;
     loop {
         let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
-        let resp = conn.get(&agent, &url, args.auth).call();
+        let resp = conn.get(&agent, &url, args.conn.auth).call();
         let mut resp = resp.map_err(|e| {
             Error::Server(format!(
                 "cannot reach {}: {}",

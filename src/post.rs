@@ -34,21 +34,9 @@ pub struct Args {
     #[command(flatten)]
     pub conn: ConnectionArgs,
 
-    /// The REST API version: 7 (v7_0) or 6 (v6_0).
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(6..=7))]
-    pub api_version: u8,
-
-    /// How credentials travel: headers (default), query, basic.
-    #[arg(long, value_enum, default_value = "headers")]
-    pub auth: Auth,
-
     /// Retries of a batch after 429, 500, 502, 503, 504, a broken connection or a timeout.
     #[arg(long, default_value_t = 5)]
     pub retries: u32,
-
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value_t = 60)]
-    pub timeout: u64,
 
     /// The first backoff, in milliseconds; it doubles on each retry (full jitter), up to 30 s.
     #[arg(long, default_value_t = 500, hide = true)]
@@ -104,14 +92,10 @@ pub fn run(args: Args) -> Result<()> {
     let conn = args.conn.resolve()?;
     let url = format!(
         "{}/test-runs/record-multiple",
-        conn.project_base(args.api_version)
+        conn.project_base(args.conn.api_version)
     );
     let mut out = cli::LineOut::stdout();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(args.timeout)))
-        .build()
-        .into();
+    let agent = args.conn.agent();
     let started = Instant::now();
     let mut tally = Tally::default();
     let mut dead: Option<std::io::BufWriter<std::fs::File>> = None;
@@ -122,13 +106,13 @@ pub fn run(args: Args) -> Result<()> {
             .map_err(|why| Error::Data(format!("{name}:{n}: not a batch: {why}")))?;
         let runs = count_runs(&body);
         if args.dry_run {
-            return out.line(|buf| dry_run_line(buf, &conn, &url, args.auth, &body));
+            return out.line(|buf| dry_run_line(buf, &conn, &url, args.conn.auth, &body));
         }
         tally.batches += 1;
         let mut tries = 0;
         let mut maybe_stored = false;
         loop {
-            match attempt(&agent, &conn, &url, args.auth, &body) {
+            match attempt(&agent, &conn, &url, args.conn.auth, &body) {
                 Attempt::Stored(answer) => {
                     if args.verbose {
                         cli::info(format_args!("POST {} 200", conn.redact(&url)));
