@@ -185,7 +185,8 @@ fn id_or_error(path: &str, line: usize, what: &str, v: &str) -> Result<u64> {
     })
 }
 
-fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
+/// A CSV map file's reader and its header, trimmed and in lower case.
+fn csv_with_headers<'t>(path: &str, text: &'t str) -> Result<(csv::Reader<&'t [u8]>, Vec<String>)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -196,6 +197,11 @@ fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
         .iter()
         .map(|h| h.trim().to_lowercase())
         .collect();
+    Ok((rdr, headers))
+}
+
+fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
+    let (mut rdr, headers) = csv_with_headers(path, text)?;
     let col = |n: &str| headers.iter().position(|h| h == n);
     let (Some(k), Some(tc)) = (col("key"), col("test_case_id")) else {
         return Err(Error::Usage(format!(
@@ -341,16 +347,7 @@ fn read_cfg(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
 
 /// A `test_case_id,name` list (spira-ids' output): names compared case-insensitively.
 fn read_name_list(path: &str, text: &str) -> Result<HashMap<String, u64>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| Error::Usage(format!("map file {path}: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
+    let (mut rdr, headers) = csv_with_headers(path, text)?;
     let (Some(idc), Some(namec)) = (
         headers.iter().position(|h| h == "test_case_id"),
         headers.iter().position(|h| h == "name"),
