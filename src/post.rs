@@ -54,6 +54,19 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// At the end, ask Spira to refresh the summaries of the releases that received runs
+    /// (refresh-caches, asynchronously; needs an administrator account).
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Only refresh summaries (of --release, or the whole project); upload nothing.
+    #[arg(long)]
+    pub refresh_only: bool,
+
+    /// The release for --refresh-only.
+    #[arg(long, value_name = "ID", requires = "refresh_only")]
+    pub release: Option<u64>,
+
     /// No summary on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -100,9 +113,14 @@ pub fn run(args: Args) -> Result<()> {
     let mut tally = Tally::default();
     let mut dead: Option<std::io::BufWriter<std::fs::File>> = None;
     let mut rng = seed();
+    let mut touched = Touched::default();
+    if args.refresh_only {
+        let releases: Vec<u64> = args.release.into_iter().collect();
+        return refresh(&agent, &conn, &args, &releases);
+    }
     let inputs = cli::inputs(&args.files);
     let result = cli::each_line(&inputs, |name, n, line| {
-        let body = strip_private(line)
+        let body = strip_private(line, &mut touched)
             .map_err(|why| Error::Data(format!("{name}:{n}: not a batch: {why}")))?;
         let runs = count_runs(&body);
         if args.dry_run {
@@ -197,6 +215,20 @@ pub fn run(args: Args) -> Result<()> {
         }
     });
     out.flush()?;
+    if !args.dry_run && !args.quiet && !(touched.releases.is_empty() && touched.sets.is_empty()) {
+        let list = |s: &std::collections::BTreeSet<u64>, p: &str| {
+            s.iter()
+                .map(|i| format!("{p}{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        cli::info(format_args!(
+            "runs went to releases [{}] and test sets [{}]: their summary status needs a refresh (record-multiple does not do it){}",
+            list(&touched.releases, "RL:"),
+            list(&touched.sets, "TX:"),
+            if args.refresh { "" } else { "; --refresh asks for it, or run spira-post --refresh-only nightly" }
+        ));
+    }
     // The error first, then the summary of what was done before it.
     let result = match result {
         Err(e) if !matches!(e, Error::Exit(_)) && !e.is_broken_pipe() => {
@@ -223,6 +255,10 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     result?;
+    if !args.dry_run && tally.runs > 0 && args.refresh {
+        let releases: Vec<u64> = touched.releases.iter().copied().collect();
+        refresh(&agent, &conn, &args, &releases)?;
+    }
     if tally.rejected_batches > 0 {
         return Err(Error::Exit(EXIT_DATA));
     }
@@ -231,14 +267,66 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The batch with every field whose name starts with `_` removed from each run (those are
 /// spira-pipe's own, such as `_Attachments`): what the server receives.
-fn strip_private(line: &[u8]) -> std::result::Result<String, String> {
+fn strip_private(line: &[u8], touched: &mut Touched) -> std::result::Result<String, String> {
     let runs: Vec<Map<String, Value>> = serde_json::from_slice(line)
         .map_err(|e| format!("expected a JSON array of run objects ({e})"))?;
     let runs: Vec<Map<String, Value>> = runs
         .into_iter()
-        .map(|m| m.into_iter().filter(|(k, _)| !k.starts_with('_')).collect())
+        .map(|m| {
+            let id = |k: &str| {
+                m.get(k)
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+            };
+            touched.releases.extend(id("ReleaseId"));
+            touched.sets.extend(id("TestSetId"));
+            m.into_iter().filter(|(k, _)| !k.starts_with('_')).collect()
+        })
         .collect();
     serde_json::to_string(&runs).map_err(|e| e.to_string())
+}
+
+/// The releases and test sets that received runs: their summaries need refreshing.
+#[derive(Default)]
+struct Touched {
+    releases: std::collections::BTreeSet<u64>,
+    sets: std::collections::BTreeSet<u64>,
+}
+
+/// `refresh-caches` once per release (or once for the project), asynchronously. Needs an
+/// administrator: a 401 is a warning naming the page that does the same by hand.
+fn refresh(agent: &ureq::Agent, conn: &Connection, args: &Args, releases: &[u64]) -> Result<()> {
+    let base = format!(
+        "{}/refresh-caches",
+        conn.project_base(args.conn.api_version)
+    );
+    let targets: Vec<String> = if releases.is_empty() {
+        vec![format!("{base}?run_async=true")]
+    } else {
+        releases
+            .iter()
+            .map(|r| format!("{base}/{r}?run_async=true"))
+            .collect()
+    };
+    for url in targets {
+        let resp = conn
+            .post(agent, &url, args.conn.auth)
+            .header("Content-Type", "application/json")
+            .send("")
+            .map_err(|e| Error::Server(format!("refresh: {}", conn.redact(&e.to_string()))))?;
+        match resp.status().as_u16() {
+            200 | 204 => {
+                if !args.quiet {
+                    cli::info(format_args!("asked Spira to refresh {}", conn.redact(&url)));
+                }
+            }
+            401 | 403 => cli::warn(format_args!(
+                "the summaries could not be refreshed ({}): the API user needs to be an administrator; refresh them on the Administration > Data Tools page (Refresh Test Status Cache)",
+                resp.status().as_u16()
+            )),
+            s => return Err(Error::Server(format!("refresh: {s} from Spira"))),
+        }
+    }
+    Ok(())
 }
 
 fn count_runs(body: &str) -> u64 {

@@ -174,3 +174,20 @@ fn the_dry_run_connects_to_nothing_and_hides_the_key() {
         assert!(r.stdout.contains(shown), "{auth}: {}", r.stdout);
     }
 }
+
+#[test]
+fn summaries_are_named_and_refreshed_on_request() {
+    let m = Mock::start(&["--test-set", "7=1-1000"]);
+    let input = "[{\"TestCaseId\":1,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"ReleaseId\":3,\"TestSetId\":7},{\"TestCaseId\":2,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"ReleaseId\":4}]\n";
+    let r = post(&m, &[], input, KEY);
+    r.expect_code(0);
+    assert!(r.stderr.contains("runs went to releases [RL:3, RL:4] and test sets [TX:7]: their summary status needs a refresh"), "{r}");
+    assert_eq!(m.stats()["refreshes"], 0, "not without --refresh");
+    let r = post(&m, &["--refresh"], input, KEY);
+    r.expect_code(0);
+    assert_eq!(m.stats()["refreshes"], 2, "once per release");
+    let r = post(&m, &["--refresh-only", "--release", "5"], "", KEY);
+    r.expect_code(0);
+    assert_eq!(m.stats()["refreshes"], 3);
+    assert_eq!(m.stats()["runs"], 4, "--refresh-only uploads nothing");
+}
