@@ -215,7 +215,8 @@ pub fn run(args: Args) -> Result<()> {
         }
     });
     out.flush()?;
-    if !args.dry_run && !args.quiet && !(touched.releases.is_empty() && touched.sets.is_empty()) {
+    let touched_any = !touched.releases.is_empty() || !touched.sets.is_empty();
+    if !args.dry_run && !args.quiet && touched_any {
         let list = |s: &std::collections::BTreeSet<u64>, p: &str| {
             s.iter()
                 .map(|i| format!("{p}{i}"))
