@@ -809,14 +809,7 @@ fn stack_trace(r: &Input<'_>) -> Option<String> {
             line(&mut s, &[&p.name, " = ", &p.value]);
         }
     }
-    let t = s.trim();
-    if t.is_empty() {
-        None
-    } else if t.len() == s.len() {
-        Some(s)
-    } else {
-        Some(t.to_string())
-    }
+    crate::parse::xml::trim_owned(s)
 }
 
 fn html_escape(s: &str) -> String {

@@ -2,9 +2,9 @@
 //! `test-suite/results/(test-suite/results)*/test-case`.
 
 use super::nunit3::properties;
-use super::suites::SuiteStack;
+use super::suites::{self, SuiteStack};
 use super::values::{count, OddValues};
-use super::xml::{self, attr, Item, XmlDoc};
+use super::xml::{self, attr, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
@@ -72,46 +72,38 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
     } else if root.empty {
         return doc.finish();
     }
-    loop {
-        match xml::next_item(doc, None)? {
-            Item::Open { name, attrs, empty } => match name.as_str() {
-                "test-suite" => {
-                    let start = if suites.is_empty() {
-                        run_start.clone()
-                    } else {
-                        None
-                    };
-                    open_suite(doc, &mut suites, &attrs, start);
-                    if empty {
-                        suites.pop();
-                    }
-                }
-                "properties" if !empty && suites.before_first_case() => {
-                    let props = properties(doc)?;
-                    suites.add_properties(props);
-                }
-                "categories" if !empty && suites.before_first_case() => {
-                    let props = categories(doc)?;
-                    suites.add_properties(props);
-                }
-                "test-case" => {
-                    let r = test_case(doc, &mut suites, &mut odd, report, attrs, empty)?;
-                    suites.saw_case();
-                    report.emit(&r)?;
-                }
-                "results" => {}
-                _ if !empty => xml::skip(doc)?,
-                _ => {}
-            },
-            Item::Close => {
-                suites.close_to(doc.ctx.depth);
-                if doc.ctx.depth == 0 {
-                    break;
+    suites::walk(doc, &mut suites, |doc, suites, name, attrs, empty| {
+        match name.as_str() {
+            "test-suite" => {
+                let start = if suites.is_empty() {
+                    run_start.clone()
+                } else {
+                    None
+                };
+                open_suite(doc, suites, &attrs, start);
+                if empty {
+                    suites.pop();
                 }
             }
-            Item::Eof => break,
+            "properties" if !empty && suites.before_first_case() => {
+                let props = properties(doc)?;
+                suites.add_properties(props);
+            }
+            "categories" if !empty && suites.before_first_case() => {
+                let props = categories(doc)?;
+                suites.add_properties(props);
+            }
+            "test-case" => {
+                let r = test_case(doc, suites, &mut odd, report, attrs, empty)?;
+                suites.saw_case();
+                report.emit(&r)?;
+            }
+            "results" => {}
+            _ if !empty => xml::skip(doc)?,
+            _ => {}
         }
-    }
+        Ok(())
+    })?;
     doc.finish()
 }
 

@@ -1,8 +1,8 @@
 //! NUnit 3 (`<test-run>`): nested `test-suite` elements, one result per `test-case`.
 
-use super::suites::SuiteStack;
+use super::suites::{self, SuiteStack};
 use super::values::{self, count, OddValues};
-use super::xml::{self, attr, Item, XmlDoc};
+use super::xml::{self, attr, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
@@ -31,40 +31,32 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
     let mut suites = SuiteStack::default();
     let mut odd = OddValues::default();
     if !root.empty {
-        loop {
-            match xml::next_item(doc, None)? {
-                Item::Open { name, attrs, empty } => match name.as_str() {
-                    "test-suite" => {
-                        let start = attr(&attrs, "start-time")
-                            .and_then(|t| odd.timestamp(t, || doc.here()));
-                        let name = attr(&attrs, "name").unwrap_or("").to_string();
-                        suites.push(doc.ctx.depth, name, start);
-                        if empty {
-                            suites.pop();
-                        }
-                    }
-                    "properties" if !empty && suites.before_first_case() => {
-                        let props = properties(doc)?;
-                        suites.add_properties(props);
-                    }
-                    "test-case" => {
-                        let r = test_case(doc, &mut suites, &mut odd, report, attrs, empty)?;
-                        suites.saw_case();
-                        report.emit(&r)?;
-                    }
-                    // Suite failures, output, settings and environment are not per-test data.
-                    _ if !empty && name != "results" => xml::skip(doc)?,
-                    _ => {}
-                },
-                Item::Close => {
-                    suites.close_to(doc.ctx.depth);
-                    if doc.ctx.depth == 0 {
-                        break;
+        suites::walk(doc, &mut suites, |doc, suites, name, attrs, empty| {
+            match name.as_str() {
+                "test-suite" => {
+                    let start =
+                        attr(&attrs, "start-time").and_then(|t| odd.timestamp(t, || doc.here()));
+                    let name = attr(&attrs, "name").unwrap_or("").to_string();
+                    suites.push(doc.ctx.depth, name, start);
+                    if empty {
+                        suites.pop();
                     }
                 }
-                Item::Eof => break,
+                "properties" if !empty && suites.before_first_case() => {
+                    let props = properties(doc)?;
+                    suites.add_properties(props);
+                }
+                "test-case" => {
+                    let r = test_case(doc, suites, &mut odd, report, attrs, empty)?;
+                    suites.saw_case();
+                    report.emit(&r)?;
+                }
+                // Suite failures, output, settings and environment are not per-test data.
+                _ if !empty && name != "results" => xml::skip(doc)?,
+                _ => {}
             }
-        }
+            Ok(())
+        })?;
     }
     doc.finish()
 }

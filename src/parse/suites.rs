@@ -119,3 +119,31 @@ impl SuiteStack {
         r
     }
 }
+
+/// Reads a nested-suite document to its end: `open` is called for each element start, and the
+/// suites close as their elements end. Every XML format with nested suites walks this way.
+pub fn walk(
+    doc: &mut crate::parse::xml::XmlDoc,
+    suites: &mut SuiteStack,
+    mut open: impl FnMut(
+        &mut crate::parse::xml::XmlDoc,
+        &mut SuiteStack,
+        String,
+        crate::parse::xml::Attrs,
+        bool,
+    ) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    use crate::parse::xml::{next_item, Item};
+    loop {
+        match next_item(doc, None)? {
+            Item::Open { name, attrs, empty } => open(doc, suites, name, attrs, empty)?,
+            Item::Close => {
+                suites.close_to(doc.ctx.depth);
+                if doc.ctx.depth == 0 {
+                    return Ok(());
+                }
+            }
+            Item::Eof => return Ok(()),
+        }
+    }
+}

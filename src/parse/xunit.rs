@@ -1,9 +1,9 @@
 //! xUnit.net: v2 and v3 (`<assemblies>`: `assembly/collection/test`) and v1 (`<assembly>`:
 //! `class/test`). The `<test>` element is the same in both.
 
-use super::suites::SuiteStack;
+use super::suites::{self, SuiteStack};
 use super::values::{self, count, OddValues};
-use super::xml::{self, attr, Item, XmlDoc};
+use super::xml::{self, attr, XmlDoc};
 use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
@@ -38,46 +38,38 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
     if root.empty {
         return doc.finish();
     }
-    loop {
-        match xml::next_item(doc, None)? {
-            Item::Open { name, attrs, empty } => match name.as_str() {
-                "assembly" => {
-                    open_assembly(doc, &mut suites, &mut odd, &attrs);
-                    if empty {
-                        suites.pop();
-                    }
-                }
-                "collection" | "class" => {
-                    let n = attr(&attrs, "name").unwrap_or("").to_string();
-                    suites.push(doc.ctx.depth, n, None);
-                    if empty {
-                        suites.pop();
-                    }
-                }
-                "test" => {
-                    let r = test(doc, &mut suites, &mut odd, report, format, attrs, empty)?;
-                    suites.saw_case();
-                    report.emit(&r)?;
-                }
-                // Cleanup and fatal errors of an assembly are not tests, but must be seen.
-                "errors" if !empty => {
-                    let results = errors(doc, &mut suites, report, format)?;
-                    for r in results {
-                        report.emit(&r)?;
-                    }
-                }
-                _ if !empty => xml::skip(doc)?,
-                _ => {}
-            },
-            Item::Close => {
-                suites.close_to(doc.ctx.depth);
-                if doc.ctx.depth == 0 {
-                    break;
+    suites::walk(doc, &mut suites, |doc, suites, name, attrs, empty| {
+        match name.as_str() {
+            "assembly" => {
+                open_assembly(doc, suites, &mut odd, &attrs);
+                if empty {
+                    suites.pop();
                 }
             }
-            Item::Eof => break,
+            "collection" | "class" => {
+                let n = attr(&attrs, "name").unwrap_or("").to_string();
+                suites.push(doc.ctx.depth, n, None);
+                if empty {
+                    suites.pop();
+                }
+            }
+            "test" => {
+                let r = test(doc, suites, &mut odd, report, format, attrs, empty)?;
+                suites.saw_case();
+                report.emit(&r)?;
+            }
+            // Cleanup and fatal errors of an assembly are not tests, but must be seen.
+            "errors" if !empty => {
+                let results = errors(doc, suites, report, format)?;
+                for r in results {
+                    report.emit(&r)?;
+                }
+            }
+            _ if !empty => xml::skip(doc)?,
+            _ => {}
         }
-    }
+        Ok(())
+    })?;
     doc.finish()
 }
 
