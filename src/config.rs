@@ -47,6 +47,11 @@ pub struct ConnectionArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+
+    /// Trust the certificate authorities in this PEM file (an on-premises Spira's CA) instead
+    /// of the built-in public ones.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Where and as whom to connect. `Debug` never shows the key.
@@ -157,14 +162,45 @@ impl ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    /// An HTTP client that keeps connections alive, waits `--timeout`, and lets every status
-    /// through for the caller to judge.
-    pub fn agent(&self) -> ureq::Agent {
-        ureq::Agent::config_builder()
+    /// An HTTP client that keeps connections alive, waits `--timeout`, trusts `--ca-cert`,
+    /// takes its proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`), and lets every status through for the caller to judge.
+    pub fn agent(&self) -> Result<ureq::Agent> {
+        let mut b = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(self.timeout)))
-            .build()
-            .into()
+            .timeout_global(Some(std::time::Duration::from_secs(self.timeout)));
+        if let Some(path) = &self.ca_cert {
+            let shown = path.display();
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read --ca-cert '{shown}': {}",
+                    cli::io_reason(&e)
+                ))
+            })?;
+            let mut certs = Vec::new();
+            for item in ureq::tls::parse_pem(&pem) {
+                match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Error::Usage(format!(
+                            "--ca-cert '{shown}': not a PEM file: {e}"
+                        )))
+                    }
+                }
+            }
+            if certs.is_empty() {
+                return Err(Error::Usage(format!(
+                    "--ca-cert '{shown}': no certificate in it (expected PEM: -----BEGIN CERTIFICATE-----)"
+                )));
+            }
+            b = b.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                    .build(),
+            );
+        }
+        Ok(b.build().into())
     }
 }
 

@@ -5,7 +5,7 @@ use clap::Parser;
 use serde::Deserialize;
 
 use crate::cli;
-use crate::config::ConnectionArgs;
+use crate::config::{Connection, ConnectionArgs};
 use crate::error::{Error, Result};
 
 const EXAMPLES: &str = "\
@@ -26,25 +26,52 @@ pub struct Args {
     pub conn: ConnectionArgs,
 }
 
+/// One test case as Spira lists it.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct TestCase {
-    test_case_id: u64,
+pub struct TestCase {
+    /// Its ID (TC:n).
+    pub test_case_id: u64,
+    /// Its name.
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
 }
 
 /// The entry point of `spira-ids`.
 pub fn run(args: Args) -> Result<()> {
     let conn = args.conn.resolve()?;
-    let agent = args.conn.agent();
-    let base = conn.project_base(args.conn.api_version);
+    let agent = args.conn.agent()?;
     let mut out = csv::Writer::from_writer(cli::stdout());
     let mut header = false;
+    each_page(&agent, &conn, &args.conn, |page| {
+        if !header {
+            // Only once the server has answered: a failed run writes nothing.
+            out.write_record(["test_case_id", "name"]).map_err(csv_io)?;
+            header = true;
+        }
+        for tc in page {
+            out.write_record([tc.test_case_id.to_string(), tc.name.unwrap_or_default()])
+                .map_err(csv_io)?;
+        }
+        Ok(())
+    })?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Calls `f` with each page of the project's test cases, 500 at a time. A refusal (401, 403)
+/// or any other error status is an `Error::Server` (exit 3).
+pub fn each_page(
+    agent: &ureq::Agent,
+    conn: &Connection,
+    args: &ConnectionArgs,
+    mut f: impl FnMut(Vec<TestCase>) -> Result<()>,
+) -> Result<()> {
+    let base = conn.project_base(args.api_version);
     let mut row = 1usize;
     loop {
         let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
-        let resp = conn.get(&agent, &url, args.conn.auth).call();
+        let resp = conn.get(agent, &url, args.auth).call();
         let mut resp = resp.map_err(|e| {
             Error::Server(format!(
                 "cannot reach {}: {}",
@@ -53,12 +80,17 @@ pub fn run(args: Args) -> Result<()> {
             ))
         })?;
         let status = resp.status().as_u16();
-        let body = resp.body_mut().read_to_string().map_err(|e| {
-            Error::Server(format!(
-                "cannot read the answer: {}",
-                conn.redact(&e.to_string())
-            ))
-        })?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_string()
+            .map_err(|e| {
+                Error::Server(format!(
+                    "cannot read the answer: {}",
+                    conn.redact(&e.to_string())
+                ))
+            })?;
         match status {
             200 => {}
             401 | 403 => {
@@ -75,25 +107,13 @@ pub fn run(args: Args) -> Result<()> {
         let page: Vec<TestCase> = serde_json::from_str(&body).map_err(|e| {
             Error::Server(format!("the test case list is not what Spira sends: {e}"))
         })?;
-        if !header {
-            // Only once the server has answered: a failed run writes nothing.
-            out.write_record(["test_case_id", "name"]).map_err(csv_io)?;
-            header = true;
-        }
-        for tc in &page {
-            out.write_record([
-                tc.test_case_id.to_string(),
-                tc.name.clone().unwrap_or_default(),
-            ])
-            .map_err(csv_io)?;
-        }
-        if page.len() < PAGE {
-            break;
+        let n = page.len();
+        f(page)?;
+        if n < PAGE {
+            return Ok(());
         }
         row += PAGE;
     }
-    out.flush()?;
-    Ok(())
 }
 
 fn csv_io(e: csv::Error) -> Error {

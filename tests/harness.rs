@@ -98,6 +98,14 @@ pub fn run_env(tool: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &s
         "SPIRA_USERNAME",
         "SPIRA_API_KEY",
         "SPIRA_PROJECT_ID",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         cmd.env_remove(k);
     }

@@ -1,0 +1,106 @@
+//! Attachments: after a batch is stored, each run's `_Attachments` are uploaded to Spira's
+//! documents and attached to the created test run (artifact type 5): a file through
+//! `documents/file` (its content in base64), a link through `documents/url`. A missing or
+//! unreadable file is a warning, not a failure.
+
+use serde_json::json;
+
+use super::send::{Answer, Sender};
+use crate::cli;
+use crate::config::base64;
+
+/// The test run artifact type.
+const TEST_RUN: u64 = 5;
+
+/// What became of the attachments of one batch.
+#[derive(Default, Clone, Copy)]
+pub struct Attached {
+    pub uploaded: u64,
+    pub missing: u64,
+    pub failed: u64,
+    pub retries: u64,
+}
+
+/// Whether `s` is a link rather than a file path.
+pub fn is_url(s: &str) -> bool {
+    match s.find("://") {
+        Some(i) => {
+            i > 0
+                && s[..i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+        }
+        None => false,
+    }
+}
+
+/// Uploads `lists[i]` for the run `ids[i]`. Stops early (returning what was done) when the
+/// credentials are refused: that is `Err` with the status.
+pub fn upload(
+    sender: &Sender<'_>,
+    base: &str,
+    ids: &[u64],
+    lists: &[Vec<String>],
+    where_: &str,
+    rng: &mut u64,
+) -> std::result::Result<Attached, (Attached, u16)> {
+    let mut done = Attached::default();
+    for (id, list) in ids.iter().zip(lists) {
+        for a in list {
+            let (url, body) = if is_url(a) {
+                (
+                    format!("{base}/documents/url"),
+                    json!({
+                        "ProjectId": sender.conn.project, "AttachmentTypeId": 2,
+                        "FilenameOrUrl": a, "Description": "Attached by spira-post",
+                        "AttachedArtifacts": [{"ArtifactId": id, "ArtifactTypeId": TEST_RUN}],
+                    }),
+                )
+            } else {
+                let data = match std::fs::read(a) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        cli::warn(format_args!(
+                            "{where_}: attachment '{a}' of test run TR:{id} not uploaded: {}",
+                            cli::io_reason(&e)
+                        ));
+                        done.missing += 1;
+                        continue;
+                    }
+                };
+                let file_name = std::path::Path::new(a)
+                    .file_name()
+                    .map_or_else(|| a.clone(), |n| n.to_string_lossy().into_owned());
+                (
+                    format!("{base}/documents/file"),
+                    json!({
+                        "ProjectId": sender.conn.project, "AttachmentTypeId": 1,
+                        "FilenameOrUrl": file_name, "Description": "Attached by spira-post",
+                        "BinaryData": base64(&data),
+                        "AttachedArtifacts": [{"ArtifactId": id, "ArtifactTypeId": TEST_RUN}],
+                    }),
+                )
+            };
+            let sent = sender.post(&url, &body.to_string(), rng);
+            done.retries += sent.retries;
+            match sent.answer {
+                Answer::Ok(_) => done.uploaded += 1,
+                Answer::Denied(status) => return Err((done, status)),
+                Answer::Stopped => return Ok(done),
+                Answer::Rejected(status, why) => {
+                    cli::warn(format_args!(
+                        "{where_}: attachment '{a}' of test run TR:{id} not uploaded: {status} {why}"
+                    ));
+                    done.failed += 1;
+                }
+                Answer::GaveUp(why) => {
+                    cli::warn(format_args!(
+                        "{where_}: attachment '{a}' of test run TR:{id} not uploaded: {why}"
+                    ));
+                    done.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(done)
+}

@@ -1,0 +1,302 @@
+//! The journal: an append-only JSON-lines file, flushed to disk after every entry, that records
+//! each batch's content hash and outcome, so that an upload cut short (a crash, `kill -9`, a
+//! lost network) can be run again with the same input and sends only what is not known stored.
+//!
+//! Entries, one per line:
+//! - `{"journal":"spira-post","version":1,"url":…,"project":…,"time":…}` at the start of each run;
+//! - `{"build":ID,"release":ID,"name":…}` when a build was created (a resumed run reuses it);
+//! - `{"batch":N,"hash":H,"runs":R,"state":"sending"}` before a batch's request goes out;
+//! - then one of `"stored"` (with the created `ids`), `"rejected"` (with `status`), or
+//!   `"failed"` (retries exhausted; `maybe_stored` when a request may have reached the server);
+//! - `"attached"` once a stored batch's attachments were uploaded.
+//!
+//! `N` counts batch lines across all inputs from 1; `H` is the SHA-256 of the line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::cli;
+use crate::config::Connection;
+use crate::error::{Error, Result};
+
+/// What an earlier run did with one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    /// The request went out and no answer was recorded: it may or may not be stored.
+    Sending,
+    /// Stored; the created test run IDs.
+    Stored(Vec<u64>),
+    /// Rejected by the server (it is in the dead-letter file).
+    Rejected,
+    /// Retries ran out.
+    Failed,
+}
+
+/// One batch's record from earlier runs.
+#[derive(Debug, Clone)]
+pub struct Prior {
+    pub hash: String,
+    pub state: State,
+    pub attached: bool,
+    /// A request for it may have reached the server without its answer arriving.
+    pub uncertain: bool,
+}
+
+/// What to do with a batch, given the journal.
+#[derive(Debug, PartialEq)]
+pub enum Resume {
+    /// Not in the journal, or known not stored: send it.
+    Send,
+    /// Stored or rejected before: do not send it again.
+    Done(State),
+    /// Stored before, but its attachments were not all uploaded.
+    Attach(Vec<u64>),
+    /// It may have been stored: its answer never arrived.
+    Uncertain,
+}
+
+/// An open journal.
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    prior: HashMap<u64, Prior>,
+    /// Builds created by earlier runs, by release.
+    pub builds: BTreeMap<u64, u64>,
+}
+
+/// The SHA-256 of a batch line, in hex.
+pub fn hash(line: &[u8]) -> String {
+    let d = Sha256::digest(line);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path`, reads what earlier runs recorded, refuses one
+    /// written for another server or project, and appends this run's header.
+    pub fn open(path: &Path, conn: &Connection) -> Result<Journal> {
+        let shown = path.display();
+        let mut prior: HashMap<u64, Prior> = HashMap::new();
+        let mut builds = BTreeMap::new();
+        if let Ok(f) = File::open(path) {
+            let lines: Vec<Vec<u8>> = std::io::BufReader::new(f)
+                .split(b'\n')
+                .collect::<std::io::Result<_>>()
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "cannot read the journal '{shown}': {}",
+                        cli::io_reason(&e)
+                    ))
+                })?;
+            let last = lines.len();
+            for (i, raw) in lines.iter().enumerate() {
+                if raw.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let v: Value = match serde_json::from_slice(raw) {
+                    Ok(v) => v,
+                    // The process died while writing its last entry.
+                    Err(_) if i + 1 == last => {
+                        cli::warn(format_args!(
+                            "{shown}:{}: the journal's last entry is cut short (the upload was stopped while writing it); it is ignored",
+                            i + 1
+                        ));
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(Error::Usage(format!(
+                            "{shown}:{}: not a spira-post journal entry: {e}",
+                            i + 1
+                        )))
+                    }
+                };
+                read_entry(&v, &mut prior, &mut builds, conn)
+                    .map_err(|why| Error::Usage(format!("{shown}:{}: {why}", i + 1)))?;
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot open the journal '{shown}' for appending: {}",
+                    cli::io_reason(&e)
+                ))
+            })?;
+        let j = Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            prior,
+            builds,
+        };
+        j.write(&json!({
+            "journal": "spira-post", "version": 1, "url": conn.url, "project": conn.project,
+            "time": crate::spira::format_iso(crate::spira::now()),
+        }))?;
+        Ok(j)
+    }
+
+    /// Whether earlier runs recorded anything.
+    pub fn is_resumed(&self) -> bool {
+        !self.prior.is_empty()
+    }
+
+    /// What to do with batch `index` whose line hashes to `hash`. A different hash at the same
+    /// place means the journal was written for other input: that is refused.
+    pub fn resume(&self, index: u64, hash: &str, name: &str, line: u64) -> Result<Resume> {
+        let Some(p) = self.prior.get(&index) else {
+            return Ok(Resume::Send);
+        };
+        if p.hash != hash {
+            return Err(Error::Usage(format!(
+                "{name}:{line}: the journal '{}' was written for different input (batch {index} is not the batch it recorded); resuming needs the same batches in the same order: give the original batch file, or start a new journal",
+                self.path.display()
+            )));
+        }
+        Ok(match &p.state {
+            State::Stored(ids) if !p.attached => Resume::Attach(ids.clone()),
+            State::Stored(_) | State::Rejected => Resume::Done(p.state.clone()),
+            State::Sending => Resume::Uncertain,
+            State::Failed if p.uncertain => Resume::Uncertain,
+            State::Failed => Resume::Send,
+        })
+    }
+
+    /// Batch `index` is about to be sent.
+    pub fn sending(&self, index: u64, hash: &str, runs: u64) -> Result<()> {
+        self.write(&json!({"batch": index, "hash": hash, "runs": runs, "state": "sending"}))
+    }
+
+    /// Batch `index` was stored as `ids`; `attached` when it has no attachments to upload.
+    pub fn stored(&self, index: u64, hash: &str, ids: &[u64], attached: bool) -> Result<()> {
+        self.write(&json!({"batch": index, "hash": hash, "state": "stored", "ids": ids}))?;
+        if attached {
+            self.attached(index, hash)?;
+        }
+        Ok(())
+    }
+
+    /// Batch `index`'s attachments were uploaded (or reported missing).
+    pub fn attached(&self, index: u64, hash: &str) -> Result<()> {
+        self.write(&json!({"batch": index, "hash": hash, "state": "attached"}))
+    }
+
+    /// Batch `index` was rejected with `status`.
+    pub fn rejected(&self, index: u64, hash: &str, status: u16) -> Result<()> {
+        self.write(&json!({"batch": index, "hash": hash, "state": "rejected", "status": status}))
+    }
+
+    /// Retries for batch `index` ran out.
+    pub fn failed(&self, index: u64, hash: &str, maybe_stored: bool) -> Result<()> {
+        self.write(
+            &json!({"batch": index, "hash": hash, "state": "failed", "maybe_stored": maybe_stored}),
+        )
+    }
+
+    /// A build was created in `release`.
+    pub fn build(&self, release: u64, build: u64, name: &str) -> Result<()> {
+        self.write(&json!({"build": build, "release": release, "name": name}))
+    }
+
+    /// Appends one entry and flushes it to disk before returning.
+    fn write(&self, v: &Value) -> Result<()> {
+        let mut line = v.to_string().into_bytes();
+        line.push(b'\n');
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        f.write_all(&line)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot write the journal '{}': {}",
+                    self.path.display(),
+                    cli::io_reason(&e)
+                ))
+            })
+    }
+}
+
+fn read_entry(
+    v: &Value,
+    prior: &mut HashMap<u64, Prior>,
+    builds: &mut BTreeMap<u64, u64>,
+    conn: &Connection,
+) -> std::result::Result<(), String> {
+    let u = |k: &str| v.get(k).and_then(Value::as_u64);
+    if v.get("journal").is_some() {
+        let url = v.get("url").and_then(Value::as_str).unwrap_or("");
+        if url != conn.url || u("project") != Some(conn.project) {
+            return Err(format!(
+                "this journal was written for {url} project {}, not {} project {}: start a new journal",
+                v.get("project").unwrap_or(&Value::Null),
+                conn.url,
+                conn.project
+            ));
+        }
+        return Ok(());
+    }
+    if let (Some(b), Some(r)) = (u("build"), u("release")) {
+        builds.insert(r, b);
+        return Ok(());
+    }
+    let (Some(index), Some(hash), Some(state)) = (
+        u("batch"),
+        v.get("hash").and_then(Value::as_str),
+        v.get("state").and_then(Value::as_str),
+    ) else {
+        return Err("not a spira-post journal entry".into());
+    };
+    let fresh = !prior.contains_key(&index);
+    let entry = prior.entry(index).or_insert_with(|| Prior {
+        hash: hash.to_string(),
+        state: State::Sending,
+        attached: false,
+        uncertain: false,
+    });
+    if entry.hash != hash {
+        return Err(format!(
+            "batch {index} is recorded with two different contents: the journal was shared by different inputs"
+        ));
+    }
+    match state {
+        "sending" => match entry.state {
+            // Sent before without an answer recorded: that request may have been stored.
+            State::Sending if !fresh => entry.uncertain = true,
+            State::Stored(_) | State::Rejected => {}
+            _ => entry.state = State::Sending,
+        },
+        "stored" => {
+            let ids = v
+                .get("ids")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            entry.state = State::Stored(ids);
+            entry.uncertain = false;
+        }
+        "attached" => entry.attached = true,
+        "rejected" => {
+            entry.state = State::Rejected;
+            entry.uncertain = false;
+        }
+        "failed" => {
+            // Once maybe stored, it stays so until an answer arrives.
+            entry.uncertain |= v
+                .get("maybe_stored")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            entry.state = State::Failed;
+        }
+        other => return Err(format!("unknown batch state '{other}'")),
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The first reading of the whole input, for `--preflight` and `--create-build`: which test
+//! cases the runs name, which releases they go to, and whether any failed. Standard input is
+//! copied to a temporary file on the way (not kept in memory), and read again from there.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::cli::{self, Input};
+use crate::error::{Error, Result};
+
+/// What the whole input holds.
+#[derive(Default)]
+pub struct Plan {
+    /// Every TestCaseId named.
+    pub test_cases: BTreeSet<u64>,
+    /// Each release the runs go to (their own, or `--release`), and whether any run in it
+    /// failed (Failed or Blocked).
+    pub releases: BTreeMap<u64, bool>,
+    /// Where the first run without a release is, if any.
+    pub no_release: Option<String>,
+    /// The first run's RunnerName, for a generated build name.
+    pub runner: Option<String>,
+    /// Runs in all.
+    pub runs: u64,
+    /// Runs that failed or were blocked.
+    pub failed: u64,
+}
+
+/// The fields the first reading looks at; the rest is skipped unparsed.
+#[derive(Deserialize)]
+struct Peek {
+    #[serde(rename = "TestCaseId", default)]
+    test_case: Option<Value>,
+    #[serde(rename = "ReleaseId", default)]
+    release: Option<Value>,
+    #[serde(rename = "ExecutionStatusId", default)]
+    status: Option<Value>,
+    #[serde(rename = "RunnerName", default)]
+    runner: Option<String>,
+}
+
+/// A temporary copy of standard input, removed when dropped.
+pub struct Spool(Option<PathBuf>);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A number as JSON gives it: a number or a numeric string.
+pub fn id(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())
+}
+
+/// Reads every input once. Returns the plan, the inputs to read for the upload (standard input
+/// replaced by its spooled copy, under the same name) and the spool's guard.
+pub fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<Input>, Spool)> {
+    let mut spool = Spool(None);
+    let mut again = Vec::new();
+    for input in inputs {
+        if input.path.is_some() {
+            again.push(Input {
+                name: input.name.clone(),
+                path: input.path.clone(),
+            });
+            continue;
+        }
+        if spool.0.is_some() {
+            return Err(Error::Usage("standard input is named twice".into()));
+        }
+        let path = std::env::temp_dir().join(format!(
+            "spira-post-{}-{}.jsonl",
+            std::process::id(),
+            crate::spira::now()
+        ));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot create a temporary file in {}: {}",
+                    std::env::temp_dir().display(),
+                    cli::io_reason(&e)
+                ))
+            })?;
+        spool.0 = Some(path.clone());
+        std::io::copy(&mut input.open_raw()?, &mut f).map_err(|e| {
+            Error::Usage(format!(
+                "cannot copy standard input to {}: {}",
+                path.display(),
+                cli::io_reason(&e)
+            ))
+        })?;
+        f.flush()?;
+        again.push(Input {
+            name: input.name.clone(),
+            path: Some(path),
+        });
+    }
+    let mut plan = Plan::default();
+    cli::each_line(&again, |name, n, line| {
+        let runs: Vec<Peek> = serde_json::from_slice(line).map_err(|e| {
+            Error::Data(format!(
+                "{name}:{n}: not a batch: expected a JSON array of run objects ({e})"
+            ))
+        })?;
+        for r in runs {
+            plan.runs += 1;
+            if let Some(tc) = r.test_case.as_ref().and_then(id) {
+                plan.test_cases.insert(tc);
+            }
+            let failed = matches!(r.status.as_ref().and_then(id), Some(1 | 5));
+            plan.failed += u64::from(failed);
+            match r.release.as_ref().and_then(id).or(release) {
+                Some(rl) => *plan.releases.entry(rl).or_default() |= failed,
+                None => {
+                    plan.no_release.get_or_insert_with(|| format!("{name}:{n}"));
+                }
+            }
+            if plan.runner.is_none() {
+                plan.runner = r.runner.filter(|s| !s.is_empty());
+            }
+        }
+        Ok(())
+    })?;
+    Ok((plan, again, spool))
+}
