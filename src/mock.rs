@@ -87,6 +87,11 @@ pub struct Args {
     #[arg(long, default_value_t = 2000)]
     pub slow_ms: u64,
 
+    /// Answer every API request this many milliseconds after handling it (what it stores is
+    /// stored at once): a far-away server, or a window to interrupt a client in.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+
     /// Worker threads.
     #[arg(long, default_value_t = 4)]
     pub threads: usize,
@@ -435,6 +440,9 @@ fn handle(mut req: Request, config: &Config, state: &Mutex<State>) {
         Err(msg) => (401, msg.into_bytes(), false),
         Ok(()) => route(req.method(), &path, &query, &body, config, state),
     };
+    if config.args.latency_ms > 0 {
+        std::thread::sleep(Duration::from_millis(config.args.latency_ms));
+    }
     if fault == Some(Fault::CloseAfter) {
         // Whatever was stored stays stored; the client cannot know.
         break_connection(req);

@@ -10,11 +10,19 @@ const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
 /// `n` distinct runs in batches of `size`, as spira-batch writes them.
 fn batches(n: usize, size: usize) -> String {
     let runs: Vec<String> = (1..=n)
-        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"TestRunFormatId\":1,\"_Attachments\":[\"a.png\"]}}", i % 1000 + 1))
+        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"TestRunFormatId\":1}}", i % 1000 + 1))
         .collect();
     runs.chunks(size)
         .map(|c| format!("[{}]\n", c.join(",")))
         .collect()
+}
+
+/// The same batches with an attachment (a missing file) on every run.
+fn with_attachment(batches: &str) -> String {
+    batches.replace(
+        "\"TestRunFormatId\":1}",
+        "\"TestRunFormatId\":1,\"_Attachments\":[\"a.png\"]}",
+    )
 }
 
 fn post(m: &Mock, args: &[&str], input: &str, key: &str) -> crate::harness::Run {
@@ -45,7 +53,7 @@ fn possibly_duplicated(summary: &str) -> usize {
 #[test]
 fn every_batch_is_stored_and_each_run_comes_back_created() {
     let m = Mock::start(&[]);
-    let r = post(&m, &[], &batches(120, 50), KEY);
+    let r = post(&m, &[], &with_attachment(&batches(120, 50)), KEY);
     r.expect_code(0);
     let created = r.json();
     assert_eq!(created.len(), 120);
@@ -161,7 +169,7 @@ fn the_dry_run_connects_to_nothing_and_hides_the_key() {
         let r = run_env(
             "spira-post",
             &["--dry-run", "--auth", auth],
-            Some(batches(3, 2).as_bytes()),
+            Some(with_attachment(&batches(3, 2)).as_bytes()),
             &env,
         );
         r.expect_code(0);
@@ -192,4 +200,379 @@ fn summaries_are_named_and_refreshed_on_request() {
     r.expect_code(0);
     assert_eq!(m.stats()["refreshes"], 3);
     assert_eq!(m.stats()["runs"], 4, "--refresh-only uploads nothing");
+}
+
+/// The RunnerTestName of every run the mock stored, in the order stored.
+fn stored_names(m: &Mock) -> Vec<String> {
+    let (_, body, _) = crate::harness::http("GET", &format!("{}/__mock/runs", m.url), &[], None);
+    body.lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["RunnerTestName"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn distinct(mut v: Vec<String>) -> usize {
+    v.sort();
+    v.dedup();
+    v.len()
+}
+
+fn env_for(m: &Mock) -> [(&str, String); 4] {
+    [
+        ("SPIRA_URL", m.url.clone()),
+        ("SPIRA_USERNAME", "demo".into()),
+        ("SPIRA_PROJECT_ID", "1".into()),
+        ("SPIRA_API_KEY", KEY.into()),
+    ]
+}
+
+#[test]
+fn ten_thousand_runs_under_a_fifth_of_requests_faulty_are_all_stored() {
+    let m = Mock::start(&["--faults", "0.2", "--seed", "11", "--slow-ms", "20"]);
+    let n = 10_000;
+    let r = post(
+        &m,
+        &["--backoff-ms", "5", "--retries", "12"],
+        &batches(n, 250),
+        KEY,
+    );
+    r.expect_code(0);
+    let names = stored_names(&m);
+    let stored = names.len();
+    assert_eq!(distinct(names), n, "every run stored\n{r}");
+    let s = m.stats();
+    assert!(s["faults"].as_u64().unwrap() > 0, "{s}");
+    // Duplicates exist only where the mock broke the connection after storing, and
+    // spira-post counted every one of them.
+    assert_eq!(s["duplicates"].as_u64().unwrap() as usize, stored - n);
+    let summary = r.stderr.lines().last().unwrap();
+    assert!(stored - n <= possibly_duplicated(summary), "{summary}");
+    assert_eq!(r.json().len(), n, "one created line per run");
+}
+
+#[test]
+fn a_killed_upload_resumes_from_its_journal_without_losing_or_repeating_runs() {
+    let t = TempDir::new("kill");
+    let input = t.path("batches.jsonl");
+    let journal = t.path("upload.journal");
+    let out1 = t.path("created1.jsonl");
+    std::fs::write(&input, batches(1000, 25)).unwrap();
+    // Every answer comes 60 ms after the runs are stored: the kill lands in such a window.
+    let m = Mock::start(&["--latency-ms", "60"]);
+    let env = env_for(&m);
+    let mut cmd = std::process::Command::new(crate::harness::bin("spira-post"));
+    cmd.args([
+        "--journal",
+        &journal.to_string_lossy(),
+        &input.to_string_lossy(),
+    ])
+    .stdout(std::fs::File::create(&out1).unwrap())
+    .stderr(std::process::Stdio::null());
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while m.stats()["runs"].as_u64().unwrap() < 500 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload did not progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = m.stats()["runs"].as_u64().unwrap();
+    assert!(before < 1000, "killed half-way ({before} stored)");
+
+    let env2: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = run_env(
+        "spira-post",
+        &[
+            "--journal",
+            &journal.to_string_lossy(),
+            &input.to_string_lossy(),
+        ],
+        None,
+        &env2,
+    );
+    r.expect_code(0);
+    let names = stored_names(&m);
+    let dupes = names.len() - 1000;
+    assert_eq!(distinct(names), 1000, "every run stored\n{r}");
+    assert!(
+        dupes <= 25,
+        "no duplicates beyond the batch in flight: {dupes}\n{r}"
+    );
+    let resent: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("may be stored twice"))
+        .collect();
+    assert!(resent.len() <= 1, "{r}");
+    if dupes > 0 {
+        assert_eq!(resent.len(), 1, "the batch in flight is reported\n{r}");
+        assert!(resent[0].contains("(in an earlier run)"), "{r}");
+    }
+    let summary = r.stderr.lines().last().unwrap();
+    assert!(
+        summary.contains("done before, per the journal"),
+        "{summary}"
+    );
+    // Nothing the first run was told is lost: its created lines and the second run's
+    // together name every run.
+    let first = std::fs::read_to_string(&out1).unwrap();
+    let created: Vec<String> = first
+        .lines()
+        .chain(r.stdout.lines())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["RunnerTestName"].to_string())
+        .collect();
+    assert_eq!(distinct(created), 1000);
+    // A third run with the same journal sends nothing.
+    let again = run_env(
+        "spira-post",
+        &[
+            "--journal",
+            &journal.to_string_lossy(),
+            &input.to_string_lossy(),
+        ],
+        None,
+        &env2,
+    );
+    again.expect_code(0);
+    assert_eq!(stored_names(&m).len(), 1000 + dupes);
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn a_journal_is_refused_for_other_input_and_uncertain_batches_can_be_skipped() {
+    let t = TempDir::new("journal");
+    let journal = t.path("j");
+    let j = journal.to_string_lossy().to_string();
+    let m = Mock::start(&[]);
+    let input = batches(30, 10);
+    post(&m, &["--journal", &j], &input, KEY).expect_code(0);
+    let r = post(&m, &["--journal", &j], &batches(30, 5), KEY);
+    r.expect_code(2);
+    assert!(
+        r.err1().starts_with("spira-post: <stdin>:1: the journal '")
+            && r.err1().contains("was written for different input"),
+        "{r}"
+    );
+    assert_eq!(m.stats()["runs"], 30, "nothing sent");
+
+    // The journal as a kill would leave it: batch 3 sent, its answer never recorded.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.contains("\"batch\":3") || l.contains("\"sending\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&journal, cut).unwrap();
+    let r = post(&m, &["--journal", &j, "--skip-uncertain"], &input, KEY);
+    r.expect_code(0);
+    assert!(
+        r.stderr
+            .contains("<stdin>:3: its answer never arrived in an earlier run"),
+        "{r}"
+    );
+    assert_eq!(m.stats()["runs"], 30, "the uncertain batch was skipped");
+    let r = post(&m, &["--journal", &j], &input, KEY);
+    r.expect_code(0);
+    assert_eq!(m.stats()["runs"], 40, "sent again without --skip-uncertain");
+    assert_eq!(possibly_duplicated(r.stderr.lines().last().unwrap()), 10);
+    // A journal cut in the middle of its last line is read up to that line.
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("{\"batch\":4,\"ha");
+    std::fs::write(&journal, text).unwrap();
+    let r = post(&m, &["--journal", &j], &input, KEY);
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains("the journal's last entry is cut short"),
+        "{r}"
+    );
+    assert_eq!(m.stats()["runs"], 40);
+}
+
+#[test]
+fn parallel_jobs_keep_the_input_order() {
+    let m = Mock::start(&["--faults", "0.3", "--seed", "5", "--slow-ms", "40"]);
+    let r = post(
+        &m,
+        &["--jobs", "3", "--backoff-ms", "5", "--retries", "10"],
+        &batches(300, 5),
+        KEY,
+    );
+    r.expect_code(0);
+    let order: Vec<String> = r
+        .json()
+        .iter()
+        .map(|c| c["RunnerTestName"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (1..=300).map(|i| format!("t{i}")).collect();
+    assert_eq!(order, expected);
+    let r = post(&m, &["--jobs", "4"], &batches(4, 1), KEY);
+    r.expect_code(0);
+    assert!(
+        r.err1().contains("--jobs 4: Spira's database deadlocks"),
+        "{r}"
+    );
+}
+
+#[test]
+fn the_preflight_keeps_runs_of_unknown_test_cases_unsent() {
+    let t = TempDir::new("preflight");
+    let dead = t.path("dead.jsonl");
+    let m = Mock::start(&["--test-cases", "1-40"]);
+    // Test cases 2..=61: the last 21 runs name test cases the project does not have.
+    let r = post(
+        &m,
+        &["--preflight", "--dead-letter", &dead.to_string_lossy()],
+        &batches(60, 25),
+        KEY,
+    );
+    r.expect_code(1);
+    let s = m.stats();
+    assert_eq!(s["runs"], 39);
+    assert_eq!(s["rejected"], 0, "no batch was refused by the server");
+    assert!(r.stderr.contains("preflight: credentials accepted; 40 test cases in PR:1; 21 named by the runs do not exist: TC:41, TC:42"), "{r}");
+    let lines: Vec<Value> = std::fs::read_to_string(&dead)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kept: usize = lines
+        .iter()
+        .map(|l| l["runs"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(kept, 21);
+    assert!(lines.iter().all(|l| l["status"].is_null()));
+    assert_eq!(r.json().len(), 39);
+    // Wrong credentials: found before anything is sent.
+    let r = post(&m, &["--preflight"], &batches(5, 5), "{WRONG}");
+    r.expect_code(3);
+    assert_eq!(m.stats()["runs"], 39);
+}
+
+#[test]
+fn a_build_is_created_before_the_first_batch_and_set_on_every_run() {
+    let t = TempDir::new("build");
+    let m = Mock::start(&[]);
+    let input = batches(10, 4).replace("\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t7\"", "\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t7\"");
+    let r = post(&m, &["--create-build", "Nightly 42"], &input, KEY);
+    r.expect_code(2);
+    assert!(r.err1().contains("--create-build needs a release"), "{r}");
+    assert_eq!(m.stats()["runs"], 0);
+    let r = post(
+        &m,
+        &["--create-build", "Nightly 42", "--release", "3"],
+        &input,
+        KEY,
+    );
+    r.expect_code(0);
+    let (_, body, _) = crate::harness::http(
+        "GET",
+        &format!("{}/releases/3/builds", m.api()),
+        &crate::harness::AUTH,
+        None,
+    );
+    let builds: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(builds[0]["Name"], "Nightly 42");
+    assert_eq!(builds[0]["BuildStatusId"], 1, "a run failed");
+    let id = builds[0]["BuildId"].clone();
+    let (_, runs, _) = crate::harness::http("GET", &format!("{}/__mock/runs", m.url), &[], None);
+    assert_eq!(runs.lines().count(), 10);
+    for l in runs.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert_eq!((&v["BuildId"], &v["ReleaseId"]), (&id, &Value::from(3)));
+    }
+    // Inflectra's spira.cfg: create_build = true names the build itself.
+    let cfg = t.path("spira.cfg");
+    std::fs::write(
+        &cfg,
+        format!("[credentials]\nurl = {}\nusername = demo\ntoken = {KEY}\nproject_id = 1\nrelease_id = 4\ncreate_build = True\n", m.url),
+    )
+    .unwrap();
+    let r = run_env(
+        "spira-post",
+        &["--config", &cfg.to_string_lossy(), "--release", "4"],
+        Some(batches(3, 3).as_bytes()),
+        &[],
+    );
+    r.expect_code(0);
+    assert!(r.stderr.contains("created build BL:2 'r Build 20"), "{r}");
+    assert!(r.stderr.contains("in release RL:4 (passed)"), "{r}");
+}
+
+#[test]
+fn attachments_are_uploaded_to_the_created_runs_and_a_missing_file_is_a_warning() {
+    let t = TempDir::new("attach");
+    let shot = t.path("shot.png");
+    std::fs::write(&shot, b"\x89PNG fake").unwrap();
+    let m = Mock::start(&[]);
+    let input = format!(
+        "[{{\"TestCaseId\":1,\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"_Attachments\":[{},\"https://ci.example/job/1/log\",\"gone.txt\"]}}]\n",
+        serde_json::to_string(&shot.to_string_lossy()).unwrap()
+    );
+    let r = post(&m, &[], &input, KEY);
+    r.expect_code(0);
+    assert_eq!(m.stats()["documents"], 2);
+    assert!(
+        r.stderr
+            .contains("<stdin>:1: attachment 'gone.txt' of test run TR:"),
+        "{r}"
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with("; 2 attachments uploaded, 1 missing, 0 failed"),
+        "{r}"
+    );
+}
+
+#[test]
+fn proxies_come_from_the_environment_and_no_proxy_is_honoured() {
+    let m = Mock::start(&[]);
+    let mut env: Vec<(&str, String)> = env_for(&m).to_vec();
+    env.push(("HTTP_PROXY", "http://127.0.0.1:1".into()));
+    let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = run_env(
+        "spira-post",
+        &["--retries", "0"],
+        Some(batches(2, 2).as_bytes()),
+        &e,
+    );
+    r.expect_code(3);
+    assert_eq!(m.stats()["requests"], 0, "went to the (dead) proxy");
+    let mut e2 = e.clone();
+    e2.push(("NO_PROXY", "127.0.0.1"));
+    run_env("spira-post", &[], Some(batches(2, 2).as_bytes()), &e2).expect_code(0);
+    assert_eq!(m.stats()["runs"], 2);
+}
+
+#[test]
+fn a_ca_cert_file_must_hold_a_certificate() {
+    let r = run_env(
+        "spira-post",
+        &["--ca-cert", "Cargo.toml"],
+        Some(b"[]\n"),
+        &[
+            ("SPIRA_URL", "https://spira.example"),
+            ("SPIRA_USERNAME", "u"),
+            ("SPIRA_PROJECT_ID", "1"),
+            ("SPIRA_API_KEY", KEY),
+        ],
+    );
+    r.expect_code(2);
+    assert_eq!(
+        r.err1(),
+        "spira-post: --ca-cert 'Cargo.toml': no certificate in it (expected PEM: -----BEGIN CERTIFICATE-----)"
+    );
 }

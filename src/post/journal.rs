@@ -146,11 +146,6 @@ impl Journal {
         Ok(j)
     }
 
-    /// Whether earlier runs recorded anything.
-    pub fn is_resumed(&self) -> bool {
-        !self.prior.is_empty()
-    }
-
     /// What to do with batch `index` whose line hashes to `hash`. A different hash at the same
     /// place means the journal was written for other input: that is refused.
     pub fn resume(&self, index: u64, hash: &str, name: &str, line: u64) -> Result<Resume> {

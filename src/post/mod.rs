@@ -190,11 +190,6 @@ struct Done {
 
 /// The entry point of `spira-post`.
 pub fn run(args: Args) -> Result<()> {
-    if args.release.is_some() && !args.refresh_only && args.create_build.is_none() {
-        return Err(Error::Usage(
-            "--release is for --create-build or --refresh-only".into(),
-        ));
-    }
     let conn = args.conn.resolve()?;
     if args.refresh_only {
         let agent = args.conn.agent()?;
@@ -214,6 +209,12 @@ pub fn run(args: Args) -> Result<()> {
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     });
     let want_build = args.create_build.is_some() || cfg_build;
+    if args.release.is_some() && !want_build {
+        return Err(Error::Usage(
+            "--release is for --create-build (or create_build in a spira.cfg) or --refresh-only"
+                .into(),
+        ));
+    }
     let mut inputs = cli::inputs(&args.files);
     let mut _spool = None;
     let mut plan = None;
@@ -305,11 +306,6 @@ fn upload(
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let stop = sender.stop;
-    if journal.is_some_and(Journal::is_resumed) && !args.quiet {
-        cli::info(format_args!(
-            "resuming: batches the journal records as stored or rejected are not sent again"
-        ));
-    }
     let (read, collected) = std::thread::scope(|s| {
         for w in 0..jobs {
             let done_tx = done_tx.clone();
@@ -884,6 +880,8 @@ fn one(
             for c in created {
                 out.line(|buf| buf.extend_from_slice(c.get().as_bytes()))?;
             }
+            // Out at once: a stored batch's created lines must survive the process being killed.
+            out.flush()?;
             tally.batches += 1;
             tally.runs += job.runs;
             touched.releases.extend(&job.releases);
