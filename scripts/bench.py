@@ -136,6 +136,74 @@ if shutil.which("curl"):
         mock.kill()
         mock.wait()
 
+# spira-post into spira-mock: 100,000 runs (the first half of the 200k stream) as 400 batches
+# of 250, one request in flight; beside Inflectra's own reader, which sends one request per test
+# (run on a smaller report: it manages a few hundred runs a second). Goal: 100x its runs/s.
+def start_mock():
+    m = subprocess.Popen([os.path.join(bin_dir, "spira-mock"), "--listen", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return m, m.stdout.readline().strip().removeprefix("listening on ")
+
+
+KEY = "{00000000-DEMO-KEY0-0000-000000000000}"
+b100k = os.path.join(tmp, "batches-100000.jsonl")
+with open(runs, "rb") as src, open(b100k, "wb") as f:
+    head = b"".join(line for _, line in zip(range(100_000), src))
+    f.write(subprocess.run([os.path.join(bin_dir, "spira-batch")], input=head, capture_output=True, check=True).stdout)
+post_rows = []
+for label, extra in [("spira-post", []), ("spira-post --journal", ["--journal", os.path.join(tmp, "bench.journal")]),
+                     ("spira-post --jobs 2", ["--jobs", "2"])]:
+    best, rss = None, 0
+    for _ in range(3):
+        if os.path.exists(os.path.join(tmp, "bench.journal")):
+            os.remove(os.path.join(tmp, "bench.journal"))
+        mock, url = start_mock()
+        try:
+            env = dict(os.environ, SPIRA_URL=url, SPIRA_USERNAME="demo", SPIRA_PROJECT_ID="1", SPIRA_API_KEY=KEY)
+            t = time.perf_counter()
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", os.path.join(bin_dir, "spira-post"), "--quiet"] + extra + [b100k],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            wall = time.perf_counter() - t
+            if p.returncode != 0:
+                raise SystemExit(f"spira-post failed:\n{p.stderr}")
+            rss = max(rss, int(p.stderr.strip().splitlines()[-1]))
+            best = wall if best is None else min(best, wall)
+        finally:
+            mock.kill()
+            mock.wait()
+    post_rows.append((label, best, rss))
+peer_rate = None
+wheel = os.path.join(tmp, "wheel", "x")
+if py and not os.path.exists(os.path.join(wheel, "spira_xunit_reader.py")):
+    try:
+        subprocess.run([py, "-m", "pip", "install", "-q", "requests"], check=True, capture_output=True, timeout=600)
+        subprocess.run([py, "-m", "pip", "download", "-q", "--no-deps", "-d", os.path.join(tmp, "wheel"),
+                        "spira-addons-xunit==1.0.0"], check=True, capture_output=True, timeout=600)
+        subprocess.run([sys.executable, "-m", "zipfile", "-e",
+                        os.path.join(tmp, "wheel", "spira_addons_xunit-1.0.0-py3-none-any.whl"), wheel], check=True)
+    except Exception as e:
+        print(f"Inflectra's reader not installed ({e}); its row is left out", file=sys.stderr)
+if py and os.path.exists(os.path.join(wheel, "spira_xunit_reader.py")):
+    small = report(5_000)
+    mock, url = start_mock()
+    try:
+        t = time.perf_counter()
+        subprocess.run([py, os.path.join(bench, "peers", "inflectra_xunit_post.py"), url, "demo", KEY, "1", small],
+                       env=dict(os.environ, PYTHONPATH=wheel), stdout=subprocess.DEVNULL, check=True)
+        peer_wall = time.perf_counter() - t
+        peer_rate = 5000 / peer_wall
+    finally:
+        mock.kill()
+        mock.wait()
+print(f"\nspira-post into spira-mock, 100,000 runs as 400 batches of 250 (best of 3, a fresh mock each):\n")
+print("| client | wall s | runs/s | peak RSS MB | vs Inflectra's reader |")
+print("|---|---|---|---|---|")
+for label, wall, rss in post_rows:
+    vs = f"{100000 / wall / peer_rate:,.0f}x" if peer_rate else ""
+    print(f"| {label} | {wall:.2f} | {100000 / wall:,.0f} | {rss / 1024:.1f} | {vs} |")
+if peer_rate:
+    print(f"| Inflectra's reader (spira-addons-xunit 1.0.0, 5,000 tests, one POST each) | {peer_wall:.2f} | {peer_rate:,.0f} | | 1x |")
+
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)
     wall, rss = measure([parse, huge], 1)

@@ -633,8 +633,12 @@ fn work(
                     return done;
                 }
             };
-            let ids: Vec<u64> = created.iter().map(|c| created_id(c)).collect();
             let has_files = job.attachments.iter().any(|a| !a.is_empty());
+            let ids: Vec<u64> = if journal.is_some() || has_files {
+                created.iter().map(|c| created_id(c)).collect()
+            } else {
+                Vec::new()
+            };
             let mut outcome = None;
             if let Some(j) = journal {
                 outcome = note(j.stored(job.index, &job.hash, &ids, !has_files));
