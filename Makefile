@@ -4,7 +4,7 @@ CORPUS  ?= ../shared/corpus
 BENCH   ?= ../shared/bench
 BIN     := target/release
 
-.PHONY: all build test corpus demo bench clean
+.PHONY: all build test corpus demo bench man clean
 
 all: build
 
@@ -28,6 +28,19 @@ corpus:
 ## The pipeline on the bundled sample reports.
 demo: build
 	@sh scripts/demo.sh $(BIN)
+
+## Man pages (target/man/*.1) and shell completions (target/completions/), from the clap
+## definitions: `man target/man/spira-post.1`; source a completion file from your shell's rc.
+TOOLS := spira-parse spira-map spira-validate spira-batch spira-post spira-inspect spira-ids spira-mock
+man: build
+	@mkdir -p target/man target/completions/bash target/completions/zsh target/completions/fish
+	@for t in $(TOOLS); do \
+	  $(BIN)/$$t --generate man > target/man/$$t.1 && \
+	  $(BIN)/$$t --generate bash > target/completions/bash/$$t && \
+	  $(BIN)/$$t --generate zsh > target/completions/zsh/_$$t && \
+	  $(BIN)/$$t --generate fish > target/completions/fish/$$t.fish || exit 1; \
+	done
+	@echo "man pages in target/man, completions in target/completions"
 
 ## Speed and memory against the peers in $(BENCH) (see README, "Benchmarks").
 bench: build

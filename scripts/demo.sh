@@ -23,7 +23,7 @@ url=$(sed -n 's/^listening on //p' "$tmp/mock.out")
 echo "   $url"
 echo
 
-echo "== spira-parse fixtures/demo/  (JUnit surefire, pytest, and a CSV export)"
+echo "== spira-parse fixtures/demo/  (JUnit surefire, pytest, NUnit 3, and a CSV export)"
 ls fixtures/demo/
 "$BIN/spira-parse" --stats fixtures/demo/*.xml fixtures/demo/manual-tests.csv > "$tmp/results.jsonl"
 echo
@@ -45,28 +45,30 @@ head -n 1 "$tmp/runs.jsonl"
 echo
 echo "== spira-validate | spira-batch --size 5: checked against the run schema, then grouped"
 "$BIN/spira-validate" "$tmp/runs.jsonl" | "$BIN/spira-batch" --size 5 > "$tmp/batches.jsonl"
-n=0
-while IFS= read -r line; do
-  n=$((n + 1))
-  runs=$(printf '%s' "$line" | grep -o '"TestCaseId"' | wc -l)
-  echo "  batch $n: $runs runs, $(printf '%s' "$line" | wc -c) bytes"
-done < "$tmp/batches.jsonl"
-
+echo
+echo "== spira-inspect: look before you upload"
+"$BIN/spira-inspect" --top 3 "$tmp/batches.jsonl"
 echo
 echo "== spira-post --dry-run: the first request that would be sent (the key shown as ***)"
 export SPIRA_URL="$url" SPIRA_USERNAME=demo SPIRA_PROJECT_ID=1
 export SPIRA_API_KEY='{00000000-DEMO-KEY0-0000-000000000000}'
-"$BIN/spira-post" --dry-run "$tmp/batches.jsonl" | head -n 1 | cut -c 1-300
+"$BIN/spira-post" --dry-run "$tmp/batches.jsonl" 2> "$tmp/dry.err" | head -n 1 | cut -c 1-300
 echo "   ..."
+cat "$tmp/dry.err"
 echo
-echo "== spira-post: the batches into spira-mock's record-multiple; one created line per run"
-"$BIN/spira-post" "$tmp/batches.jsonl" > "$tmp/created.jsonl"
+echo "== spira-post --journal --create-build: the batches into spira-mock's record-multiple"
+"$BIN/spira-post" --journal "$tmp/upload.journal" --create-build "demo build" "$tmp/batches.jsonl" > "$tmp/created.jsonl"
 echo "   $(wc -l < "$tmp/created.jsonl") created lines; the first:"
 head -n 1 "$tmp/created.jsonl"
 echo
+echo "== what spira-mock recorded (its --record file), summarised by spira-inspect:"
+"$BIN/spira-inspect" --top 3 "$tmp/recorded.jsonl"
+echo
+echo "== run it again with the same journal: nothing is sent twice"
+"$BIN/spira-post" --journal "$tmp/upload.journal" "$tmp/batches.jsonl" > /dev/null
 if command -v curl >/dev/null 2>&1; then
-  echo "== what spira-mock recorded (/__mock/stats):"
+  echo "== spira-mock's counters (/__mock/stats):"
   curl -s "$url/__mock/stats"; echo
 fi
 echo "== the whole pipeline in one line:"
-echo "   spira-parse fixtures/demo/*.xml | spira-map --map fixtures/demo/ids.csv | spira-validate | spira-batch | spira-post"
+echo "   spira-parse fixtures/demo/*.xml | spira-map --map fixtures/demo/ids.csv --release 3 | spira-validate | spira-batch | spira-post"

@@ -34,8 +34,24 @@ pub fn info(msg: std::fmt::Arguments<'_>) {
 /// name, and maps it to the exit code. A closed stdout pipe is a normal end (exit 0).
 pub fn main<A: clap::Parser>(name: &'static str, run: fn(A) -> Result<()>) -> ExitCode {
     let _ = TOOL.set(name);
-    let args = match A::try_parse() {
-        Ok(a) => a,
+    let cmd = with_generate(A::command());
+    let parsed = cmd
+        .clone()
+        .try_get_matches()
+        .and_then(|m| Ok((A::from_arg_matches(&m)?, m)));
+    let args = match parsed {
+        Ok((_, m)) if m.get_one::<String>("generate").is_some() => {
+            let kind = m.get_one::<String>("generate").map_or("", String::as_str);
+            return match generate(cmd, name, kind, &mut io::stdout().lock()) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_OK),
+                Err(e) => {
+                    error(format_args!("cannot write: {}", io_reason(&e)));
+                    ExitCode::from(crate::error::EXIT_USAGE)
+                }
+            };
+        }
+        Ok((a, _)) => a,
         Err(e) => {
             // clap prints help and version on stdout (exit 0), usage errors on stderr (exit 2).
             let _ = e.print();
@@ -51,6 +67,31 @@ pub fn main<A: clap::Parser>(name: &'static str, run: fn(A) -> Result<()>) -> Ex
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Adds `--generate man|bash|zsh|fish` to a tool's command line.
+fn with_generate(cmd: clap::Command) -> clap::Command {
+    cmd.arg(
+        clap::Arg::new("generate")
+            .long("generate")
+            .value_name("KIND")
+            .value_parser(["man", "bash", "zsh", "fish"])
+            .help("Print the man page (man) or shell completions (bash, zsh, fish) and exit"),
+    )
+}
+
+/// Writes the man page or the completions of `cmd`, generated from its clap definition.
+pub fn generate(cmd: clap::Command, name: &str, kind: &str, out: &mut dyn Write) -> io::Result<()> {
+    use clap_complete::Shell;
+    let mut cmd = cmd.bin_name(name.to_string());
+    let shell = match kind {
+        "man" => return clap_mangen::Man::new(cmd).render(out),
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        _ => Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, name.to_string(), out);
+    Ok(())
 }
 
 /// Standard output, locked once and buffered: by line on a terminal, in blocks otherwise.

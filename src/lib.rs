@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod inspect;
 pub mod json;
 pub mod map;
 pub mod mock;

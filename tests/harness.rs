@@ -19,6 +19,7 @@ pub fn bin(name: &str) -> PathBuf {
         "spira-mock" => PathBuf::from(env!("CARGO_BIN_EXE_spira-mock")),
         "spira-ids" => PathBuf::from(env!("CARGO_BIN_EXE_spira-ids")),
         "spira-post" => PathBuf::from(env!("CARGO_BIN_EXE_spira-post")),
+        "spira-inspect" => PathBuf::from(env!("CARGO_BIN_EXE_spira-inspect")),
         other => panic!("unknown tool {other}"),
     }
 }

@@ -2,8 +2,10 @@
 
 mod batch;
 mod corpus;
+mod demo;
 mod harness;
 mod ids;
+mod inspect;
 mod map;
 mod mock;
 mod parse;
