@@ -10,4 +10,5 @@ mod map;
 mod mock;
 mod parse;
 mod post;
+mod readme;
 mod validate;
