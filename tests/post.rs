@@ -576,3 +576,148 @@ fn a_ca_cert_file_must_hold_a_certificate() {
         "spira-post: --ca-cert 'Cargo.toml': no certificate in it (expected PEM: -----BEGIN CERTIFICATE-----)"
     );
 }
+
+#[test]
+fn killed_before_a_request_or_after_its_answer_the_rerun_loses_nothing() {
+    for point in ["before-request", "after-answer"] {
+        let t = TempDir::new("killat");
+        let input = t.path("batches.jsonl");
+        let journal = t.path("j").to_string_lossy().to_string();
+        std::fs::write(&input, batches(200, 25)).unwrap();
+        let m = Mock::start(&[]);
+        let env = env_for(&m);
+        let mut e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let args = ["--journal", journal.as_str(), input.to_str().unwrap()];
+        e.push((
+            "SPIRA_POST_KILL_AT",
+            &*Box::leak(format!("{point}:4").into_boxed_str()),
+        ));
+        let killed = run_env("spira-post", &args, None, &e);
+        assert_eq!(killed.code, -1, "{point}: killed by a signal\n{killed}");
+        let stored_before = m.stats()["runs"].as_u64().unwrap();
+        assert_eq!(
+            stored_before,
+            if point == "before-request" { 75 } else { 100 }
+        );
+        e.pop();
+        let r = run_env("spira-post", &args, None, &e);
+        r.expect_code(0);
+        let names = stored_names(&m);
+        let dupes = names.len() - 200;
+        assert_eq!(distinct(names), 200, "{point}: every run stored\n{r}");
+        assert_eq!(
+            dupes,
+            if point == "before-request" { 0 } else { 25 },
+            "{point}"
+        );
+        // The batch in flight is the one reported, whether or not it was stored.
+        assert!(
+            r.stderr.contains(&format!("{}:4: the batch was sent again after an answer was lost (in an earlier run): its 25 runs may be stored twice", input.display())),
+            "{point}\n{r}"
+        );
+        assert_eq!(possibly_duplicated(r.stderr.lines().last().unwrap()), 25);
+        assert_eq!(
+            r.json().len(),
+            125,
+            "{point}: the batches not stored before, and the one in flight"
+        );
+    }
+}
+
+#[test]
+fn three_jobs_under_faults_keep_every_guarantee() {
+    let m = Mock::start(&["--faults", "0.2", "--seed", "23", "--slow-ms", "30"]);
+    let n = 5_000;
+    let r = post(
+        &m,
+        &["--jobs", "3", "--backoff-ms", "5", "--retries", "12"],
+        &batches(n, 100),
+        KEY,
+    );
+    r.expect_code(0);
+    let names = stored_names(&m);
+    let stored = names.len();
+    assert_eq!(distinct(names), n, "every run stored\n{r}");
+    assert_eq!(
+        m.stats()["duplicates"].as_u64().unwrap() as usize,
+        stored - n
+    );
+    assert!(stored - n <= possibly_duplicated(r.stderr.lines().last().unwrap()));
+    let order: Vec<String> = r
+        .json()
+        .iter()
+        .map(|c| c["RunnerTestName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order, (1..=n).map(|i| format!("t{i}")).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_hundred_thousand_runs_through_batch_and_post_under_faults_are_all_stored() {
+    let t = TempDir::new("100k");
+    let runs = t.path("runs.jsonl");
+    let lines: String = (1..=100_000)
+        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"TestRunFormatId\":1}}\n", i % 1000 + 1))
+        .collect();
+    std::fs::write(&runs, lines).unwrap();
+    let record = t.path("stored.jsonl");
+    let m = Mock::start(&[
+        "--faults",
+        "0.2",
+        "--seed",
+        "100",
+        "--slow-ms",
+        "20",
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    let script = format!(
+        "'{}' '{}' | '{}' --backoff-ms 5 --retries 12 --quiet > '{}'",
+        crate::harness::bin("spira-batch").display(),
+        runs.display(),
+        crate::harness::bin("spira-post").display(),
+        t.path("created.jsonl").display()
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &script]);
+    for (k, v) in env_for(&m) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The mock's own record of what it stored (too large for one /__mock/runs answer).
+    let names: Vec<String> = std::fs::read_to_string(&record)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["RunnerTestName"].to_string())
+        .collect();
+    let stored = names.len();
+    assert_eq!(distinct(names), 100_000);
+    let s = m.stats();
+    assert_eq!(s["duplicates"].as_u64().unwrap() as usize, stored - 100_000);
+    // The warnings name each batch sent again; their runs cover every duplicate.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warned: usize = stderr
+        .lines()
+        .filter(|l| l.contains("may be stored twice"))
+        .map(|l| {
+            l.split("its ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert!(
+        stored - 100_000 <= warned,
+        "{stored} stored, {warned} warned of"
+    );
+    let created = std::fs::read_to_string(t.path("created.jsonl")).unwrap();
+    assert_eq!(created.lines().count(), 100_000);
+}

@@ -613,7 +613,11 @@ fn work(
             return done;
         }
     }
+    fault_point("before-request", job.index);
     let sent = sender.post(url, &job.body, rng);
+    if matches!(sent.answer, Answer::Ok(_)) {
+        fault_point("after-answer", job.index);
+    }
     done.retries = sent.retries;
     let mut after = None;
     let note = |r: Result<()>| r.err().map(journal_err);
@@ -705,6 +709,24 @@ fn work(
     };
     done.after = after;
     done
+}
+
+/// Crash testing: `SPIRA_POST_KILL_AT=POINT:N` (POINT `before-request` or `after-answer`, N a
+/// batch number) makes spira-post SIGKILL itself at that point of batch N, as a power cut or
+/// the OOM killer would. Only the tests set it.
+fn fault_point(point: &str, index: u64) {
+    static AT: std::sync::OnceLock<Option<(String, u64)>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| {
+        let v = std::env::var("SPIRA_POST_KILL_AT").ok()?;
+        let (p, n) = v.split_once(':')?;
+        Some((p.to_string(), n.parse().ok()?))
+    });
+    if at.as_ref().is_some_and(|(p, n)| p == point && *n == index) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        std::process::abort();
+    }
 }
 
 /// The `TestRunId` of one created run (0 when it has none).
