@@ -4,7 +4,7 @@ CORPUS  ?= ../shared/corpus
 BENCH   ?= ../shared/bench
 BIN     := target/release
 
-.PHONY: all build test corpus demo bench man clean
+.PHONY: all build test corpus demo bench man fuzz clean
 
 all: build
 
@@ -41,6 +41,10 @@ man: build
 	  $(BIN)/$$t --generate fish > target/completions/fish/$$t.fish || exit 1; \
 	done
 	@echo "man pages in target/man, completions in target/completions"
+
+## Fuzz every target for FUZZ_SECONDS each (nightly and cargo-fuzz needed; CI does not run it).
+fuzz:
+	@sh scripts/fuzz.sh
 
 ## Speed and memory against the peers in $(BENCH) (see README, "Benchmarks").
 bench: build

@@ -200,6 +200,15 @@ pub struct LineOut {
 }
 
 impl LineOut {
+    /// Any writer, written in blocks.
+    pub fn new(out: Box<dyn Write>) -> LineOut {
+        LineOut {
+            out,
+            buf: Vec::with_capacity(128 * 1024),
+            eager: false,
+        }
+    }
+
     /// Standard output.
     pub fn stdout() -> LineOut {
         LineOut {

@@ -13,7 +13,7 @@ pub mod values;
 pub mod xml;
 pub mod xunit;
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -358,7 +358,36 @@ fn parse_input(
     out: &mut cli::LineOut,
     counts: &mut Counts,
 ) -> Result<()> {
-    let mut raw = input.open_raw()?;
+    parse_stream(input, input.open_raw()?, args, out, counts)
+}
+
+/// Parses one report held in memory, writing result lines to `out`; returns how many. For
+/// fuzzing and for programs that embed the parsers.
+pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64> {
+    let mut out = cli::LineOut::new(out);
+    let mut counts = Counts::default();
+    let input = Input {
+        name: "<memory>".into(),
+        path: None,
+    };
+    let r = parse_stream(
+        &input,
+        Box::new(Cursor::new(data.to_vec())),
+        args,
+        &mut out,
+        &mut counts,
+    );
+    out.flush()?;
+    r.map(|()| counts.total())
+}
+
+fn parse_stream(
+    input: &Input,
+    mut raw: Box<dyn Read>,
+    args: &Args,
+    out: &mut cli::LineOut,
+    counts: &mut Counts,
+) -> Result<()> {
     let mut head = vec![0u8; 8192];
     let mut n = 0;
     while n < head.len() {

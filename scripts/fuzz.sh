@@ -1,0 +1,31 @@
+#!/bin/sh
+# make fuzz: every fuzz target for FUZZ_SECONDS (default 60) each, seeded from fixtures/.
+# Needs a nightly toolchain and cargo-fuzz (cargo install cargo-fuzz). Findings land in
+# fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
+set -eu
+secs=${FUZZ_SECONDS:-60}
+targets=${FUZZ_TARGETS:-"parse_junit parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv"}
+cd "$(dirname "$0")/.."
+seed() {
+  case "$1" in
+    parse_junit) echo fixtures/junit ;;
+    parse_nunit3) echo fixtures/nunit3 ;;
+    parse_nunit2) echo fixtures/nunit2 ;;
+    parse_xunit2|parse_xunit1) echo fixtures/xunit ;;
+    parse_trx) echo fixtures/trx ;;
+    parse_testng) echo fixtures/testng ;;
+    parse_csv) echo fixtures/csv ;;
+  esac
+}
+for t in $targets; do
+  dir=fuzz/corpus/$t
+  mkdir -p "$dir"
+  for f in $(seed "$t")/* fixtures/bad/*; do
+    case "$f" in *.expected.*) continue ;; esac
+    [ -f "$f" ] && cp "$f" "$dir/seed-$(basename "$f")"
+  done
+  echo "== $t: $secs s"
+  (cd fuzz && cargo +nightly fuzz run -O "$t" "corpus/$t" -- \
+     -max_total_time="$secs" -close_fd_mask=3 -rss_limit_mb=2048 -timeout=20 -max_len=1048576)
+  echo "$t $secs $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> fuzz/fuzz-time.log
+done
