@@ -4,6 +4,7 @@ mod batch;
 mod corpus;
 mod demo;
 mod harness;
+mod hostile;
 mod ids;
 mod inspect;
 mod map;

@@ -332,7 +332,9 @@ impl<R: Read> Decoded<R> {
         mid.truncate(written);
         if replaced && !self.warned_utf && !self.quiet {
             self.warned_utf = true;
-            let (line, col) = self.line_in(&mid, 0);
+            // Where the first replacement character landed: the first bad byte.
+            let at = memchr::memmem::find(&mid, "\u{FFFD}".as_bytes()).unwrap_or(0);
+            let (line, col) = self.line_in(&mid, at);
             cli::warn(format_args!(
                 "{}:{line}:{col}: bytes that are not valid {} replaced with U+FFFD",
                 self.name,

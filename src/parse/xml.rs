@@ -41,6 +41,7 @@ pub struct Ctx {
     /// Where the last event started, in the filtered stream.
     pub start: u64,
     warned_refs: bool,
+    warned_dup: bool,
     illegal_refs: u64,
     quiet: bool,
 }
@@ -65,6 +66,7 @@ impl XmlDoc {
                 depth: 0,
                 start: 0,
                 warned_refs: false,
+                warned_dup: false,
                 illegal_refs: 0,
                 quiet: false,
             },
@@ -242,7 +244,8 @@ impl Ctx {
     }
 
     /// The attributes of a start tag, unescaped and normalised, in document order.
-    /// Duplicate attributes are kept (the last one wins for lookups by [`attr`]).
+    /// Duplicate attributes (not well-formed XML) are kept, the last one winning for lookups by
+    /// [`attr`]; the first in a file is a warning.
     pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Reader<Decoded<Source>>) -> Result<Attrs> {
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
@@ -266,7 +269,16 @@ impl Ctx {
                 ))
             })?;
             let value = self.unescape_attr(&a.value, reader);
-            out.push((intern(a.key.0), value));
+            let key = intern(a.key.0);
+            if !self.warned_dup && !self.quiet && out.iter().any(|(k, _)| *k == key) {
+                self.warned_dup = true;
+                cli::warn(format_args!(
+                    "{}: <{}> has the attribute '{key}' more than once; the last value is used (further ones in this file are not reported)",
+                    reader.get_ref().position(self.start),
+                    e.name().0
+                ));
+            }
+            out.push((key, value));
         }
         Ok(out)
     }
