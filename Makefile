@@ -43,7 +43,7 @@ man: build
 	@echo "man pages in target/man, completions in target/completions"
 
 ## Fuzz every target for FUZZ_SECONDS each (nightly and cargo-fuzz needed; CI does not run it).
-fuzz:
+fuzz: build
 	@sh scripts/fuzz.sh
 
 ## Speed and memory against the peers in $(BENCH) (see README, "Benchmarks").

@@ -4,7 +4,7 @@
 # fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
 set -eu
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"parse_junit parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv"}
+targets=${FUZZ_TARGETS:-"parse_junit parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg"}
 cd "$(dirname "$0")/.."
 seed() {
   case "$1" in
@@ -15,12 +15,21 @@ seed() {
     parse_trx) echo fixtures/trx ;;
     parse_testng) echo fixtures/testng ;;
     parse_csv) echo fixtures/csv ;;
+    lines_*) echo fuzz/seeds/lines ;;
+    mapfile_*) echo fixtures/map ;;
   esac
 }
+# Seeds for the line readers: result lines, the runs spira-map makes of them, their batches.
+mkdir -p fuzz/seeds/lines
+cat fixtures/junit/surefire.expected.jsonl fixtures/nunit3/outcomes.expected.jsonl > fuzz/seeds/lines/results.jsonl
+target/release/spira-map --default-test-case 1 fuzz/seeds/lines/results.jsonl > fuzz/seeds/lines/runs.jsonl 2>/dev/null
+target/release/spira-batch --size 3 fuzz/seeds/lines/runs.jsonl > fuzz/seeds/lines/batches.jsonl
 for t in $targets; do
   dir=fuzz/corpus/$t
   mkdir -p "$dir"
-  for f in $(seed "$t")/* fixtures/bad/*; do
+  extra=fixtures/bad/*
+  case "$t" in lines_*|mapfile_*) extra= ;; esac
+  for f in $(seed "$t")/* $extra; do
     case "$f" in *.expected.*) continue ;; esac
     [ -f "$f" ] && cp "$f" "$dir/seed-$(basename "$f")"
   done
