@@ -87,20 +87,9 @@ fn under_faults_every_run_is_stored_and_duplicates_are_reported() {
         KEY,
     );
     r.expect_code(0);
-    let (_, body, _) = crate::harness::http("GET", &format!("{}/__mock/runs", m.url), &[], None);
-    let mut names: Vec<String> = body
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["RunnerTestName"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let names = stored_names(&m);
     let stored = names.len();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), n, "every run stored");
+    assert_eq!(distinct(names), n, "every run stored");
     let s = m.stats();
     assert!(s["faults"].as_u64().unwrap() > 0, "{s}");
     assert_eq!(s["duplicates"].as_u64().unwrap() as usize, stored - n);
