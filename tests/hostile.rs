@@ -1,6 +1,7 @@
 //! Hostile and broken input: each case ends in a clear error naming the file and position, or
 //! in the documented recovery, in bounded time and memory. (Billion laughs, NUL bytes, an
 //! empty file, a binary file, truncation at every point and a ragged CSV are in `parse.rs`.)
+//! Memory is read from Linux's /proc while a tool runs.
 
 use std::time::{Duration, Instant};
 
@@ -121,4 +122,89 @@ fn a_line_of_a_hundred_megabytes_is_handled_or_refused_by_line() {
     let v = run("spira-validate", &[p], None);
     v.expect_code(0);
     assert_eq!(v.stdout.len(), 100_000_133);
+}
+
+/// The peak resident memory of a running process (Linux `VmHWM`), in bytes.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// A 200 MB `system-out`: the text is cut at `--max-field-bytes` as it is read, so the parser's
+/// peak memory stays near the cap (1 MiB), nowhere near 200 MB. The report is streamed through
+/// a pipe; the peak is read from /proc once the parser has read well past the big testcase
+/// (the padding after it is larger than a pipe's buffer), while it is still running.
+#[test]
+fn a_200_mb_system_out_keeps_memory_near_the_field_cap() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    if peak_rss(std::process::id()).is_none() {
+        eprintln!("skipped: no /proc/PID/status VmHWM on this system");
+        return;
+    }
+    let mut child = Command::new(crate::harness::bin("spira-parse"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).map(|_| s)
+    });
+    let mut err = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).map(|_| s)
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"<?xml version=\"1.0\"?>\n<testsuite name=\"s\" tests=\"2\">\n<testcase classname=\"c\" name=\"big\"><system-out>")
+        .unwrap();
+    let chunk = "a line of log output that goes on and on &amp; on\n".repeat(20_000);
+    let mut written = 0usize;
+    while written < 200_000_000 {
+        stdin.write_all(chunk.as_bytes()).unwrap();
+        written += chunk.len();
+    }
+    stdin.write_all(b"</system-out></testcase>\n").unwrap();
+    // More than a pipe buffer of small testcases: once written, the parser is past the big one.
+    for i in 0..20_000 {
+        writeln!(
+            stdin,
+            "<testcase classname=\"c\" name=\"pad{i}\" time=\"0.1\"/>"
+        )
+        .unwrap();
+    }
+    stdin.flush().unwrap();
+    let peak = peak_rss(child.id()).expect("the parser is still running");
+    eprintln!("spira-parse peak resident memory with a 200 MB system-out: {peak} bytes");
+    stdin.write_all(b"</testsuite>\n").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let stdout = reader.join().unwrap().unwrap();
+    let stderr = err_reader.join().unwrap().unwrap();
+    assert!(status.success(), "spira-parse failed: {stderr}");
+    assert!(
+        peak < 48_000_000,
+        "peak memory {peak} bytes while parsing a 200 MB system-out"
+    );
+    assert_eq!(stdout.lines().count(), 20_001, "{stderr}");
+    let big: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let text = big["stdout"].as_str().unwrap();
+    assert!(text.starts_with("a line of log output that goes on and on & on\n"));
+    assert!(
+        text.len() <= 1_048_576 + 200,
+        "stdout kept {} bytes",
+        text.len()
+    );
+    assert!(
+        text.contains("bytes omitted"),
+        "no truncation marker at the end: {}",
+        &text[text.len() - 200..]
+    );
 }
