@@ -151,7 +151,7 @@ impl Input {
     /// Opens the input buffered, for line-oriented tools.
     pub fn open(&self) -> Result<Box<dyn BufRead>> {
         Ok(Box::new(BufReader::with_capacity(
-            128 * 1024,
+            32 * 1024,
             self.open_raw()?,
         )))
     }

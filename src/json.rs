@@ -22,10 +22,17 @@ static ESCAPE: [u8; 256] = {
 
 /// Appends `s` as a JSON string literal.
 pub fn string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    escape(out, s);
+    out.push(b'"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string literal, without the quotes.
+pub fn escape(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = s.as_bytes();
-    out.reserve(b.len() + 2);
-    out.push(b'"');
+    out.reserve(b.len());
     let mut start = 0;
     let mut i = 0;
     loop {
@@ -55,7 +62,51 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         i += 1;
         start = i;
     }
-    out.push(b'"');
+}
+
+/// Whether `c`, the letter after a backslash in a JSON string, stands for white space.
+fn escaped_space(c: u8) -> bool {
+    matches!(c, b'n' | b'r' | b't' | b'f')
+}
+
+/// The inside of a JSON string literal (escaped, without quotes) less the trailing white space
+/// that `str::trim_end` would take from its decoded text. Text holding a `\u` escape is the
+/// caller's to decode: a `\u` escape is never taken here.
+pub fn trim_end_escaped(e: &str) -> &str {
+    let mut e = e;
+    loop {
+        let b = e.as_bytes();
+        let n = b.len();
+        if n >= 2 && b[n - 2] == b'\\' && escaped_space(b[n - 1]) {
+            // `\n` is an escape only when the backslash before it is not itself escaped.
+            let slashes = b[..n - 1].iter().rev().take_while(|&&c| c == b'\\').count();
+            if slashes % 2 == 1 {
+                e = &e[..n - 2];
+                continue;
+            }
+        }
+        match e.chars().next_back() {
+            Some(c) if c != '\\' && c.is_whitespace() => e = &e[..n - c.len_utf8()],
+            _ => return e,
+        }
+    }
+}
+
+/// The inside of a JSON string literal less the leading white space `str::trim_start` would
+/// take from its decoded text (the start of the text is never inside an escape).
+pub fn trim_start_escaped(e: &str) -> &str {
+    let mut e = e;
+    loop {
+        let b = e.as_bytes();
+        if b.len() >= 2 && b[0] == b'\\' && escaped_space(b[1]) {
+            e = &e[2..];
+            continue;
+        }
+        match e.chars().next() {
+            Some(c) if c.is_whitespace() => e = &e[c.len_utf8()..],
+            _ => return e,
+        }
+    }
 }
 
 /// Whether any of 8 bytes is below 0x20, `"` or `\\` (SWAR: may say yes for a clean word
@@ -181,6 +232,31 @@ mod tests {
                 String::from_utf8(v).unwrap(),
                 serde_json::to_string(s).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn trims_escaped_text_as_str_trim_trims_the_decoded_text() {
+        for s in [
+            "",
+            "  ",
+            "plain",
+            " \n\t\r lead and trail \n\r\t\u{c} ",
+            "ends with a backslash and n: \\n",
+            "ends with an escaped backslash\\",
+            "\\\n two backslashes then a newline\\\n",
+            "\u{a0}\u{2003} unicode spaces \u{3000}\u{2029}",
+            "é at the end é",
+            "\"quoted\" \t",
+        ] {
+            let escaped = serde_json::to_string(s).unwrap();
+            let inner = &escaped[1..escaped.len() - 1];
+            let both = trim_start_escaped(trim_end_escaped(inner));
+            let decoded: String = serde_json::from_str(&format!("\"{both}\"")).unwrap();
+            assert_eq!(decoded, s.trim(), "{escaped}");
+            let end: String =
+                serde_json::from_str(&format!("\"{}\"", trim_end_escaped(inner))).unwrap();
+            assert_eq!(end, s.trim_end(), "{escaped}");
         }
     }
 }

@@ -451,6 +451,12 @@ impl TestRun {
     /// Appends this run as one compact JSON object, as serde would write it but faster: the
     /// hot path of `spira-map`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_with_trace(out, None)
+    }
+
+    /// Like [`TestRun::write_json`], with `trace`, when given, as the RunnerStackTrace: the
+    /// inside of a JSON string literal, already escaped.
+    pub fn write_json_with_trace(&self, out: &mut Vec<u8>, trace: Option<&[u8]>) {
         let mut o = json::Obj::new(out);
         o.opt_u64("TestCaseId", Some(self.test_case_id));
         o.opt_u64(
@@ -462,7 +468,15 @@ impl TestRun {
         o.str("RunnerName", Some(&self.runner_name));
         o.opt_str("RunnerTestName", self.runner_test_name.as_deref());
         o.opt_str("RunnerMessage", self.runner_message.as_deref());
-        o.opt_str("RunnerStackTrace", self.runner_stack_trace.as_deref());
+        match trace {
+            Some(t) => {
+                let out = o.key("RunnerStackTrace");
+                out.push(b'"');
+                out.extend_from_slice(t);
+                out.push(b'"');
+            }
+            None => o.opt_str("RunnerStackTrace", self.runner_stack_trace.as_deref()),
+        }
         o.opt_u64("TestRunFormatId", Some(u64::from(self.test_run_format_id)));
         o.opt_u64("RunnerAssertCount", self.runner_assert_count);
         o.opt_u64("ReleaseId", self.release_id);

@@ -529,3 +529,57 @@ fn every_result_is_accounted_for_on_a_large_input() {
         assert!(validator.is_valid(v), "{v}");
     }
 }
+
+/// Long fields are copied into RunnerStackTrace as escaped in the line (not decoded and
+/// escaped again): the trace must read exactly as the decoded text would, escapes and trailing
+/// white space included, in plain and HTML form; a broken escape is an error naming the line.
+#[test]
+fn stack_traces_copied_escaped_read_as_the_decoded_text() {
+    let details = "at x\\n \"quoted\" \u{1}\u{b} é 😀 ends with a backslash and n: \\n";
+    let stdout = "\n  out line \\\\\t\u{a0}\u{2003}\r\n\t ";
+    let stderr = "err\u{7f}\u{c}\n\u{3000}";
+    let line = result(
+        json!({"status": "failed", "message": "boom", "details": details,
+                             "stdout": stdout, "stderr": stderr}),
+    );
+    let expect = format!(
+        "Message: boom\n{}\n\n--- stdout ---\n{}\n\n--- stderr ---\n{}",
+        details.trim_end(),
+        stdout.trim_end(),
+        stderr.trim_end()
+    );
+    // The same text escaped otherwise (`\u` escapes, as other JSON writers may write it).
+    let mut escaped_otherwise = String::new();
+    for c in line.chars() {
+        match c {
+            'é' | '😀' => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    escaped_otherwise.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+            c => escaped_otherwise.push(c),
+        }
+    }
+    for input in [line.clone(), escaped_otherwise] {
+        let r = map(&["--default-test-case", "1"], &[input]);
+        r.expect_code(0);
+        assert_eq!(r.json()[0]["RunnerStackTrace"], expect.as_str(), "{r}");
+        let h = map(&["--default-test-case", "1", "--html"], &[line.clone()]);
+        let html = h.json()[0]["RunnerStackTrace"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            html.starts_with("<pre>Message: boom\nat x\\n &quot;quoted&quot;"),
+            "{h}"
+        );
+    }
+    let lone = line.replace("\"at x", "\"\\ud800 at x");
+    let r = map(&["--default-test-case", "1"], &[lone]);
+    r.expect_code(1);
+    assert_eq!(
+        r.err1(),
+        "spira-map: <stdin>:1: not a result line: a text field: unexpected end of hex escape"
+    );
+}

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 use regex::Regex;
+use serde_json::value::RawValue;
 
 use crate::cli;
 use crate::error::{Error, Result, EXIT_DATA};
@@ -250,11 +251,11 @@ struct Input<'a> {
     #[serde(borrow, default, rename = "type")]
     failure_type: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    details: Option<Cow<'a, str>>,
+    details: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    stdout: Option<Cow<'a, str>>,
+    stdout: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    stderr: Option<Cow<'a, str>>,
+    stderr: Option<&'a RawValue>,
     #[serde(borrow, default)]
     other_outcomes: Vec<Text3<'a>>,
     #[serde(borrow, default)]
@@ -336,6 +337,10 @@ struct Mapper {
     cursors: HashMap<String, Millis>,
     /// The key of `cursors` being built, kept to spare an allocation per result.
     key: String,
+    /// The cursor in use, taken out of `cursors` while results of its suite follow each other.
+    current: Option<(String, Millis)>,
+    /// Status IDs of passed, failed, error, skipped, warning and flaky results.
+    outcome_ids: [u8; 6],
     /// Where the next run without any time starts.
     reference: Millis,
 }
@@ -393,7 +398,11 @@ pub fn run(args: Args) -> Result<()> {
         .map(|s| s.to_string())
         .collect();
     id_props.extend(args.id_properties.iter().map(|p| p.to_lowercase()));
+    let outcome_ids =
+        ["passed", "failed", "error", "skipped", "warning", "flaky"].map(|k| statuses[k]);
     let mut m = Mapper {
+        outcome_ids,
+        current: None,
         map,
         id_props,
         pattern,
@@ -428,6 +437,8 @@ impl Mapper {
         // --aggregate: runs by (test case, test set), in first-seen order.
         let mut groups: Vec<(TestRun, Vec<(String, u8)>)> = Vec::new();
         let mut group_index: HashMap<(u64, Option<u64>), usize> = HashMap::new();
+        let json_trace = !self.args.html && !self.args.aggregate;
+        let mut trace_buf: Vec<u8> = Vec::new();
         let inputs = cli::inputs(&self.args.files);
         cli::each_line(&inputs, |name, n, text| {
             // The line's UTF-8 checked once here spares serde_json a check per string.
@@ -456,8 +467,23 @@ impl Mapper {
             }
             tally.by_source[source as usize] += 1;
             let (start, end) = self.times(&r);
+            // A text field decoded on its own: its line and column say nothing useful.
+            let bad = |e: serde_json::Error| {
+                let e = e.to_string();
+                let reason = e.rsplit_once(" at line ").map_or(e.as_str(), |(r, _)| r);
+                Error::Data(format!(
+                    "{name}:{n}: not a result line: a text field: {reason}"
+                ))
+            };
+            // Written straight as JSON unless it must be escaped as HTML or merged.
+            let (plain, trace) = if json_trace {
+                let some = stack_trace_json(&r, &mut trace_buf).map_err(bad)?;
+                (None, some.then_some(trace_buf.as_slice()))
+            } else {
+                (stack_trace_text(&r).map_err(bad)?, None)
+            };
             for (tc, map_set) in ids {
-                let run = self.build(&r, tc, map_set, start, end);
+                let run = self.build(&r, tc, map_set, start, end, plain.clone());
                 if self.args.aggregate {
                     tally.aggregated_members += 1;
                     let key = (run.test_case_id, run.test_set_id);
@@ -471,7 +497,7 @@ impl Mapper {
                     }
                 } else {
                     tally.runs += 1;
-                    write_run(&mut out, &run)?;
+                    out.line(|buf| run.write_json_with_trace(buf, trace))?;
                 }
             }
             Ok(())
@@ -595,9 +621,15 @@ impl Mapper {
                 self.key.push('\u{1f}');
                 self.key.push_str(s);
             }
-            let cursor = match self.cursors.get_mut(self.key.as_str()) {
-                Some(c) => c,
-                None => self.cursors.entry(self.key.clone()).or_insert(t),
+            let cursor = match &mut self.current {
+                Some((k, c)) if *k == self.key => c,
+                current => {
+                    if let Some((k, c)) = current.take() {
+                        self.cursors.insert(k, c);
+                    }
+                    let c = self.cursors.remove(self.key.as_str()).unwrap_or(t);
+                    &mut current.insert((self.key.clone(), c)).1
+                }
             };
             let s = *cursor;
             *cursor += dur;
@@ -627,12 +659,14 @@ impl Mapper {
                 return id;
             }
         }
-        let key = if r.flaky && r.status == Status::Passed {
-            "flaky"
-        } else {
-            r.status.as_str()
-        };
-        self.statuses[key]
+        self.outcome_ids[match r.status {
+            Status::Passed if r.flaky => 5,
+            Status::Passed => 0,
+            Status::Failed => 1,
+            Status::Error => 2,
+            Status::Skipped => 3,
+            Status::Warning => 4,
+        }]
     }
 
     fn build(
@@ -642,6 +676,7 @@ impl Mapper {
         map_set: Option<u64>,
         start: Millis,
         end: Millis,
+        trace: Option<String>,
     ) -> TestRun {
         let suite_set = r
             .suites
@@ -669,7 +704,6 @@ impl Mapper {
                 None => note,
             });
         }
-        let trace = stack_trace(r);
         let (trace, format) = match (trace, self.args.html) {
             (Some(t), true) => (Some(format!("<pre>{}</pre>", html_escape(&t))), 2),
             (t, _) => (t, 1),
@@ -757,35 +791,79 @@ fn join_nonempty(parts: &[Option<&str>], sep: &str) -> Option<String> {
 
 /// RunnerStackTrace as Inflectra's reader writes it: type, message, details, output and
 /// properties; here also the other outcomes and earlier attempts.
-fn stack_trace(r: &Input<'_>) -> Option<String> {
-    let mut s = String::new();
-    let line = |s: &mut String, parts: &[&str]| {
-        for p in parts {
-            s.push_str(p);
+/// Where a stack trace is written: decoded text, or JSON string content.
+trait TraceText {
+    /// Appends plain text.
+    fn text(&mut self, s: &str);
+    /// Appends a string field of the result line as given (a JSON string literal), less its
+    /// trailing white space.
+    fn field(&mut self, raw: &RawValue) -> serde_json::Result<()>;
+}
+
+impl TraceText for String {
+    fn text(&mut self, s: &str) {
+        self.push_str(s);
+    }
+
+    fn field(&mut self, raw: &RawValue) -> serde_json::Result<()> {
+        let text: Cow<'_, str> = serde_json::from_str(raw.get())?;
+        self.push_str(text.trim_end());
+        Ok(())
+    }
+}
+
+/// The trace as the inside of a JSON string: long fields (stack traces, output) are copied as
+/// they are escaped in the line, not decoded and escaped again.
+impl TraceText for Vec<u8> {
+    fn text(&mut self, s: &str) {
+        crate::json::escape(self, s);
+    }
+
+    fn field(&mut self, raw: &RawValue) -> serde_json::Result<()> {
+        let literal = raw.get();
+        let inner = &literal[1..literal.len() - 1];
+        if memchr::memmem::find(inner.as_bytes(), b"\\u").is_some() {
+            // `\u` escapes are decoded, so a lone surrogate is an error here as it is in text.
+            let text: Cow<'_, str> = serde_json::from_str(literal)?;
+            crate::json::escape(self, text.trim_end());
+        } else {
+            self.extend_from_slice(crate::json::trim_end_escaped(inner).as_bytes());
         }
-        s.push('\n');
+        Ok(())
+    }
+}
+
+/// The stack trace of a run: type, message, details, the other outcomes, the reruns, output
+/// and properties, as Inflectra's reader assembles it (not yet trimmed).
+fn stack_trace<T: TraceText>(r: &Input<'_>, s: &mut T) -> serde_json::Result<()> {
+    let line = |s: &mut T, parts: &[&str]| {
+        for p in parts {
+            s.text(p);
+        }
+        s.text("\n");
     };
     if let Some(t) = &r.failure_type {
-        line(&mut s, &["Type: ", t]);
+        line(s, &["Type: ", t]);
     }
     if let Some(m) = &r.message {
-        line(&mut s, &["Message: ", m]);
+        line(s, &["Message: ", m]);
     }
-    if let Some(d) = &r.details {
-        line(&mut s, &[d.trim_end()]);
+    if let Some(d) = r.details {
+        s.field(d)?;
+        s.text("\n");
     }
     for o in &r.other_outcomes {
-        line(&mut s, &["\n--- also <", &o.kind, "> ---"]);
+        line(s, &["\n--- also <", &o.kind, "> ---"]);
         for part in [&o.failure_type, &o.message, &o.details]
             .into_iter()
             .flatten()
         {
-            line(&mut s, &[part.trim_end()]);
+            line(s, &[part.trim_end()]);
         }
     }
     for (i, x) in r.reruns.iter().enumerate() {
         line(
-            &mut s,
+            s,
             &[
                 "\n--- attempt ",
                 &(i + 1).to_string(),
@@ -795,21 +873,48 @@ fn stack_trace(r: &Input<'_>) -> Option<String> {
             ],
         );
         for part in [&x.message, &x.details].into_iter().flatten() {
-            line(&mut s, &[part.trim_end()]);
+            line(s, &[part.trim_end()]);
         }
     }
-    for (title, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+    for (title, text) in [("stdout", r.stdout), ("stderr", r.stderr)] {
         if let Some(t) = text {
-            line(&mut s, &["\n--- ", title, " ---\n", t.trim_end()]);
+            s.text("\n--- ");
+            s.text(title);
+            s.text(" ---\n");
+            s.field(t)?;
+            s.text("\n");
         }
     }
     if !r.properties.is_empty() {
-        s.push_str("\n--- properties ---\n");
+        s.text("\n--- properties ---\n");
         for p in &r.properties {
-            line(&mut s, &[&p.name, " = ", &p.value]);
+            line(s, &[&p.name, " = ", &p.value]);
         }
     }
-    crate::parse::xml::trim_owned(s)
+    Ok(())
+}
+
+/// The stack trace as text, trimmed; None when empty.
+fn stack_trace_text(r: &Input<'_>) -> serde_json::Result<Option<String>> {
+    let mut s = String::new();
+    stack_trace(r, &mut s)?;
+    Ok(crate::parse::xml::trim_owned(s))
+}
+
+/// The stack trace as the inside of a JSON string, trimmed; None when empty.
+fn stack_trace_json(r: &Input<'_>, out: &mut Vec<u8>) -> serde_json::Result<bool> {
+    out.clear();
+    stack_trace(r, out)?;
+    // Escaped text is ASCII around whole UTF-8 sequences, so this is valid UTF-8.
+    let all = std::str::from_utf8(out).expect("escaped text is UTF-8");
+    let trimmed = crate::json::trim_start_escaped(crate::json::trim_end_escaped(all));
+    let (start, len) = (
+        trimmed.as_ptr() as usize - all.as_ptr() as usize,
+        trimmed.len(),
+    );
+    out.truncate(start + len);
+    out.drain(..start);
+    Ok(!out.is_empty())
 }
 
 fn html_escape(s: &str) -> String {
