@@ -562,10 +562,13 @@ fn stack_traces_copied_escaped_read_as_the_decoded_text() {
         }
     }
     for input in [line.clone(), escaped_otherwise] {
-        let r = map(&["--default-test-case", "1"], &[input]);
+        let r = map(&["--default-test-case", "1"], std::slice::from_ref(&input));
         r.expect_code(0);
         assert_eq!(r.json()[0]["RunnerStackTrace"], expect.as_str(), "{r}");
-        let h = map(&["--default-test-case", "1", "--html"], &[line.clone()]);
+        let h = map(
+            &["--default-test-case", "1", "--html"],
+            std::slice::from_ref(&input),
+        );
         let html = h.json()[0]["RunnerStackTrace"]
             .as_str()
             .unwrap()
