@@ -69,41 +69,54 @@ fn escaped_space(c: u8) -> bool {
     matches!(c, b'n' | b'r' | b't' | b'f')
 }
 
-/// The inside of a JSON string literal (escaped, without quotes) less the trailing white space
-/// that `str::trim_end` would take from its decoded text. Text holding a `\u` escape is the
-/// caller's to decode: a `\u` escape is never taken here.
-pub fn trim_end_escaped(e: &str) -> &str {
-    let mut e = e;
+/// The last character of UTF-8 text `b` and its length in bytes, if `b` ends with a whole one.
+fn last_char(b: &[u8]) -> Option<(char, usize)> {
+    let start = b.len().saturating_sub(4);
+    let from = (start..b.len()).rev().find(|&i| b[i] & 0xC0 != 0x80)?;
+    let c = std::str::from_utf8(&b[from..]).ok()?.chars().next()?;
+    Some((c, b.len() - from))
+}
+
+/// The inside of a JSON string literal (escaped, without quotes, as UTF-8) less the trailing
+/// white space that `str::trim_end` would take from its decoded text. Text holding a `\u`
+/// escape is the caller's to decode: a `\u` escape is never taken here.
+pub fn trim_end_escaped(e: &[u8]) -> &[u8] {
+    let mut n = e.len();
     loop {
-        let b = e.as_bytes();
-        let n = b.len();
+        let b = &e[..n];
         if n >= 2 && b[n - 2] == b'\\' && escaped_space(b[n - 1]) {
             // `\n` is an escape only when the backslash before it is not itself escaped.
             let slashes = b[..n - 1].iter().rev().take_while(|&&c| c == b'\\').count();
             if slashes % 2 == 1 {
-                e = &e[..n - 2];
+                n -= 2;
                 continue;
             }
         }
-        match e.chars().next_back() {
-            Some(c) if c != '\\' && c.is_whitespace() => e = &e[..n - c.len_utf8()],
-            _ => return e,
+        match last_char(b) {
+            Some((c, len)) if c != '\\' && c.is_whitespace() => n -= len,
+            _ => return b,
         }
     }
 }
 
 /// The inside of a JSON string literal less the leading white space `str::trim_start` would
 /// take from its decoded text (the start of the text is never inside an escape).
-pub fn trim_start_escaped(e: &str) -> &str {
+pub fn trim_start_escaped(e: &[u8]) -> &[u8] {
     let mut e = e;
     loop {
-        let b = e.as_bytes();
-        if b.len() >= 2 && b[0] == b'\\' && escaped_space(b[1]) {
+        if e.len() >= 2 && e[0] == b'\\' && escaped_space(e[1]) {
             e = &e[2..];
             continue;
         }
-        match e.chars().next() {
-            Some(c) if c.is_whitespace() => e = &e[c.len_utf8()..],
+        let len = match e.first() {
+            Some(&c) if c < 0x80 => 1,
+            Some(&c) if c >= 0xF0 => 4,
+            Some(&c) if c >= 0xE0 => 3,
+            Some(_) => 2,
+            None => return e,
+        };
+        match e.get(..len).and_then(|c| std::str::from_utf8(c).ok()) {
+            Some(c) if c.chars().all(char::is_whitespace) => e = &e[len..],
             _ => return e,
         }
     }
@@ -251,11 +264,12 @@ mod tests {
         ] {
             let escaped = serde_json::to_string(s).unwrap();
             let inner = &escaped[1..escaped.len() - 1];
-            let both = trim_start_escaped(trim_end_escaped(inner));
-            let decoded: String = serde_json::from_str(&format!("\"{both}\"")).unwrap();
-            assert_eq!(decoded, s.trim(), "{escaped}");
-            let end: String =
-                serde_json::from_str(&format!("\"{}\"", trim_end_escaped(inner))).unwrap();
+            let text = |b: &[u8]| -> String {
+                serde_json::from_str(&format!("\"{}\"", std::str::from_utf8(b).unwrap())).unwrap()
+            };
+            let both = trim_start_escaped(trim_end_escaped(inner.as_bytes()));
+            assert_eq!(text(both), s.trim(), "{escaped}");
+            let end = text(trim_end_escaped(inner.as_bytes()));
             assert_eq!(end, s.trim_end(), "{escaped}");
         }
     }

@@ -576,6 +576,10 @@ impl Mapper {
             .into_iter()
             .flatten()
         {
+            // Most names hold no ID: the plain match test is much cheaper than captures.
+            if !self.pattern.is_match(text) {
+                continue;
+            }
             for c in self.pattern.captures_iter(text) {
                 let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
                 let digits: String = m.chars().filter(char::is_ascii_digit).collect();
@@ -827,7 +831,7 @@ impl TraceText for Vec<u8> {
             let text: Cow<'_, str> = serde_json::from_str(literal)?;
             crate::json::escape(self, text.trim_end());
         } else {
-            self.extend_from_slice(crate::json::trim_end_escaped(inner).as_bytes());
+            self.extend_from_slice(crate::json::trim_end_escaped(inner.as_bytes()));
         }
         Ok(())
     }
@@ -905,14 +909,9 @@ fn stack_trace_text(r: &Input<'_>) -> serde_json::Result<Option<String>> {
 fn stack_trace_json(r: &Input<'_>, out: &mut Vec<u8>) -> serde_json::Result<bool> {
     out.clear();
     stack_trace(r, out)?;
-    // Escaped text is ASCII around whole UTF-8 sequences, so this is valid UTF-8.
-    let all = std::str::from_utf8(out).expect("escaped text is UTF-8");
-    let trimmed = crate::json::trim_start_escaped(crate::json::trim_end_escaped(all));
-    let (start, len) = (
-        trimmed.as_ptr() as usize - all.as_ptr() as usize,
-        trimmed.len(),
-    );
-    out.truncate(start + len);
+    let end = crate::json::trim_end_escaped(out).len();
+    out.truncate(end);
+    let start = out.len() - crate::json::trim_start_escaped(out).len();
     out.drain(..start);
     Ok(!out.is_empty())
 }
