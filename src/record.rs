@@ -397,8 +397,8 @@ pub struct TestRun {
     /// End, same form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
-    /// The runner's name, at most 20 characters.
-    pub runner_name: String,
+    /// The runner's name, at most 20 characters (shared: the same on every run).
+    pub runner_name: std::sync::Arc<str>,
     /// `classname.name`, at most 255 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runner_test_name: Option<String>,

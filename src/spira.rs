@@ -180,9 +180,29 @@ pub fn parse_offset(z: &str) -> Option<i32> {
 
 /// `2024-05-14T12:00:00.000Z`.
 pub fn format_iso(t: Millis) -> String {
+    format_iso_cached(t, &mut IsoDay::default())
+}
+
+/// The date part of the last day [`format_iso_cached`] wrote: runs follow each other within a
+/// day, and the calendar arithmetic is the costly part.
+#[derive(Clone, Copy, Default)]
+pub struct IsoDay {
+    day: Option<i64>,
+    ymd: (i64, i64, i64),
+}
+
+/// [`format_iso`], reusing the calendar date from `cache` when `t` falls on the same day.
+pub fn format_iso_cached(t: Millis, cache: &mut IsoDay) -> String {
     let secs = t.div_euclid(1000);
     let ms = t.rem_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let day = secs.div_euclid(86_400);
+    if cache.day != Some(day) {
+        *cache = IsoDay {
+            day: Some(day),
+            ymd: civil_from_days(day),
+        };
+    }
+    let (y, m, d) = cache.ymd;
     let rem = secs.rem_euclid(86_400);
     if !(0..=9999).contains(&y) {
         return format!(
@@ -257,6 +277,26 @@ mod tests {
             "1999-12-31T23:59:59.999Z"
         );
         assert_eq!(parse_iso("garbage", 0), None);
+    }
+
+    #[test]
+    fn the_cached_day_is_recomputed_when_the_day_changes() {
+        let mut cache = IsoDay::default();
+        let base = parse_iso("2024-02-28T23:59:59.500Z", 0).unwrap();
+        for t in [
+            base,
+            base + 400,
+            base + 600,
+            base + 86_400_000,
+            base - 86_400_000,
+            base + 1,
+        ] {
+            assert_eq!(format_iso_cached(t, &mut cache), format_iso(t));
+        }
+        assert_eq!(
+            format_iso_cached(base + 600, &mut cache),
+            "2024-02-29T00:00:00.100Z"
+        );
     }
 
     #[test]

@@ -341,6 +341,10 @@ struct Mapper {
     current: Option<(String, Millis)>,
     /// Status IDs of passed, failed, error, skipped, warning and flaky results.
     outcome_ids: [u8; 6],
+    /// `--runner-name`, shared by every run.
+    runner_name: std::sync::Arc<str>,
+    /// The last day a date was written for.
+    day: std::cell::Cell<spira::IsoDay>,
     /// Where the next run without any time starts.
     reference: Millis,
 }
@@ -403,6 +407,8 @@ pub fn run(args: Args) -> Result<()> {
     let mut m = Mapper {
         outcome_ids,
         current: None,
+        runner_name: args.runner_name.as_str().into(),
+        day: Default::default(),
         map,
         id_props,
         pattern,
@@ -648,7 +654,12 @@ impl Mapper {
 
     fn date(&self, t: Millis) -> String {
         match self.args.date_format {
-            DateFormat::Iso => spira::format_iso(t),
+            DateFormat::Iso => {
+                let mut day = self.day.get();
+                let s = spira::format_iso_cached(t, &mut day);
+                self.day.set(day);
+                s
+            }
             DateFormat::Wcf => spira::format_wcf(t),
         }
     }
@@ -717,7 +728,7 @@ impl Mapper {
             execution_status_id: self.status_id(r),
             start_date: self.date(start),
             end_date: Some(self.date(end)),
-            runner_name: self.args.runner_name.clone(),
+            runner_name: self.runner_name.clone(),
             runner_test_name: Some(spira::truncate_utf16(&test_name, spira::TEXT_255).into_owned()),
             runner_message: message
                 .map(|m| spira::truncate_utf16(&m, spira::TEXT_255).into_owned()),
