@@ -37,7 +37,13 @@ pub fn escape(out: &mut Vec<u8>, s: &str) {
     let mut i = 0;
     loop {
         // The clean run: bytes that stand for themselves, eight at a time while possible.
-        while i + 8 <= b.len() && !word_needs_escape(&b[i..i + 8]) {
+        while i + 8 <= b.len() {
+            let m = escape_mask(&b[i..i + 8]);
+            if m != 0 {
+                // The lowest flagged byte is a true one (false flags only follow a true one).
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
             i += 8;
         }
         while i < b.len() && ESCAPE[b[i] as usize] == 0 {
@@ -122,16 +128,16 @@ pub fn trim_start_escaped(e: &[u8]) -> &[u8] {
     }
 }
 
-/// Whether any of 8 bytes is below 0x20, `"` or `\\` (SWAR: may say yes for a clean word
-/// after a matching byte, never no for a dirty one).
+/// The bytes of 8 that are below 0x20, `"` or `\\`, as the high bit of each (little-endian):
+/// SWAR, which may flag a clean byte after a matching one, never misses one.
 #[inline]
-fn word_needs_escape(b: &[u8]) -> bool {
+fn escape_mask(b: &[u8]) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let w = u64::from_le_bytes(b.try_into().expect("8 bytes"));
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (below_space | zero(w ^ (ONES * b'"' as u64)) | zero(w ^ (ONES * b'\\' as u64))) != 0
+    below_space | zero(w ^ (ONES * b'"' as u64)) | zero(w ^ (ONES * b'\\' as u64))
 }
 
 /// Appends a JSON number for a finite float, or `null`.
@@ -245,6 +251,33 @@ mod tests {
                 String::from_utf8(v).unwrap(),
                 serde_json::to_string(s).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn escapes_every_special_byte_at_every_place_in_a_word() {
+        for special in ['"', '\\', '\n', '\u{0}', '\u{1f}', '\t'] {
+            for at in 0..20 {
+                for other in ['a', 'é', '\u{1}'] {
+                    let s: String = (0..20)
+                        .map(|i| {
+                            if i == at {
+                                special
+                            } else if i == 13 {
+                                other
+                            } else {
+                                'x'
+                            }
+                        })
+                        .collect();
+                    let mut v = Vec::new();
+                    string(&mut v, &s);
+                    assert_eq!(
+                        String::from_utf8(v).unwrap(),
+                        serde_json::to_string(&s).unwrap()
+                    );
+                }
+            }
         }
     }
 
