@@ -4,7 +4,7 @@
 # fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
 set -eu
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"parse_junit parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg"}
+targets=${FUZZ_TARGETS:-"parse_junit parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text"}
 cd "$(dirname "$0")/.."
 seed() {
   case "$1" in
@@ -17,6 +17,7 @@ seed() {
     parse_csv) echo fixtures/csv ;;
     lines_*) echo fuzz/seeds/lines ;;
     mapfile_*) echo fixtures/map ;;
+    json_text) echo fuzz/seeds/lines ;;
   esac
 }
 # Seeds for the line readers: result lines, the runs spira-map makes of them, their batches.
@@ -28,7 +29,7 @@ for t in $targets; do
   dir=fuzz/corpus/$t
   mkdir -p "$dir"
   extra=fixtures/bad/*
-  case "$t" in lines_*|mapfile_*) extra= ;; esac
+  case "$t" in lines_*|mapfile_*|json_text) extra= ;; esac
   for f in $(seed "$t")/* $extra; do
     case "$f" in *.expected.*) continue ;; esac
     [ -f "$f" ] && cp "$f" "$dir/seed-$(basename "$f")"
