@@ -1,6 +1,8 @@
 //! spira-post against spira-mock: delivery under faults, rejection into the dead-letter file,
 //! authentication failures, the dry run, and the secret.
 
+use std::process::Command;
+
 use serde_json::Value;
 
 use crate::harness::{run_env, Mock, TempDir};
@@ -709,4 +711,52 @@ fn a_hundred_thousand_runs_through_batch_and_post_under_faults_are_all_stored() 
     );
     let created = std::fs::read_to_string(t.path("created.jsonl")).unwrap();
     assert_eq!(created.lines().count(), 100_000);
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), stderr gets a progress line that
+/// is redrawn in place and wiped before the summary; stdout, a file, still gets every created
+/// line. Skipped, with a note, where `script` is missing.
+#[test]
+fn a_terminal_gets_a_progress_line_wiped_before_the_summary() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    let m = Mock::start(&["--latency-ms", "60"]);
+    let t = TempDir::new("tty");
+    let input = t.path("batches.jsonl");
+    std::fs::write(&input, batches(100, 10)).unwrap();
+    let created = t.path("created.jsonl");
+    let cmd = format!(
+        "'{}' '{}' > '{}'",
+        crate::harness::bin("spira-post").display(),
+        input.display(),
+        created.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("SPIRA_URL", &m.url)
+        .env("SPIRA_USERNAME", "demo")
+        .env("SPIRA_PROJECT_ID", "1")
+        .env("SPIRA_API_KEY", KEY)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{screen}");
+    assert!(!screen.contains(KEY), "the key was shown: {screen}");
+    // Ten batches of 60 ms: the line is drawn at least once, in place, and wiped.
+    let drawn = screen.matches("\rspira-post: ").count();
+    assert!(drawn >= 1, "no progress line: {screen:?}");
+    assert!(screen.contains(" runs stored, 0 retries, "), "{screen:?}");
+    let wiped = screen.rfind("\r\x1b[K").expect("the line is wiped");
+    let summary = screen.rfind("spira-post: 10 batches").expect("a summary");
+    assert!(
+        wiped < summary,
+        "the summary comes after the wipe: {screen:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&created).unwrap().lines().count(),
+        100
+    );
 }
