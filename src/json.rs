@@ -201,6 +201,18 @@ impl<'a> Obj<'a> {
         self.out
     }
 
+    /// Appends members already written as JSON (`"k":v,"k2":v2`, or nothing).
+    pub fn members(&mut self, json: &[u8]) {
+        if json.is_empty() {
+            return;
+        }
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(json);
+    }
+
     /// A string value, or `null`.
     pub fn str(&mut self, k: &str, v: Option<&str>) {
         let out = self.key(k);

@@ -268,19 +268,72 @@ fn array<T>(o: &mut json::Obj<'_>, key: &str, items: &[T], each: impl Fn(&T, &mu
     out.push(b']');
 }
 
+/// The JSON of the members that the results of one suite share (format, report, suites; the
+/// suite properties), kept from one result to the next: a suite's results carry the same
+/// shared slices, so their JSON is written once per suite, not once per result.
+#[derive(Default)]
+pub struct SharedJson {
+    head_of: Option<(Cow<'static, str>, Arc<str>, Arc<[String]>)>,
+    head: Vec<u8>,
+    props_of: Option<Arc<[Property]>>,
+    props: Vec<u8>,
+}
+
+impl SharedJson {
+    fn head(&mut self, r: &TestResult) -> &[u8] {
+        let same = self.head_of.as_ref().is_some_and(|(f, rep, s)| {
+            *f == r.format && Arc::ptr_eq(rep, &r.report) && Arc::ptr_eq(s, &r.suites)
+        });
+        if !same {
+            let mut v = Vec::new();
+            let mut o = json::Obj::new(&mut v);
+            o.str("format", Some(&r.format));
+            o.str("report", Some(&r.report));
+            array(&mut o, "suites", &r.suites, |s, out| json::string(out, s));
+            if r.suites.is_empty() {
+                o.key("suites").extend_from_slice(b"[]");
+            }
+            v.remove(0);
+            self.head = v;
+            self.head_of = Some((r.format.clone(), r.report.clone(), r.suites.clone()));
+        }
+        &self.head
+    }
+
+    fn props(&mut self, r: &TestResult) -> &[u8] {
+        if !self
+            .props_of
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &r.suite_properties))
+        {
+            let mut v = Vec::new();
+            let mut o = json::Obj::new(&mut v);
+            array(
+                &mut o,
+                "suite_properties",
+                &r.suite_properties,
+                Property::write_json,
+            );
+            v.remove(0);
+            self.props = v;
+            self.props_of = Some(r.suite_properties.clone());
+        }
+        &self.props
+    }
+}
+
 impl TestResult {
     /// Appends this result as one compact JSON object, exactly as serde would write it, but
     /// faster: this is the hot path of `spira-parse`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_shared(out, &mut SharedJson::default())
+    }
+
+    /// Like [`TestResult::write_json`], taking what this result shares with the one before
+    /// from `shared`.
+    pub fn write_json_shared(&self, out: &mut Vec<u8>, shared: &mut SharedJson) {
         let mut o = json::Obj::new(out);
-        o.str("format", Some(&self.format));
-        o.str("report", Some(&self.report));
-        array(&mut o, "suites", &self.suites, |s, out| {
-            json::string(out, s)
-        });
-        if self.suites.is_empty() {
-            o.key("suites").extend_from_slice(b"[]");
-        }
+        o.members(shared.head(self));
         o.str("classname", self.classname.as_deref());
         o.str("name", self.name.as_deref());
         o.str("status", Some(self.status.as_str()));
@@ -302,12 +355,7 @@ impl TestResult {
             Outcome::write_json,
         );
         array(&mut o, "properties", &self.properties, Property::write_json);
-        array(
-            &mut o,
-            "suite_properties",
-            &self.suite_properties,
-            Property::write_json,
-        );
+        o.members(shared.props(self));
         o.opt_str("file", self.file.as_deref());
         o.opt_u64("line", self.line);
         o.opt_u64("assertions", self.assertions);

@@ -162,12 +162,14 @@ pub struct Report<'w> {
     pub dir: Option<&'w Path>,
     out: &'w mut cli::LineOut,
     counts: &'w mut Counts,
+    shared: crate::record::SharedJson,
 }
 
 impl Report<'_> {
     /// Writes one result line.
     pub fn emit(&mut self, r: &TestResult) -> Result<()> {
-        self.out.line(|buf| r.write_json(buf))?;
+        let shared = &mut self.shared;
+        self.out.line(|buf| r.write_json_shared(buf, shared))?;
         let i = Status::ALL.iter().position(|s| *s == r.status).unwrap_or(0);
         self.counts.by_status[i] += 1;
         Ok(())
@@ -413,6 +415,7 @@ fn parse_stream(
         dir,
         out,
         counts,
+        shared: Default::default(),
     };
     let format = match (args.format, &sniffed) {
         (Some(f), _) => f,
