@@ -268,12 +268,15 @@ fn array<T>(o: &mut json::Obj<'_>, key: &str, items: &[T], each: impl Fn(&T, &mu
     out.push(b']');
 }
 
+/// The format, report and suites a [`SharedJson`] head was written for.
+type HeadOf = (Cow<'static, str>, Arc<str>, Arc<[String]>);
+
 /// The JSON of the members that the results of one suite share (format, report, suites; the
 /// suite properties), kept from one result to the next: a suite's results carry the same
 /// shared slices, so their JSON is written once per suite, not once per result.
 #[derive(Default)]
 pub struct SharedJson {
-    head_of: Option<(Cow<'static, str>, Arc<str>, Arc<[String]>)>,
+    head_of: Option<HeadOf>,
     head: Vec<u8>,
     props_of: Option<Arc<[Property]>>,
     props: Vec<u8>,
