@@ -180,14 +180,16 @@ impl<'a> Obj<'a> {
 
     /// Writes a key and returns the buffer for its value. Keys must need no escaping.
     pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        let out = &mut *self.out;
+        out.reserve(k.len() + 4);
         if !self.first {
-            self.out.push(b',');
+            out.push(b',');
         }
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+        out
     }
 
     /// Writes a key that may need escaping and returns the buffer for its value.
