@@ -282,22 +282,28 @@ pub struct SharedJson {
     props: Vec<u8>,
 }
 
+/// The members `write` writes, as JSON without the object's braces.
+fn members(write: impl FnOnce(&mut json::Obj<'_>)) -> Vec<u8> {
+    let mut v = Vec::new();
+    write(&mut json::Obj::new(&mut v));
+    v.remove(0);
+    v
+}
+
 impl SharedJson {
     fn head(&mut self, r: &TestResult) -> &[u8] {
         let same = self.head_of.as_ref().is_some_and(|(f, rep, s)| {
             *f == r.format && Arc::ptr_eq(rep, &r.report) && Arc::ptr_eq(s, &r.suites)
         });
         if !same {
-            let mut v = Vec::new();
-            let mut o = json::Obj::new(&mut v);
-            o.str("format", Some(&r.format));
-            o.str("report", Some(&r.report));
-            array(&mut o, "suites", &r.suites, |s, out| json::string(out, s));
-            if r.suites.is_empty() {
-                o.key("suites").extend_from_slice(b"[]");
-            }
-            v.remove(0);
-            self.head = v;
+            self.head = members(|o| {
+                o.str("format", Some(&r.format));
+                o.str("report", Some(&r.report));
+                array(o, "suites", &r.suites, |s, out| json::string(out, s));
+                if r.suites.is_empty() {
+                    o.key("suites").extend_from_slice(b"[]");
+                }
+            });
             self.head_of = Some((r.format.clone(), r.report.clone(), r.suites.clone()));
         }
         &self.head
@@ -309,16 +315,14 @@ impl SharedJson {
             .as_ref()
             .is_some_and(|p| Arc::ptr_eq(p, &r.suite_properties))
         {
-            let mut v = Vec::new();
-            let mut o = json::Obj::new(&mut v);
-            array(
-                &mut o,
-                "suite_properties",
-                &r.suite_properties,
-                Property::write_json,
-            );
-            v.remove(0);
-            self.props = v;
+            self.props = members(|o| {
+                array(
+                    o,
+                    "suite_properties",
+                    &r.suite_properties,
+                    Property::write_json,
+                )
+            });
             self.props_of = Some(r.suite_properties.clone());
         }
         &self.props
