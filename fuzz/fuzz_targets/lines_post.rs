@@ -3,12 +3,12 @@
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
+mod input_file;
+use input_file::input_file;
+
 fuzz_target!(|data: &[u8]| {
-    let path = std::env::temp_dir().join(format!("spira-fuzz-{}-lines_post.jsonl", std::process::id()));
-    if std::fs::write(&path, data).is_err() {
-        return;
-    }
-    let p = path.to_str().unwrap_or_default();
+    let Some(path) = input_file(data, "lines_post.jsonl") else { return };
+    let p = path.as_str();
     std::env::set_var("SPIRA_URL", "http://127.0.0.1:1");
     std::env::set_var("SPIRA_USERNAME", "fuzz");
     std::env::set_var("SPIRA_PROJECT_ID", "1");

@@ -2,11 +2,11 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
+mod input_file;
+use input_file::input_file;
+
 fuzz_target!(|data: &[u8]| {
-    let path = std::env::temp_dir().join(format!("spira-fuzz-{}-mapfile_cfg.cfg", std::process::id()));
-    if std::fs::write(&path, data).is_err() {
-        return;
-    }
-    let p = path.to_str().unwrap_or_default();
+    let Some(path) = input_file(data, "mapfile_cfg.cfg") else { return };
+    let p = path.as_str();
     let _ = spira_pipe::map::mapfile::MapFile::load(p, false);
 });
