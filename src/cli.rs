@@ -134,7 +134,7 @@ impl Input {
     }
 
     /// Opens the input for raw reading. A file that cannot be opened is a usage error (exit 2).
-    pub fn open_raw(&self) -> Result<Box<dyn Read>> {
+    pub fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
         match &self.path {
             None => Ok(Box::new(io::stdin())),
             Some(p) => match File::open(p) {

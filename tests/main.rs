@@ -12,4 +12,5 @@ mod mock;
 mod parse;
 mod post;
 mod readme;
+mod threads;
 mod validate;

@@ -79,14 +79,79 @@ struct Lexer {
 }
 
 /// A stretch of filtered output kept for position lookups.
-struct Chunk {
+#[derive(Clone, Default)]
+pub struct Chunk {
     /// Offset of its first byte in the filtered stream.
-    base: u64,
+    pub base: u64,
     /// Lines ended before it (in the original text, dropped ones included).
-    lines: u64,
-    data: Vec<u8>,
+    pub lines: u64,
+    /// The filtered bytes.
+    pub data: Vec<u8>,
     /// `(offset, lines)`: lines dropped by a cut just before that offset.
-    cuts: Vec<(u64, u64)>,
+    pub cuts: Vec<(u64, u64)>,
+}
+
+impl Chunk {
+    /// The lines ended before the chunk that follows this one.
+    fn lines_after(&self) -> u64 {
+        self.lines + count_lines(&self.data) + self.cuts.iter().map(|c| c.1).sum::<u64>()
+    }
+}
+
+/// Line ends in `s`: counted in bytes, 255 at a time, which the compiler vectorises; faster
+/// than a search when lines are short.
+fn count_lines(s: &[u8]) -> u64 {
+    s.chunks(255)
+        .map(|c| u64::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum()
+}
+
+/// The line and column (1-based; the column counts bytes of UTF-8) of an offset in a filtered
+/// stream of which `chunks` (in order) are the recent part, or `None` when it is too far back.
+pub fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
+    let idx = chunks
+        .iter()
+        .rposition(|c| c.base <= offset && (offset - c.base) as usize <= c.data.len())?;
+    let c = chunks[idx];
+    let at = (offset - c.base) as usize;
+    let before = &c.data[..at];
+    let mut line = c.lines + 1 + count_lines(before);
+    line += c
+        .cuts
+        .iter()
+        .filter(|(o, _)| *o <= offset)
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    // The column: bytes since the last line end, looking back into earlier chunks.
+    let mut col = match memrchr(b'\n', before) {
+        Some(p) => (at - p) as u64,
+        None => {
+            let mut col = at as u64 + 1;
+            for prev in chunks[..idx].iter().rev() {
+                match memrchr(b'\n', &prev.data) {
+                    Some(p) => {
+                        col += (prev.data.len() - p - 1) as u64;
+                        break;
+                    }
+                    None => col += prev.data.len() as u64,
+                }
+            }
+            col
+        }
+    };
+    if col == 0 {
+        col = 1;
+    }
+    Some((line, col))
+}
+
+/// A copy of what the parser has read of the filtered stream, kept for a reader thread to hand
+/// on: the other thread then knows the positions of what it is given.
+struct Tap {
+    /// The bytes read since the last hand-over, and the lines dropped among them.
+    chunk: Chunk,
+    /// Cuts of the current chunk already copied.
+    cut_idx: usize,
 }
 
 /// Reads raw report bytes and yields clean UTF-8 through [`BufRead`].
@@ -119,6 +184,13 @@ pub struct Decoded<R: Read> {
     warned_utf: bool,
     /// Give no warnings (a second reading of the same input).
     pub quiet: bool,
+    tap: Option<Tap>,
+    /// On a reader thread: where tokens, positions and warnings are handed on.
+    pub outbox: Option<super::stream::Outbox>,
+    /// Warnings kept to be handed on with the data they are about.
+    pending: Vec<String>,
+    /// On a reader thread: hand on what is ready before each read, which may wait (a pipe).
+    pub hand_on_before_read: bool,
 }
 
 impl<R: Read> Decoded<R> {
@@ -176,7 +248,86 @@ impl<R: Read> Decoded<R> {
             truncated: 0,
             warned_utf: false,
             quiet: false,
+            tap: None,
+            outbox: None,
+            pending: Vec::new(),
+            hand_on_before_read: false,
         })
+    }
+
+    /// Gives a warning now, or, on a reader thread, with the next data handed on.
+    fn warn(&mut self, msg: std::fmt::Arguments<'_>) {
+        if self.outbox.is_some() {
+            self.pending.push(msg.to_string());
+        } else {
+            cli::warn(msg);
+        }
+    }
+
+    /// How many bytes of filtered output are kept for position lookups.
+    pub fn history_cap(&self) -> usize {
+        self.history_cap
+    }
+
+    /// True when the whole input has been read and filtered.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Starts copying what is read from here on (see [`Decoded::take_tap`]), and returns the
+    /// history up to here, for positions before it.
+    pub fn start_tap(&mut self) -> Vec<Chunk> {
+        let upto = self.cur.base + self.out_pos as u64;
+        let mut seen: Vec<Chunk> = self.history.iter().cloned().collect();
+        let mut cur = Chunk {
+            base: self.cur.base,
+            lines: self.cur.lines,
+            data: self.cur.data[..self.out_pos].to_vec(),
+            cuts: Vec::new(),
+        };
+        let cut_idx = self.cur.cuts.iter().take_while(|c| c.0 <= upto).count();
+        cur.cuts.extend_from_slice(&self.cur.cuts[..cut_idx]);
+        let lines = cur.lines_after();
+        seen.push(cur);
+        self.tap = Some(Tap {
+            chunk: Chunk {
+                base: upto,
+                lines,
+                data: Vec::with_capacity(CHUNK + 256),
+                cuts: Vec::new(),
+            },
+            cut_idx,
+        });
+        seen
+    }
+
+    /// What was read since the last call (or since [`Decoded::start_tap`]).
+    pub fn take_tap(&mut self) -> Option<Chunk> {
+        let t = self.tap.as_mut()?;
+        if t.chunk.data.is_empty() && t.chunk.cuts.is_empty() {
+            return None;
+        }
+        let next = Chunk {
+            base: t.chunk.base + t.chunk.data.len() as u64,
+            lines: t.chunk.lines_after(),
+            data: Vec::with_capacity(CHUNK + 256),
+            cuts: Vec::new(),
+        };
+        Some(std::mem::replace(&mut t.chunk, next))
+    }
+
+    /// On a reader thread: hands on the tokens read so far with their positions and warnings.
+    pub fn hand_on(&mut self, force: bool) {
+        if self.outbox.is_none() {
+            return;
+        }
+        let tap = self.take_tap();
+        let warnings = std::mem::take(&mut self.pending);
+        let illegal = self.illegal;
+        if let Some(o) = self.outbox.as_mut() {
+            o.add(tap, warnings, illegal);
+            o.send(force);
+        }
     }
 
     /// The encoding the input is read in.
@@ -188,40 +339,7 @@ impl<R: Read> Decoded<R> {
     /// filtered stream, or `None` when it is too far back to be remembered.
     pub fn line_col(&self, offset: u64) -> Option<(u64, u64)> {
         let chunks: Vec<&Chunk> = self.history.iter().chain([&self.cur]).collect();
-        let idx = chunks
-            .iter()
-            .rposition(|c| c.base <= offset && (offset - c.base) as usize <= c.data.len())?;
-        let c = chunks[idx];
-        let at = (offset - c.base) as usize;
-        let before = &c.data[..at];
-        let mut line = c.lines + 1 + memchr_iter(b'\n', before).count() as u64;
-        line += c
-            .cuts
-            .iter()
-            .filter(|(o, _)| *o <= offset)
-            .map(|(_, n)| n)
-            .sum::<u64>();
-        // The column: bytes since the last line end, looking back into earlier chunks.
-        let mut col = match memrchr(b'\n', before) {
-            Some(p) => (at - p) as u64,
-            None => {
-                let mut col = at as u64 + 1;
-                for prev in chunks[..idx].iter().rev() {
-                    match memrchr(b'\n', &prev.data) {
-                        Some(p) => {
-                            col += (prev.data.len() - p - 1) as u64;
-                            break;
-                        }
-                        None => col += prev.data.len() as u64,
-                    }
-                }
-                col
-            }
-        };
-        if col == 0 {
-            col = 1;
-        }
-        Some((line, col))
+        line_col_in(&chunks, offset)
     }
 
     /// `NAME:LINE:COL` for an offset in the filtered stream (`NAME:byte N` when unknown).
@@ -238,9 +356,14 @@ impl<R: Read> Decoded<R> {
         if len == 0 {
             return;
         }
-        let lines = self.cur.lines
-            + memchr_iter(b'\n', &self.cur.data).count() as u64
-            + self.cur.cuts.iter().map(|c| c.1).sum::<u64>();
+        if let Some(t) = self.tap.as_mut() {
+            // Cuts at the chunk's very end.
+            t.chunk
+                .cuts
+                .extend_from_slice(&self.cur.cuts[t.cut_idx.min(self.cur.cuts.len())..]);
+            t.cut_idx = 0;
+        }
+        let lines = self.cur.lines_after();
         let mut data = Vec::new();
         while self.history_bytes + len > self.history_cap && self.history.len() > 1 {
             let old = self.history.pop_front().expect("history");
@@ -275,6 +398,10 @@ impl<R: Read> Decoded<R> {
                 return Ok(!self.cur.data.is_empty());
             }
             if self.raw_start == self.raw_end && !self.raw_eof {
+                // The read may wait (a pipe): hand on what is ready first.
+                if self.hand_on_before_read {
+                    self.hand_on(false);
+                }
                 self.raw_start = 0;
                 self.raw_end = read_retry(&mut self.inner, &mut self.raw)?;
                 self.raw_eof = self.raw_end == 0;
@@ -310,6 +437,9 @@ impl<R: Read> Decoded<R> {
             self.raw.copy_within(b..self.raw_end, 0);
             self.raw_end -= b;
             self.raw_start = 0;
+            if self.hand_on_before_read {
+                self.hand_on(false);
+            }
             let n = read_retry(&mut self.inner, &mut self.raw[self.raw_end..])?;
             self.raw_end += n;
             self.raw_eof = n == 0;
@@ -335,11 +465,12 @@ impl<R: Read> Decoded<R> {
             // Where the first replacement character landed: the first bad byte.
             let at = memchr::memmem::find(&mid, "\u{FFFD}".as_bytes()).unwrap_or(0);
             let (line, col) = self.line_in(&mid, at);
-            cli::warn(format_args!(
+            let m = format!(
                 "{}:{line}:{col}: bytes that are not valid {} replaced with U+FFFD",
                 self.name,
                 self.encoding.name()
-            ));
+            );
+            self.warn(format_args!("{m}"));
         }
         if last && result == CoderResult::InputEmpty {
             self.finished = true;
@@ -407,10 +538,11 @@ impl<R: Read> Decoded<R> {
                     0xFFFE + u32::from(inp[i + 2] & 1)
                 };
                 let (line, col) = self.line_in(inp, i);
-                cli::warn(format_args!(
+                let m = format!(
                     "{}:{line}:{col}: character U+{c:04X} is not allowed in XML; replaced with U+FFFD",
                     self.name
-                ));
+                );
+                self.warn(format_args!("{m}"));
             }
             i += len;
             start = i;
@@ -791,7 +923,18 @@ impl<R: Read> BufRead for Decoded<R> {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.out_pos = (self.out_pos + amt).min(self.cur.data.len());
+        let end = (self.out_pos + amt).min(self.cur.data.len());
+        if let Some(t) = self.tap.as_mut() {
+            t.chunk
+                .data
+                .extend_from_slice(&self.cur.data[self.out_pos..end]);
+            let upto = self.cur.base + end as u64;
+            while let Some(c) = self.cur.cuts.get(t.cut_idx).filter(|c| c.0 <= upto) {
+                t.chunk.cuts.push(*c);
+                t.cut_idx += 1;
+            }
+        }
+        self.out_pos = end;
     }
 }
 

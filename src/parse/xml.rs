@@ -10,21 +10,22 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 use super::input::{truncation_marker, Decoded};
+use super::stream::Stream;
 use crate::cli;
 use crate::error::{Error, Result};
 
 /// The raw bytes of a report.
-pub type Source = Box<dyn Read>;
+pub type Source = Box<dyn Read + Send>;
 
 /// Deeper nesting than this is refused: no real report comes near it, and it bounds memory.
 pub const MAX_DEPTH: usize = 1024;
 
 /// An XML document being read.
 pub struct XmlDoc {
-    /// The quick-xml reader over the filtered input.
-    pub reader: Reader<Decoded<Source>>,
-    /// The one event buffer, cleared before each event.
-    pub buf: Vec<u8>,
+    /// Where the events come from.
+    pub reader: Src,
+    /// The event buffer.
+    pub buf: Buf,
     /// Everything else: the name, the cap, depth and warning state.
     pub ctx: Ctx,
 }
@@ -48,7 +49,7 @@ pub struct Ctx {
 
 impl XmlDoc {
     /// Reads an XML document from `raw`, named `name` in messages, with text capped at `cap`.
-    pub fn new(raw: impl Read + 'static, name: &str, cap: usize) -> Result<XmlDoc> {
+    pub fn new(raw: impl Read + Send + 'static, name: &str, cap: usize) -> Result<XmlDoc> {
         let raw: Source = Box::new(raw);
         let decoded = Decoded::new(raw, name, true, cap)
             .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
@@ -58,8 +59,11 @@ impl XmlDoc {
         c.check_end_names = true;
         c.expand_empty_elements = false;
         Ok(XmlDoc {
-            reader,
-            buf: Vec::with_capacity(4096),
+            reader: Src::Here(Box::new(reader)),
+            buf: Buf {
+                bytes: Vec::with_capacity(4096),
+                text: String::new(),
+            },
             ctx: Ctx {
                 name: name.to_string(),
                 cap,
@@ -73,21 +77,37 @@ impl XmlDoc {
         })
     }
 
+    /// Reads on with a thread of its own (see [`stream`](super::stream)), unless the whole
+    /// input has been read already: a small file is read faster on one thread. `may_wait`:
+    /// the input is not a file, and a read may wait for more.
+    pub fn read_ahead(&mut self, may_wait: bool) {
+        let name = self.ctx.name.clone();
+        let placeholder = Src::Thread(Stream::failed(&name, format!("{name}: cannot read")));
+        self.reader = match std::mem::replace(&mut self.reader, placeholder) {
+            Src::Here(r) if !r.get_ref().is_finished() => {
+                let cap = r.get_ref().history_cap();
+                Src::Thread(super::stream::spawn(*r, &name, cap, may_wait))
+            }
+            other => other,
+        };
+    }
+
     /// Gives no warnings from now on: for a second reading of the same input.
     pub fn quiet(&mut self) {
         self.ctx.quiet = true;
-        self.reader.get_mut().quiet = true;
+        if let Src::Here(r) = &mut self.reader {
+            r.get_mut().quiet = true;
+        }
     }
 
     /// The next event, with the depth tracked and errors given a position.
     pub fn event(&mut self) -> Result<Event<'_>> {
-        self.buf.clear();
         next_event(&mut self.reader, &mut self.buf, &mut self.ctx)
     }
 
     /// `NAME:LINE:COL` of the start of the last event.
     pub fn here(&self) -> String {
-        self.reader.get_ref().position(self.ctx.start)
+        self.reader.position(self.ctx.start)
     }
 
     /// Reads the rest of the document after its root element closed, warning about anything
@@ -116,8 +136,7 @@ impl XmlDoc {
 
     /// The end-of-file summaries of recovered problems.
     pub fn warn_totals(&self) {
-        let d = self.reader.get_ref();
-        let illegal = d.illegal + self.ctx.illegal_refs;
+        let illegal = self.reader.illegal() + self.ctx.illegal_refs;
         if illegal > 1 {
             cli::warn(format_args!(
                 "{}: {illegal} characters not allowed in XML were replaced with U+FFFD",
@@ -127,15 +146,59 @@ impl XmlDoc {
     }
 }
 
+/// The source of a document's events: quick-xml on this thread, or a reader thread.
+pub enum Src {
+    /// quick-xml over the filter, on this thread.
+    Here(Box<Reader<Decoded<Source>>>),
+    /// A reader thread (see [`stream`](super::stream)).
+    Thread(Stream),
+}
+
+impl Src {
+    /// `NAME:LINE:COL` of a recent offset in the filtered stream.
+    pub fn position(&self, offset: u64) -> String {
+        match self {
+            Src::Here(r) => r.get_ref().position(offset),
+            Src::Thread(s) => s.position(offset),
+        }
+    }
+
+    /// Characters the filter replaced so far.
+    fn illegal(&self) -> u64 {
+        match self {
+            Src::Here(r) => r.get_ref().illegal,
+            Src::Thread(s) => s.illegal(),
+        }
+    }
+}
+
+/// Where an event's text is kept.
+pub struct Buf {
+    /// For quick-xml on this thread: cleared before each event.
+    bytes: Vec<u8>,
+    /// For a reader thread: the text of the current batch.
+    text: String,
+}
+
 /// Reads one event into `buf`: the free-function form of [`XmlDoc::event`], for parsers that
 /// keep the reader, the buffer and the context apart.
-pub fn next_event<'b>(
-    reader: &mut Reader<Decoded<Source>>,
-    buf: &'b mut Vec<u8>,
-    ctx: &mut Ctx,
-) -> Result<Event<'b>> {
-    ctx.start = reader.buffer_position();
-    match reader.read_event_into(buf) {
+pub fn next_event<'b>(reader: &mut Src, buf: &'b mut Buf, ctx: &mut Ctx) -> Result<Event<'b>> {
+    let read = match reader {
+        Src::Here(r) => {
+            ctx.start = r.buffer_position();
+            buf.bytes.clear();
+            r.read_event_into(&mut buf.bytes).map_err(|e| {
+                let pos = r.error_position();
+                format!(
+                    "{}: malformed XML: {}",
+                    r.get_ref().position(pos),
+                    describe(&e)
+                )
+            })
+        }
+        Src::Thread(s) => s.next_event(&mut buf.text, &mut ctx.start),
+    };
+    match read {
         Ok(ev) => {
             match &ev {
                 Event::Start(_) => {
@@ -143,7 +206,7 @@ pub fn next_event<'b>(
                     if ctx.depth > MAX_DEPTH {
                         return Err(Error::Data(format!(
                             "{}: elements nested more than {MAX_DEPTH} deep",
-                            reader.get_ref().position(ctx.start)
+                            reader.position(ctx.start)
                         )));
                     }
                 }
@@ -151,7 +214,10 @@ pub fn next_event<'b>(
                 Event::Eof if ctx.depth > 0 => {
                     return Err(Error::Data(format!(
                         "{}: unexpected end of file: {} element{} not closed (truncated file?)",
-                        reader.get_ref().position(reader.buffer_position()),
+                        reader.position(match &*reader {
+                            Src::Here(r) => r.buffer_position(),
+                            Src::Thread(_) => ctx.start,
+                        }),
                         ctx.depth,
                         if ctx.depth == 1 { "" } else { "s" }
                     )));
@@ -160,18 +226,12 @@ pub fn next_event<'b>(
             }
             Ok(ev)
         }
-        Err(e) => {
-            let pos = reader.error_position();
-            Err(Error::Data(format!(
-                "{}: malformed XML: {}",
-                reader.get_ref().position(pos),
-                describe(&e)
-            )))
-        }
+        Err(msg) => Err(Error::Data(msg)),
     }
 }
 
-fn describe(e: &quick_xml::Error) -> String {
+/// What was wrong, in words.
+pub(super) fn describe(e: &quick_xml::Error) -> String {
     use quick_xml::errors::{IllFormedError, SyntaxError};
     match e {
         quick_xml::Error::Syntax(SyntaxError::UnclosedCData) => {
@@ -200,7 +260,7 @@ impl Ctx {
     /// Resolves a reference into `out`: predefined entities and character references. An
     /// undefined entity is kept as written, with a warning; a reference to a character XML
     /// forbids becomes U+FFFD, with a warning.
-    pub fn push_ref(&mut self, name: &str, out: &mut Text, reader: &Reader<Decoded<Source>>) {
+    pub fn push_ref(&mut self, name: &str, out: &mut Text, reader: &Src) {
         match self.resolve(name, reader) {
             Resolved::Str(s) => out.push(s),
             Resolved::Char(c) => out.push(c.encode_utf8(&mut [0u8; 4])),
@@ -208,7 +268,7 @@ impl Ctx {
         }
     }
 
-    fn resolve<'a>(&mut self, name: &'a str, reader: &Reader<Decoded<Source>>) -> Resolved<'a> {
+    fn resolve<'a>(&mut self, name: &'a str, reader: &Src) -> Resolved<'a> {
         if let Some(s) = resolve_predefined_entity(name) {
             return Resolved::Str(s);
         }
@@ -216,12 +276,12 @@ impl Ctx {
             return match BytesRef::new(name).resolve_char_ref() {
                 Ok(Some(c)) if is_xml_char(c) => Resolved::Char(c),
                 _ => {
-                    self.illegal_ref(name, reader.get_ref().position(self.start));
+                    self.illegal_ref(name, reader.position(self.start));
                     Resolved::Char('\u{FFFD}')
                 }
             };
         }
-        self.undefined_ref(name, reader.get_ref().position(self.start));
+        self.undefined_ref(name, reader.position(self.start));
         Resolved::Undefined(name)
     }
 
@@ -246,7 +306,7 @@ impl Ctx {
     /// The attributes of a start tag, unescaped and normalised, in document order.
     /// Duplicate attributes (not well-formed XML) are kept, the last one winning for lookups by
     /// [`attr`]; the first in a file is a warning.
-    pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Reader<Decoded<Source>>) -> Result<Attrs> {
+    pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Src) -> Result<Attrs> {
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| {
@@ -264,7 +324,7 @@ impl Ctx {
                 };
                 Error::Data(format!(
                     "{}: malformed XML: in <{}>: {what}",
-                    reader.get_ref().position(self.start + 1 + at as u64),
+                    reader.position(self.start + 1 + at as u64),
                     e.name().0
                 ))
             })?;
@@ -274,7 +334,7 @@ impl Ctx {
                 self.warned_dup = true;
                 cli::warn(format_args!(
                     "{}: <{}> has the attribute '{key}' more than once; the last value is used (further ones in this file are not reported)",
-                    reader.get_ref().position(self.start),
+                    reader.position(self.start),
                     e.name().0
                 ));
             }
@@ -284,7 +344,7 @@ impl Ctx {
     }
 
     /// Attribute-value normalisation: references resolved, literal white space made a space.
-    fn unescape_attr(&mut self, raw: &str, reader: &Reader<Decoded<Source>>) -> String {
+    fn unescape_attr(&mut self, raw: &str, reader: &Src) -> String {
         let b = raw.as_bytes();
         // Values are short: one plain pass beats two memchr calls.
         if !b.iter().any(|&c| matches!(c, b'&' | b'\t' | b'\n' | b'\r')) {
@@ -401,12 +461,7 @@ impl Text {
 }
 
 /// Adds a text-like event (Text, CDATA, reference) to `out`; returns false for other events.
-pub fn gather(
-    ev: &Event<'_>,
-    out: &mut Text,
-    ctx: &mut Ctx,
-    reader: &Reader<Decoded<Source>>,
-) -> bool {
+pub fn gather(ev: &Event<'_>, out: &mut Text, ctx: &mut Ctx, reader: &Src) -> bool {
     match ev {
         Event::Text(t) => out.push(&t.xml10_content()),
         Event::CData(t) => out.push(&t.xml10_content()),
@@ -422,7 +477,6 @@ pub fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
     let mut text = Text::new(doc.ctx.cap);
     let depth = doc.ctx.depth;
     loop {
-        doc.buf.clear();
         let ev = next_event(&mut doc.reader, &mut doc.buf, &mut doc.ctx)?;
         if let Event::End(_) = ev {
             if doc.ctx.depth < depth {
@@ -554,7 +608,6 @@ pub enum Item {
 pub fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> {
     let XmlDoc { reader, buf, ctx } = doc;
     loop {
-        buf.clear();
         let ev = next_event(reader, buf, ctx)?;
         let (e, empty) = match ev {
             Event::Start(e) => (e, false),
@@ -693,8 +746,12 @@ pub fn skip_raw(doc: &mut XmlDoc, name: &str) -> Result<()> {
     let keep = pattern.len() - 1;
     let read_error =
         |e: std::io::Error| Error::Data(format!("cannot read: {}", cli::io_reason(&e)));
-    // quick-xml's own stream, so that its idea of the position stays right.
-    let mut stream = doc.reader.stream();
+    // quick-xml's own stream, so that its idea of the position stays right. A reader thread
+    // has read ahead: there the element is skipped event by event.
+    let Src::Here(reader) = &mut doc.reader else {
+        return skip(doc);
+    };
+    let mut stream = reader.stream();
     loop {
         let buf = stream.fill_buf().map_err(read_error)?;
         if let Some(i) = finder.find(buf) {

@@ -1,0 +1,355 @@
+//! Reading an XML report on two threads. A reader thread runs the input filter and quick-xml's
+//! tokeniser and hands the events on in batches; the calling thread turns them back into
+//! quick-xml events for the format parsers, which build and write the result lines. The two
+//! halves of the work are about the same size, so a large report is read in a little more than
+//! half the time on two cores.
+//!
+//! The events come out exactly as from a reader on the calling thread: the same events, the same
+//! errors with the same positions, the same warnings in the same order. For positions, the
+//! reader thread hands on a copy of the filtered bytes with each batch (see
+//! [`Decoded::start_tap`]), so that the calling thread can tell the line and column of any
+//! recent offset itself. Memory stays bounded: batches are small, two at most wait, and
+//! their buffers go back to the reader thread to be used again.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use quick_xml::events::{
+    BytesCData, BytesDecl, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event,
+};
+use quick_xml::Reader;
+
+use super::input::{line_col_in, Chunk, Decoded};
+use super::xml::{describe, Source};
+use crate::cli;
+
+/// A batch is handed on when its text reaches this size...
+const BATCH_TEXT: usize = 256 * 1024;
+/// ...or it holds this many events.
+const BATCH_EVENTS: usize = 8192;
+/// Batches waiting for the calling thread at most.
+const QUEUE: usize = 3;
+
+/// What an event was.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Start,
+    Empty,
+    End,
+    Text,
+    CData,
+    Comment,
+    Decl,
+    Pi,
+    DocType,
+    GeneralRef,
+    Eof,
+    /// A malformed document: the text is the whole message, position included.
+    Error,
+}
+
+/// One event: its kind, where it started in the filtered stream, and its text in the batch.
+#[derive(Clone, Copy, Debug)]
+struct Tok {
+    kind: Kind,
+    start: u64,
+    from: u32,
+    to: u32,
+    /// The name's length, for start tags.
+    name_len: u32,
+}
+
+/// Events handed on at once, with the filtered bytes they came from and the warnings about them.
+#[derive(Default)]
+pub struct Batch {
+    text: String,
+    toks: Vec<Tok>,
+    taps: Vec<Chunk>,
+    warnings: Vec<String>,
+    /// Characters replaced by the filter so far.
+    illegal: u64,
+}
+
+/// The reader thread's end of the hand-over.
+pub struct Outbox {
+    batch: Batch,
+    tx: SyncSender<Batch>,
+    back: Receiver<Batch>,
+    /// True once the calling thread has gone: the reader thread stops.
+    closed: bool,
+}
+
+impl Outbox {
+    /// Adds filtered bytes, warnings and the running count of replaced characters.
+    pub fn add(&mut self, tap: Option<Chunk>, warnings: Vec<String>, illegal: u64) {
+        self.batch.taps.extend(tap);
+        self.batch.warnings.extend(warnings);
+        self.batch.illegal = illegal;
+    }
+
+    /// Hands the batch on if it holds events (or `force`).
+    pub fn send(&mut self, force: bool) {
+        if self.closed || (self.batch.toks.is_empty() && !force) {
+            return;
+        }
+        let next = match self.back.try_recv() {
+            Ok(mut b) => {
+                b.text.clear();
+                b.toks.clear();
+                b.taps.clear();
+                b.warnings.clear();
+                b
+            }
+            Err(_) => Batch {
+                text: String::with_capacity(BATCH_TEXT + 4096),
+                toks: Vec::with_capacity(BATCH_EVENTS),
+                ..Batch::default()
+            },
+        };
+        let illegal = self.batch.illegal;
+        let full = std::mem::replace(&mut self.batch, next);
+        self.batch.illegal = illegal;
+        if self.tx.send(full).is_err() {
+            self.closed = true;
+        }
+    }
+
+    fn push(&mut self, kind: Kind, start: u64, text: &str, name_len: usize) {
+        let from = self.batch.text.len() as u32;
+        self.batch.text.push_str(text);
+        self.batch.toks.push(Tok {
+            kind,
+            start,
+            from,
+            to: self.batch.text.len() as u32,
+            name_len: name_len as u32,
+        });
+    }
+
+    fn is_full(&self) -> bool {
+        self.batch.text.len() >= BATCH_TEXT || self.batch.toks.len() >= BATCH_EVENTS
+    }
+}
+
+/// The calling thread's end: events in order, and the positions of recent offsets.
+pub struct Stream {
+    rx: Receiver<Batch>,
+    back: SyncSender<Batch>,
+    toks: Vec<Tok>,
+    next: usize,
+    history: VecDeque<Chunk>,
+    history_bytes: usize,
+    history_cap: usize,
+    illegal: u64,
+    name: String,
+    /// The end of input, once reached.
+    eof: Option<u64>,
+    /// Why there are no more events, when the reader thread could not run.
+    failure: Option<String>,
+}
+
+/// Moves the reading of `reader` to a thread of its own, from the current position on.
+/// `may_wait`: reading the input may wait (a pipe or a terminal), so what is ready is handed on
+/// before each read; a file is handed on in full batches only.
+pub fn spawn(
+    mut reader: Reader<Decoded<Source>>,
+    name: &str,
+    history_cap: usize,
+    may_wait: bool,
+) -> Stream {
+    let (tx, rx) = sync_channel(QUEUE);
+    let (back_tx, back) = sync_channel(QUEUE + 2);
+    let d = reader.get_mut();
+    let seen = d.start_tap();
+    let illegal = d.illegal;
+    d.hand_on_before_read = may_wait;
+    d.outbox = Some(Outbox {
+        batch: Batch {
+            illegal,
+            ..Batch::default()
+        },
+        tx,
+        back,
+        closed: false,
+    });
+    let mut s = Stream {
+        rx,
+        back: back_tx,
+        toks: Vec::new(),
+        next: 0,
+        history: VecDeque::new(),
+        history_bytes: 0,
+        history_cap,
+        illegal,
+        name: name.to_string(),
+        eof: None,
+        failure: None,
+    };
+    for c in seen {
+        s.remember(c);
+    }
+    // The thread is not joined: when the calling thread stops early (a bad file), the reader
+    // thread finds the channel closed at its next hand-over and ends by itself.
+    let spawned = std::thread::Builder::new()
+        .name("reader".into())
+        .spawn(move || read_events(reader));
+    if let Err(e) = spawned {
+        s.failure = Some(format!(
+            "{}: cannot read: no thread to read with: {e}",
+            s.name
+        ));
+    }
+    s
+}
+
+/// The reader thread: events from quick-xml into batches, until the end or an error.
+fn read_events(mut reader: Reader<Decoded<Source>>) {
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        let start = reader.buffer_position();
+        let read = reader.read_event_into(&mut buf);
+        let (kind, name_len) = match &read {
+            Ok(ev) => match ev {
+                Event::Start(e) => (Kind::Start, e.name().0.len()),
+                Event::Empty(e) => (Kind::Empty, e.name().0.len()),
+                Event::End(_) => (Kind::End, 0),
+                Event::Text(_) => (Kind::Text, 0),
+                Event::CData(_) => (Kind::CData, 0),
+                Event::Comment(_) => (Kind::Comment, 0),
+                Event::Decl(_) => (Kind::Decl, 0),
+                Event::PI(_) => (Kind::Pi, 0),
+                Event::DocType(_) => (Kind::DocType, 0),
+                Event::GeneralRef(_) => (Kind::GeneralRef, 0),
+                Event::Eof => (Kind::Eof, 0),
+            },
+            Err(_) => (Kind::Error, 0),
+        };
+        let message;
+        let text: &str = match &read {
+            Ok(ev) => ev,
+            Err(e) => {
+                let pos = reader.error_position();
+                message = format!(
+                    "{}: malformed XML: {}",
+                    reader.get_ref().position(pos),
+                    describe(e)
+                );
+                &message
+            }
+        };
+        let d = reader.get_mut();
+        let done = matches!(kind, Kind::Eof | Kind::Error);
+        let Some(out) = d.outbox.as_mut() else { return };
+        out.push(kind, start, text, name_len);
+        if done || out.is_full() {
+            d.hand_on(done);
+        }
+        if done || d.outbox.as_ref().is_none_or(|o| o.closed) {
+            return;
+        }
+    }
+}
+
+impl Stream {
+    /// A stream that gives nothing but `msg`: what stands in for one that could not be made.
+    pub fn failed(name: &str, msg: String) -> Stream {
+        let (_, rx) = sync_channel(0);
+        let (back, _) = sync_channel(0);
+        Stream {
+            rx,
+            back,
+            toks: Vec::new(),
+            next: 0,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            history_cap: 0,
+            illegal: 0,
+            name: name.to_string(),
+            eof: None,
+            failure: Some(msg),
+        }
+    }
+
+    fn remember(&mut self, c: Chunk) {
+        self.history_bytes += c.data.len();
+        self.history.push_back(c);
+        while self.history_bytes > self.history_cap && self.history.len() > 1 {
+            if let Some(old) = self.history.pop_front() {
+                self.history_bytes -= old.data.len();
+            }
+        }
+    }
+
+    /// The next event, with its start offset in `start`. Its text lives in `text`, into which
+    /// each new batch's text is moved. An error is the whole message.
+    pub fn next_event<'b>(
+        &mut self,
+        text: &'b mut String,
+        start: &mut u64,
+    ) -> std::result::Result<Event<'b>, String> {
+        if let Some(f) = &self.failure {
+            return Err(f.clone());
+        }
+        if let Some(end) = self.eof {
+            *start = end;
+            return Ok(Event::Eof);
+        }
+        while self.next == self.toks.len() {
+            let Ok(mut b) = self.rx.recv() else {
+                return Err(format!(
+                    "{}: cannot read: the reader thread stopped",
+                    self.name
+                ));
+            };
+            for w in b.warnings.drain(..) {
+                cli::warn(format_args!("{w}"));
+            }
+            for c in std::mem::take(&mut b.taps) {
+                self.remember(c);
+            }
+            self.illegal = b.illegal;
+            std::mem::swap(text, &mut b.text);
+            std::mem::swap(&mut self.toks, &mut b.toks);
+            self.next = 0;
+            // The spent buffers go back to be filled again (or are freed, if none are needed).
+            let _ = self.back.try_send(b);
+        }
+        let tok = self.toks[self.next];
+        self.next += 1;
+        *start = tok.start;
+        let text: &'b String = text;
+        let t = &text[tok.from as usize..tok.to as usize];
+        Ok(match tok.kind {
+            Kind::Start => Event::Start(BytesStart::from_content(t, tok.name_len as usize)),
+            Kind::Empty => Event::Empty(BytesStart::from_content(t, tok.name_len as usize)),
+            Kind::End => Event::End(BytesEnd::new(t)),
+            Kind::Text => Event::Text(BytesText::from_escaped(t)),
+            Kind::CData => Event::CData(BytesCData::new(t)),
+            Kind::Comment => Event::Comment(BytesText::from_escaped(t)),
+            Kind::Decl => Event::Decl(BytesDecl::from_start(BytesStart::from_content(t, 3))),
+            Kind::Pi => Event::PI(BytesPI::new(t)),
+            Kind::DocType => Event::DocType(BytesText::from_escaped(t)),
+            Kind::GeneralRef => Event::GeneralRef(BytesRef::new(t)),
+            Kind::Eof => {
+                self.eof = Some(tok.start);
+                Event::Eof
+            }
+            Kind::Error => return Err(t.to_string()),
+        })
+    }
+
+    /// `NAME:LINE:COL` of a recent offset (`NAME:byte N` when it is too far back).
+    pub fn position(&self, offset: u64) -> String {
+        let chunks: Vec<&Chunk> = self.history.iter().collect();
+        match line_col_in(&chunks, offset) {
+            Some((l, c)) => format!("{}:{}:{}", self.name, l, c),
+            None => format!("{}:byte {}", self.name, offset),
+        }
+    }
+
+    /// Characters the filter replaced so far.
+    pub fn illegal(&self) -> u64 {
+        self.illegal
+    }
+}

@@ -1,0 +1,143 @@
+//! spira-parse reads a large XML report on two threads (`-j 2`, the default) or one (`-j 1`):
+//! results, warnings, errors and their positions must be the same either way.
+
+use crate::harness::{run, Run, TempDir};
+
+/// A JUnit report of `n` cases (about 450 bytes each, so well past the filter's first reads),
+/// with what exercises the reader: references, CDATA, comments, instructions, properties, output,
+/// an undefined entity, a character XML forbids, text cut at the cap, and nested suites.
+fn report(n: usize, bad: Option<(usize, &str)>) -> String {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- generated -->\n");
+    s.push_str("<testsuites name=\"all\">\n<testsuite name=\"outer\" timestamp=\"2024-05-14T12:00:00Z\">\n");
+    s.push_str("  <properties><property name=\"os\" value=\"linux\"/><property name=\"v\">21</property></properties>\n");
+    for i in 0..n {
+        if i % 1000 == 0 {
+            if i > 0 {
+                s.push_str("  </testsuite>\n");
+            }
+            s.push_str(&format!("  <testsuite name=\"inner{i}\" time=\"1,5\">\n"));
+        }
+        if let Some((at, text)) = bad {
+            if i == at {
+                s.push_str(text);
+            }
+        }
+        let name = format!("test_{i}_&lt;edge&gt;_&#x41;_é");
+        match i % 9 {
+            0 => s.push_str(&format!(
+                "    <testcase classname=\"pkg.C{i}\" name=\"{name}\" time=\"0.{i}\">\n      <failure message=\"expected &lt;1&gt;\" type=\"AssertionError\"><![CDATA[trace line 1\n\tat a.b(C.java:{i})]]>\n\tat c.d &amp; e\n</failure>\n    </testcase>\n"
+            )),
+            1 => s.push_str(&format!(
+                "    <testcase classname=\"pkg.C{i}\" name=\"{name}\" time=\"0.1\"><skipped message=\"later\"/></testcase>\n"
+            )),
+            2 => s.push_str(&format!(
+                "    <testcase classname=\"pkg.C{i}\" name=\"{name}\"><system-out>out {i}\r\nline two [[ATTACHMENT|shots/{i}.png]]</system-out><?pi data?></testcase>\n"
+            )),
+            _ => s.push_str(&format!(
+                "    <testcase classname=\"pkg.C{i}\" name=\"{name}\" time=\"{i}.5\"/>\n"
+            )),
+        }
+        if i == n / 3 {
+            s.push_str(
+                "    <testcase name=\"undefined\"><error message=\"&nbsp;here\"/></testcase>\n",
+            );
+            s.push_str("    <testcase name=\"control\"><system-err>bell \u{7} here</system-err></testcase>\n");
+        }
+        if i == n / 2 {
+            // 200 KB of output on 4,000 lines, cut at the 64 KB cap below.
+            s.push_str("    <testcase name=\"long\"><system-out>");
+            for k in 0..4000 {
+                s.push_str(&format!(
+                    "output line {k} of the long test, padded out a bit\n"
+                ));
+            }
+            s.push_str("</system-out></testcase>\n");
+        }
+    }
+    s.push_str("  </testsuite>\n</testsuite>\n</testsuites>\n");
+    s
+}
+
+/// Runs spira-parse on `file` with `-j 1` and `-j 2`, and on the same bytes through a pipe.
+fn both_ways(t: &TempDir, doc: &str) -> (Run, Run) {
+    let f = t.path("big.xml");
+    std::fs::write(&f, doc).unwrap();
+    let f = f.display().to_string();
+    let one = run(
+        "spira-parse",
+        &["-j", "1", "--max-field-bytes", "64K", &f],
+        None,
+    );
+    let two = run(
+        "spira-parse",
+        &["-j", "2", "--max-field-bytes", "64K", &f],
+        None,
+    );
+    same(&one, &two);
+    let one_in = run(
+        "spira-parse",
+        &["-j", "1", "--max-field-bytes", "64K"],
+        Some(doc.as_bytes()),
+    );
+    let two_in = run(
+        "spira-parse",
+        &["--max-field-bytes", "64K"],
+        Some(doc.as_bytes()),
+    );
+    same(&one_in, &two_in);
+    (one, two)
+}
+
+fn same(one: &Run, two: &Run) {
+    assert_eq!(one.code, two.code, "exit codes differ\n{one}\n{two}");
+    assert_eq!(one.stderr, two.stderr, "stderr differs\n{one}\n{two}");
+    assert!(one.stdout == two.stdout, "stdout differs\n{one}\n{two}");
+}
+
+#[test]
+fn a_large_report_reads_the_same_on_one_thread_and_two() {
+    let t = TempDir::new("threads");
+    let doc = report(20_000, None);
+    assert!(doc.len() > 2_000_000, "{}", doc.len());
+    let (one, _) = both_ways(&t, &doc);
+    one.expect_code(0);
+    let lines = one.json();
+    assert_eq!(lines.len(), 20_003);
+    // What the reader must have got right, beyond being the same both ways.
+    let long = lines.iter().find(|l| l["name"] == "long").unwrap();
+    assert!(long["stdout"].as_str().unwrap().contains("[truncated: "));
+    assert_eq!(lines[0]["name"], "test_0_<edge>_A_é");
+    assert!(one.stderr.contains("undefined entity &nbsp;"), "{one}");
+    assert!(one.stderr.contains("character U+0007"), "{one}");
+}
+
+#[test]
+fn a_large_bad_report_fails_the_same_way_at_the_same_place_on_one_thread_and_two() {
+    let t = TempDir::new("threads-bad");
+    // The cut output (at case 5,000) comes before each fault, so positions count the lines it
+    // dropped.
+    for (at, bad, expect) in [
+        (
+            8_000,
+            "    <testcase name=\"a\" time=5/>\n",
+            "attribute value must be in quotes",
+        ),
+        (
+            9_000,
+            "    <testcase name=\"b\"></testcas>\n",
+            "closing tag </testcas> does not match the open <testcase>",
+        ),
+    ] {
+        let (one, _) = both_ways(&t, &report(10_000, Some((at, bad))));
+        one.expect_code(1);
+        let first = one.stderr.lines().find(|l| l.contains(expect));
+        assert!(first.is_some(), "{one}");
+        // Results before the fault are kept.
+        assert!(one.json().len() > 8_000, "{one}");
+    }
+    // Cut short: the end of the file comes inside an element.
+    let doc = report(10_000, None);
+    let (one, _) = both_ways(&t, &doc[..doc.len() * 3 / 4]);
+    one.expect_code(1);
+    assert!(one.stderr.contains("(truncated file?)"), "{one}");
+}
