@@ -57,6 +57,25 @@ struct Tok {
     to: u32,
     /// The name's length, for start tags.
     name_len: u32,
+    /// A start tag's attributes in the batch's spans (`SPANS_UNKNOWN`: not found).
+    spans_from: u32,
+    spans_to: u32,
+}
+
+/// A start tag whose attributes the reader thread could not split (malformed): the calling
+/// thread reads them itself, and reports the error.
+const SPANS_UNKNOWN: u32 = u32::MAX;
+
+/// Where an attribute's name and value are in a start tag's text, and whether the value holds
+/// a reference or a line end (a value without needs no unescaping).
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    /// The name, as a byte range of the tag's text.
+    pub key: (u32, u32),
+    /// The value as written, between the quotes.
+    pub value: (u32, u32),
+    /// True when the value has `&`, tab, CR or LF.
+    pub escaped: bool,
 }
 
 /// Events handed on at once, with the filtered bytes they came from and the warnings about them.
@@ -64,6 +83,7 @@ struct Tok {
 pub struct Batch {
     text: String,
     toks: Vec<Tok>,
+    spans: Vec<Span>,
     taps: Vec<Chunk>,
     warnings: Vec<String>,
     /// Characters replaced by the filter so far.
@@ -96,6 +116,7 @@ impl Outbox {
             Ok(mut b) => {
                 b.text.clear();
                 b.toks.clear();
+                b.spans.clear();
                 b.taps.clear();
                 b.warnings.clear();
                 b
@@ -117,13 +138,48 @@ impl Outbox {
     fn push(&mut self, kind: Kind, start: u64, text: &str, name_len: usize) {
         let from = self.batch.text.len() as u32;
         self.batch.text.push_str(text);
+        let (spans_from, spans_to) = match kind {
+            Kind::Start | Kind::Empty => self.split_attributes(text, name_len),
+            _ => (0, 0),
+        };
         self.batch.toks.push(Tok {
             kind,
             start,
             from,
             to: self.batch.text.len() as u32,
             name_len: name_len as u32,
+            spans_from,
+            spans_to,
         });
+    }
+
+    /// Finds the attributes of a start tag, for the calling thread to take without searching.
+    fn split_attributes(&mut self, tag: &str, name_len: usize) -> (u32, u32) {
+        let from = self.batch.spans.len();
+        let base = tag.as_ptr() as usize;
+        let offset = |s: &str| s.as_ptr() as usize - base;
+        for a in BytesStart::from_content(tag, name_len)
+            .attributes()
+            .with_checks(false)
+        {
+            let Ok(a) = a else {
+                self.batch.spans.truncate(from);
+                return (SPANS_UNKNOWN, SPANS_UNKNOWN);
+            };
+            let (k, v): (&str, &str) = (a.key.0, &a.value);
+            let (ko, vo) = (offset(k), offset(v));
+            // Values are slices of the tag as written; anything else is read the slow way.
+            if vo + v.len() > tag.len() || ko + k.len() > tag.len() {
+                self.batch.spans.truncate(from);
+                return (SPANS_UNKNOWN, SPANS_UNKNOWN);
+            }
+            self.batch.spans.push(Span {
+                key: (ko as u32, (ko + k.len()) as u32),
+                value: (vo as u32, (vo + v.len()) as u32),
+                escaped: v.bytes().any(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r')),
+            });
+        }
+        (from as u32, self.batch.spans.len() as u32)
     }
 
     fn is_full(&self) -> bool {
@@ -136,6 +192,9 @@ pub struct Stream {
     rx: Receiver<Batch>,
     back: SyncSender<Batch>,
     toks: Vec<Tok>,
+    spans: Vec<Span>,
+    /// The attributes of the last event, if it is a start tag whose attributes were split.
+    last_spans: (u32, u32),
     next: usize,
     history: VecDeque<Chunk>,
     history_bytes: usize,
@@ -176,6 +235,8 @@ pub fn spawn(
         rx,
         back: back_tx,
         toks: Vec::new(),
+        spans: Vec::new(),
+        last_spans: (SPANS_UNKNOWN, SPANS_UNKNOWN),
         next: 0,
         history: VecDeque::new(),
         history_bytes: 0,
@@ -260,6 +321,8 @@ impl Stream {
             rx,
             back,
             toks: Vec::new(),
+            spans: Vec::new(),
+            last_spans: (SPANS_UNKNOWN, SPANS_UNKNOWN),
             next: 0,
             history: VecDeque::new(),
             history_bytes: 0,
@@ -311,6 +374,7 @@ impl Stream {
             self.illegal = b.illegal;
             std::mem::swap(text, &mut b.text);
             std::mem::swap(&mut self.toks, &mut b.toks);
+            std::mem::swap(&mut self.spans, &mut b.spans);
             self.next = 0;
             // The spent buffers go back to be filled again (or are freed, if none are needed).
             let _ = self.back.try_send(b);
@@ -318,6 +382,7 @@ impl Stream {
         let tok = self.toks[self.next];
         self.next += 1;
         *start = tok.start;
+        self.last_spans = (tok.spans_from, tok.spans_to);
         let text: &'b String = text;
         let t = &text[tok.from as usize..tok.to as usize];
         Ok(match tok.kind {
@@ -346,6 +411,13 @@ impl Stream {
             Some((l, c)) => format!("{}:{}:{}", self.name, l, c),
             None => format!("{}:byte {}", self.name, offset),
         }
+    }
+
+    /// The attributes of the start tag just returned, as found by the reader thread; `None`
+    /// when they were not split (a malformed tag) or the last event is no start tag.
+    pub fn attribute_spans(&self) -> Option<&[Span]> {
+        let (from, to) = self.last_spans;
+        self.spans.get(from as usize..to as usize)
     }
 
     /// Characters the filter replaced so far.

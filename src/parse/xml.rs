@@ -82,11 +82,14 @@ impl XmlDoc {
     /// the input is not a file, and a read may wait for more.
     pub fn read_ahead(&mut self, may_wait: bool) {
         let name = self.ctx.name.clone();
-        let placeholder = Src::Thread(Stream::failed(&name, format!("{name}: cannot read")));
+        let placeholder = Src::Thread(Box::new(Stream::failed(
+            &name,
+            format!("{name}: cannot read"),
+        )));
         self.reader = match std::mem::replace(&mut self.reader, placeholder) {
             Src::Here(r) if !r.get_ref().is_finished() => {
                 let cap = r.get_ref().history_cap();
-                Src::Thread(super::stream::spawn(*r, &name, cap, may_wait))
+                Src::Thread(Box::new(super::stream::spawn(*r, &name, cap, may_wait)))
             }
             other => other,
         };
@@ -151,7 +154,7 @@ pub enum Src {
     /// quick-xml over the filter, on this thread.
     Here(Box<Reader<Decoded<Source>>>),
     /// A reader thread (see [`stream`](super::stream)).
-    Thread(Stream),
+    Thread(Box<Stream>),
 }
 
 impl Src {
@@ -307,6 +310,28 @@ impl Ctx {
     /// Duplicate attributes (not well-formed XML) are kept, the last one winning for lookups by
     /// [`attr`]; the first in a file is a warning.
     pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Src) -> Result<Attrs> {
+        if let Src::Thread(s) = reader {
+            let tag: &str = e;
+            // The reader thread found the attributes already.
+            if let Some(spans) = s
+                .attribute_spans()
+                .filter(|sp| sp.iter().all(|a| a.value.1 as usize <= tag.len()))
+            {
+                let mut out = Vec::with_capacity(spans.len());
+                for a in spans {
+                    let raw = &tag[a.value.0 as usize..a.value.1 as usize];
+                    let value = if a.escaped {
+                        self.unescape_attr(raw, reader)
+                    } else {
+                        raw.to_string()
+                    };
+                    let key = intern(&tag[a.key.0 as usize..a.key.1 as usize]);
+                    self.check_duplicate(&out, &key, e, reader);
+                    out.push((key, value));
+                }
+                return Ok(out);
+            }
+        }
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| {
@@ -330,17 +355,22 @@ impl Ctx {
             })?;
             let value = self.unescape_attr(&a.value, reader);
             let key = intern(a.key.0);
-            if !self.warned_dup && !self.quiet && out.iter().any(|(k, _)| *k == key) {
-                self.warned_dup = true;
-                cli::warn(format_args!(
-                    "{}: <{}> has the attribute '{key}' more than once; the last value is used (further ones in this file are not reported)",
-                    reader.position(self.start),
-                    e.name().0
-                ));
-            }
+            self.check_duplicate(&out, &key, e, reader);
             out.push((key, value));
         }
         Ok(out)
+    }
+
+    /// Warns (once per file) when `key` is among the attributes read before.
+    fn check_duplicate(&mut self, before: &Attrs, key: &str, e: &BytesStart<'_>, reader: &Src) {
+        if !self.warned_dup && !self.quiet && before.iter().any(|(k, _)| k == key) {
+            self.warned_dup = true;
+            cli::warn(format_args!(
+                "{}: <{}> has the attribute '{key}' more than once; the last value is used (further ones in this file are not reported)",
+                reader.position(self.start),
+                e.name().0
+            ));
+        }
     }
 
     /// Attribute-value normalisation: references resolved, literal white space made a space.
