@@ -24,11 +24,11 @@ use super::xml::{describe, Source};
 use crate::cli;
 
 /// A batch is handed on when its text reaches this size...
-const BATCH_TEXT: usize = 256 * 1024;
+const BATCH_TEXT: usize = 64 * 1024;
 /// ...or it holds this many events.
-const BATCH_EVENTS: usize = 8192;
-/// Batches waiting for the calling thread at most.
-const QUEUE: usize = 3;
+const BATCH_EVENTS: usize = 2048;
+/// Batches waiting for the calling thread at most (and two more wait to be used again).
+const QUEUE: usize = 4;
 
 /// What an event was.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -217,7 +217,7 @@ pub fn spawn(
     may_wait: bool,
 ) -> Stream {
     let (tx, rx) = sync_channel(QUEUE);
-    let (back_tx, back) = sync_channel(QUEUE + 2);
+    let (back_tx, back) = sync_channel(2);
     let d = reader.get_mut();
     let seen = d.start_tap();
     let illegal = d.illegal;
@@ -240,7 +240,9 @@ pub fn spawn(
         next: 0,
         history: VecDeque::new(),
         history_bytes: 0,
-        history_cap,
+        // The batches reach ahead of the event being read; the filter's own history reaches
+        // back from where it has read to: a little more here covers as much.
+        history_cap: history_cap + 2 * BATCH_TEXT,
         illegal,
         name: name.to_string(),
         eof: None,
