@@ -4,11 +4,11 @@
 # fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
 set -eu
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"parse_junit parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text"}
+targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text"}
 cd "$(dirname "$0")/.."
 seed() {
   case "$1" in
-    parse_junit) echo fixtures/junit ;;
+    parse_junit|parse_threads) echo fixtures/junit ;;
     parse_nunit3) echo fixtures/nunit3 ;;
     parse_nunit2) echo fixtures/nunit2 ;;
     parse_xunit2|parse_xunit1) echo fixtures/xunit ;;

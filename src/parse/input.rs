@@ -79,7 +79,7 @@ struct Lexer {
 }
 
 /// A stretch of filtered output kept for position lookups.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Chunk {
     /// Offset of its first byte in the filtered stream.
     pub base: u64,

@@ -1,15 +1,15 @@
 //! Reading an XML report on two threads. A reader thread runs the input filter and quick-xml's
 //! tokeniser and hands the events on in batches; the calling thread turns them back into
 //! quick-xml events for the format parsers, which build and write the result lines. The two
-//! halves of the work are about the same size, so a large report is read in a little more than
-//! half the time on two cores.
+//! halves of the work are about the same size, so on two free cores a large report is read in
+//! about 0.6 to 0.7 times the time one thread takes.
 //!
 //! The events come out exactly as from a reader on the calling thread: the same events, the same
 //! errors with the same positions, the same warnings in the same order. For positions, the
 //! reader thread hands on a copy of the filtered bytes with each batch (see
 //! [`Decoded::start_tap`]), so that the calling thread can tell the line and column of any
-//! recent offset itself. Memory stays bounded: batches are small, two at most wait, and
-//! their buffers go back to the reader thread to be used again.
+//! recent offset itself. Memory stays bounded: batches are small (64 KiB of text), four at most
+//! wait, and their buffers go back to the reader thread to be used again.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -231,23 +231,10 @@ pub fn spawn(
         back,
         closed: false,
     });
-    let mut s = Stream {
-        rx,
-        back: back_tx,
-        toks: Vec::new(),
-        spans: Vec::new(),
-        last_spans: (SPANS_UNKNOWN, SPANS_UNKNOWN),
-        next: 0,
-        history: VecDeque::new(),
-        history_bytes: 0,
-        // The batches reach ahead of the event being read; the filter's own history reaches
-        // back from where it has read to: a little more here covers as much.
-        history_cap: history_cap + 2 * BATCH_TEXT,
-        illegal,
-        name: name.to_string(),
-        eof: None,
-        failure: None,
-    };
+    // The batches reach ahead of the event being read; the filter's own history reaches back
+    // from where it has read to: a little more here covers as much.
+    let mut s = Stream::new(rx, back_tx, name, history_cap + 2 * BATCH_TEXT);
+    s.illegal = illegal;
     for c in seen {
         s.remember(c);
     }
@@ -319,6 +306,12 @@ impl Stream {
     pub fn failed(name: &str, msg: String) -> Stream {
         let (_, rx) = sync_channel(0);
         let (back, _) = sync_channel(0);
+        let mut s = Stream::new(rx, back, name, 0);
+        s.failure = Some(msg);
+        s
+    }
+
+    fn new(rx: Receiver<Batch>, back: SyncSender<Batch>, name: &str, history_cap: usize) -> Stream {
         Stream {
             rx,
             back,
@@ -328,11 +321,11 @@ impl Stream {
             next: 0,
             history: VecDeque::new(),
             history_bytes: 0,
-            history_cap: 0,
+            history_cap,
             illegal: 0,
             name: name.to_string(),
             eof: None,
-            failure: Some(msg),
+            failure: None,
         }
     }
 
