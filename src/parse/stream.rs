@@ -20,7 +20,7 @@ use quick_xml::events::{
 use quick_xml::Reader;
 
 use super::input::{line_col_in, Chunk, Decoded};
-use super::xml::{describe, Source};
+use super::xml::{malformed, Source};
 use crate::cli;
 
 /// A batch is handed on when its text reaches this size...
@@ -279,12 +279,7 @@ fn read_events(mut reader: Reader<Decoded<Source>>) {
         let text: &str = match &read {
             Ok(ev) => ev,
             Err(e) => {
-                let pos = reader.error_position();
-                message = format!(
-                    "{}: malformed XML: {}",
-                    reader.get_ref().position(pos),
-                    describe(e)
-                );
+                message = malformed(&reader, e);
                 &message
             }
         };

@@ -190,14 +190,8 @@ pub fn next_event<'b>(reader: &mut Src, buf: &'b mut Buf, ctx: &mut Ctx) -> Resu
         Src::Here(r) => {
             ctx.start = r.buffer_position();
             buf.bytes.clear();
-            r.read_event_into(&mut buf.bytes).map_err(|e| {
-                let pos = r.error_position();
-                format!(
-                    "{}: malformed XML: {}",
-                    r.get_ref().position(pos),
-                    describe(&e)
-                )
-            })
+            r.read_event_into(&mut buf.bytes)
+                .map_err(|e| malformed(r, &e))
         }
         Src::Thread(s) => s.next_event(&mut buf.text, &mut ctx.start),
     };
@@ -233,8 +227,17 @@ pub fn next_event<'b>(reader: &mut Src, buf: &'b mut Buf, ctx: &mut Ctx) -> Resu
     }
 }
 
+/// The message for quick-xml's error `e`, at the position where `reader` found it.
+pub(super) fn malformed(reader: &Reader<Decoded<Source>>, e: &quick_xml::Error) -> String {
+    format!(
+        "{}: malformed XML: {}",
+        reader.get_ref().position(reader.error_position()),
+        describe(e)
+    )
+}
+
 /// What was wrong, in words.
-pub(super) fn describe(e: &quick_xml::Error) -> String {
+fn describe(e: &quick_xml::Error) -> String {
     use quick_xml::errors::{IllFormedError, SyntaxError};
     match e {
         quick_xml::Error::Syntax(SyntaxError::UnclosedCData) => {
