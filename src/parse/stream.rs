@@ -127,9 +127,7 @@ impl Outbox {
                 ..Batch::default()
             },
         };
-        let illegal = self.batch.illegal;
         let full = std::mem::replace(&mut self.batch, next);
-        self.batch.illegal = illegal;
         if self.tx.send(full).is_err() {
             self.closed = true;
         }

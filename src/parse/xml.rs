@@ -211,10 +211,8 @@ pub fn next_event<'b>(reader: &mut Src, buf: &'b mut Buf, ctx: &mut Ctx) -> Resu
                 Event::Eof if ctx.depth > 0 => {
                     return Err(Error::Data(format!(
                         "{}: unexpected end of file: {} element{} not closed (truncated file?)",
-                        reader.position(match &*reader {
-                            Src::Here(r) => r.buffer_position(),
-                            Src::Thread(_) => ctx.start,
-                        }),
+                        // The end of file event consumes nothing: it starts where the input ends.
+                        reader.position(ctx.start),
                         ctx.depth,
                         if ctx.depth == 1 { "" } else { "s" }
                     )));
