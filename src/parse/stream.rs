@@ -151,37 +151,86 @@ impl Outbox {
         });
     }
 
-    /// Finds the attributes of a start tag, for the calling thread to take without searching.
+    /// Finds the attributes of a start tag, for the calling thread to take without searching:
+    /// `name="value"` pairs (either quote, white space around `=`) as quick-xml reads them. A
+    /// tag holding anything else (a value without quotes, a name without a value, a missing
+    /// quote) is left to the calling thread, which reads it with quick-xml and reports it.
     fn split_attributes(&mut self, tag: &str, name_len: usize) -> (u32, u32) {
         let from = self.batch.spans.len();
-        let base = tag.as_ptr() as usize;
-        let offset = |s: &str| s.as_ptr() as usize - base;
-        for a in BytesStart::from_content(tag, name_len)
-            .attributes()
-            .with_checks(false)
-        {
-            let Ok(a) = a else {
+        match split_spans(tag.as_bytes(), name_len, &mut self.batch.spans) {
+            Some(()) => (from as u32, self.batch.spans.len() as u32),
+            None => {
                 self.batch.spans.truncate(from);
-                return (SPANS_UNKNOWN, SPANS_UNKNOWN);
-            };
-            let (k, v): (&str, &str) = (a.key.0, &a.value);
-            let (ko, vo) = (offset(k), offset(v));
-            // Values are slices of the tag as written; anything else is read the slow way.
-            if vo + v.len() > tag.len() || ko + k.len() > tag.len() {
-                self.batch.spans.truncate(from);
-                return (SPANS_UNKNOWN, SPANS_UNKNOWN);
+                (SPANS_UNKNOWN, SPANS_UNKNOWN)
             }
-            self.batch.spans.push(Span {
-                key: (ko as u32, (ko + k.len()) as u32),
-                value: (vo as u32, (vo + v.len()) as u32),
-                escaped: v.bytes().any(|c| matches!(c, b'&' | b'\t' | b'\n' | b'\r')),
-            });
         }
-        (from as u32, self.batch.spans.len() as u32)
     }
 
     fn is_full(&self) -> bool {
         self.batch.text.len() >= BATCH_TEXT || self.batch.toks.len() >= BATCH_EVENTS
+    }
+}
+
+/// XML white space, as quick-xml reads it between attributes.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Bytes that make a value need unescaping: a reference, or a line end or tab to normalise.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+/// The attributes of a start tag's text after its name, pushed to `out`; `None` when the tag
+/// holds anything but quoted `name=value` pairs. What is accepted is split as quick-xml's
+/// `Attributes` (without checks) splits it.
+fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
+    let len = tag.len();
+    let mut i = name_len;
+    loop {
+        while i < len && is_space(tag[i]) {
+            i += 1;
+        }
+        if i == len {
+            return Some(());
+        }
+        let key_from = i;
+        while i < len && tag[i] != b'=' && !is_space(tag[i]) {
+            i += 1;
+        }
+        let key_to = i;
+        while i < len && is_space(tag[i]) {
+            i += 1;
+        }
+        if key_to == key_from || i == len || tag[i] != b'=' {
+            return None;
+        }
+        i += 1;
+        while i < len && is_space(tag[i]) {
+            i += 1;
+        }
+        let quote = *tag.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
+        i += 1;
+        let value_from = i;
+        let mut escaped = false;
+        while i < len && tag[i] != quote {
+            escaped |= ESCAPED[tag[i] as usize];
+            i += 1;
+        }
+        if i == len {
+            return None;
+        }
+        out.push(Span {
+            key: (key_from as u32, key_to as u32),
+            value: (value_from as u32, i as u32),
+            escaped,
+        });
+        i += 1;
     }
 }
 
@@ -411,5 +460,93 @@ impl Stream {
     /// Characters the filter replaced so far.
     pub fn illegal(&self) -> u64 {
         self.illegal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What quick-xml reads from a tag: (key, value) pairs, or `None` at its first error.
+    fn quick_xml_pairs(tag: &str, name_len: usize) -> Option<Vec<(String, String)>> {
+        let start = BytesStart::from_content(tag, name_len);
+        let mut v = Vec::new();
+        for a in start.attributes().with_checks(false) {
+            let a = a.ok()?;
+            v.push((a.key.0.to_string(), a.value.to_string()));
+        }
+        Some(v)
+    }
+
+    fn check(tag: &str, name_len: usize) -> bool {
+        let mut spans = Vec::new();
+        let Some(()) = split_spans(tag.as_bytes(), name_len, &mut spans) else {
+            return false;
+        };
+        let ours: Vec<(String, String)> = spans
+            .iter()
+            .map(|s| {
+                (
+                    tag[s.key.0 as usize..s.key.1 as usize].to_string(),
+                    tag[s.value.0 as usize..s.value.1 as usize].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(Some(ours), quick_xml_pairs(tag, name_len), "{tag:?}");
+        for s in &spans {
+            let v = &tag[s.value.0 as usize..s.value.1 as usize];
+            assert_eq!(s.escaped, v.contains(['&', '\t', '\n', '\r']), "{tag:?}");
+        }
+        true
+    }
+
+    #[test]
+    fn splits_attributes_as_quick_xml_does() {
+        for tag in [
+            "testcase",
+            "testcase ",
+            "testcase name=\"a\" classname='b' time=\"1.5\"",
+            "testcase name = \"a\"\n\ttime\r\n=\n'2'  ",
+            "t a=\"x&amp;y\" b=\"l1\nl2\" c=\"'\" d='\"'",
+            "t a=\"1\"b=\"2\"",
+            "t a=\"\"",
+        ] {
+            assert!(
+                check(tag, 1 + tag[1..].find(' ').unwrap_or(tag.len() - 1)),
+                "{tag:?}"
+            );
+        }
+        // Left to quick-xml (which reports them, or reads them in its own way).
+        for tag in ["t a", "t a=", "t a=b", "t a=\"b", "t =\"b\"", "t a b=\"c\""] {
+            let mut spans = Vec::new();
+            assert!(
+                split_spans(tag.as_bytes(), 1, &mut spans).is_none(),
+                "{tag:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn splits_random_tags_as_quick_xml_does() {
+        let alphabet = [
+            " ", "\n", "=", "\"", "'", "a", "bc", "&amp;", "\t", "é", "/",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut tag = String::from("t");
+            for _ in 0..(seed % 24) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                tag.push_str(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            seed = seed.rotate_left(7) ^ 0x5851_F42D_4C95_7F2D;
+            if check(&tag, 1) {
+                accepted += 1;
+            }
+        }
+        // Enough of them are well formed for the comparison to mean something.
+        assert!(accepted > 1_000, "{accepted}");
     }
 }
