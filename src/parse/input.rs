@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
+use std::sync::Arc;
 
 use encoding_rs::{CoderResult, Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8};
 use memchr::{memchr, memchr3, memchr_iter, memrchr};
@@ -78,6 +79,54 @@ struct Lexer {
     entity: Option<usize>,
 }
 
+/// The bytes of a chunk: the filter's own while it fills them, shared once another thread
+/// needs them for positions (then they are never written again).
+#[derive(Clone)]
+pub enum Data {
+    Own(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Data {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Data::Own(v) => v,
+            Data::Shared(a) => a,
+        }
+    }
+
+    /// The bytes to write to: a chunk is only written while it is being filled, before
+    /// anything shares it (a shared one would be copied first).
+    fn own(&mut self) -> &mut Vec<u8> {
+        if let Data::Shared(a) = self {
+            *self = Data::Own(Vec::clone(a));
+        }
+        match self {
+            Data::Own(v) => v,
+            Data::Shared(_) => unreachable!("made own above"),
+        }
+    }
+
+    /// The bytes, shared (moved behind an `Arc` the first time, not copied).
+    fn share(&mut self) -> Arc<Vec<u8>> {
+        if let Data::Own(v) = self {
+            *self = Data::Shared(Arc::new(std::mem::take(v)));
+        }
+        match self {
+            Data::Shared(a) => Arc::clone(a),
+            Data::Own(_) => unreachable!("shared above"),
+        }
+    }
+
+    /// The buffer back for filling again, if nothing else holds it.
+    fn reclaim(self) -> Vec<u8> {
+        match self {
+            Data::Own(v) => v,
+            Data::Shared(a) => Arc::try_unwrap(a).unwrap_or_default(),
+        }
+    }
+}
+
 /// A stretch of filtered output kept for position lookups.
 #[derive(Clone)]
 pub struct Chunk {
@@ -85,16 +134,52 @@ pub struct Chunk {
     pub base: u64,
     /// Lines ended before it (in the original text, dropped ones included).
     pub lines: u64,
-    /// The filtered bytes.
-    pub data: Vec<u8>,
+    /// The filtered bytes (of which the first `end` belong to the chunk).
+    data: Data,
+    /// Where the chunk ends in `data`: bytes after it were moved to the next chunk, or are
+    /// not yet read by the parser (a view of the chunk being read).
+    end: usize,
     /// `(offset, lines)`: lines dropped by a cut just before that offset.
     pub cuts: Vec<(u64, u64)>,
 }
 
 impl Chunk {
+    fn new(base: u64, lines: u64, data: Vec<u8>) -> Chunk {
+        Chunk {
+            base,
+            lines,
+            data: Data::Own(data),
+            end: usize::MAX,
+            cuts: Vec::new(),
+        }
+    }
+
+    /// The chunk's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        let d = self.data.as_slice();
+        &d[..self.end.min(d.len())]
+    }
+
     /// The lines ended before the chunk that follows this one.
     fn lines_after(&self) -> u64 {
-        self.lines + count_lines(&self.data) + self.cuts.iter().map(|c| c.1).sum::<u64>()
+        self.lines + count_lines(self.bytes()) + self.cuts.iter().map(|c| c.1).sum::<u64>()
+    }
+
+    /// The first `upto` bytes of the chunk, with its cuts, for another thread: the bytes are
+    /// shared, not copied (none, when `upto` is 0, so that a chunk being filled stays its own).
+    fn view(&mut self, upto: usize) -> Chunk {
+        let data = if upto == 0 {
+            Data::Own(Vec::new())
+        } else {
+            Data::Shared(self.data.share())
+        };
+        Chunk {
+            base: self.base,
+            lines: self.lines,
+            data,
+            end: upto,
+            cuts: self.cuts.clone(),
+        }
     }
 }
 
@@ -111,10 +196,10 @@ fn count_lines(s: &[u8]) -> u64 {
 pub fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
     let idx = chunks
         .iter()
-        .rposition(|c| c.base <= offset && (offset - c.base) as usize <= c.data.len())?;
+        .rposition(|c| c.base <= offset && (offset - c.base) as usize <= c.bytes().len())?;
     let c = chunks[idx];
     let at = (offset - c.base) as usize;
-    let before = &c.data[..at];
+    let before = &c.bytes()[..at];
     let mut line = c.lines + 1 + count_lines(before);
     line += c
         .cuts
@@ -128,12 +213,13 @@ pub fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
         None => {
             let mut col = at as u64 + 1;
             for prev in chunks[..idx].iter().rev() {
-                match memrchr(b'\n', &prev.data) {
+                let data = prev.bytes();
+                match memrchr(b'\n', data) {
                     Some(p) => {
-                        col += (prev.data.len() - p - 1) as u64;
+                        col += (data.len() - p - 1) as u64;
                         break;
                     }
-                    None => col += prev.data.len() as u64,
+                    None => col += data.len() as u64,
                 }
             }
             col
@@ -143,15 +229,6 @@ pub fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
         col = 1;
     }
     Some((line, col))
-}
-
-/// A copy of what the parser has read of the filtered stream, kept for a reader thread to hand
-/// on: the other thread then knows the positions of what it is given.
-struct Tap {
-    /// The bytes read since the last hand-over, and the lines dropped among them.
-    chunk: Chunk,
-    /// Cuts of the current chunk already copied.
-    cut_idx: usize,
 }
 
 /// Reads raw report bytes and yields clean UTF-8 through [`BufRead`].
@@ -184,7 +261,8 @@ pub struct Decoded<R: Read> {
     warned_utf: bool,
     /// Give no warnings (a second reading of the same input).
     pub quiet: bool,
-    tap: Option<Tap>,
+    /// On a reader thread: chunks to hand on (shared, not copied) for positions.
+    views: Option<Vec<Chunk>>,
     /// On a reader thread: where tokens, positions and warnings are handed on.
     pub outbox: Option<super::stream::Outbox>,
     /// Warnings kept to be handed on with the data they are about.
@@ -223,12 +301,7 @@ impl<R: Read> Decoded<R> {
             utf8_fast: encoding == UTF_8,
             mid: Vec::new(),
             clean: Vec::new(),
-            cur: Chunk {
-                base: 0,
-                lines: 0,
-                data: Vec::with_capacity(CHUNK + 256),
-                cuts: Vec::new(),
-            },
+            cur: Chunk::new(0, 0, Vec::with_capacity(CHUNK + 256)),
             out_pos: 0,
             history: VecDeque::new(),
             history_bytes: 0,
@@ -248,7 +321,7 @@ impl<R: Read> Decoded<R> {
             truncated: 0,
             warned_utf: false,
             quiet: false,
-            tap: None,
+            views: None,
             outbox: None,
             pending: Vec::new(),
             hand_on_before_read: false,
@@ -274,46 +347,25 @@ impl<R: Read> Decoded<R> {
         self.finished
     }
 
-    /// Starts copying what is read from here on (see [`Decoded::take_tap`]), and returns the
-    /// history up to here, for positions before it.
-    pub fn start_tap(&mut self) -> Vec<Chunk> {
-        let upto = self.cur.base + self.out_pos as u64;
-        let mut seen: Vec<Chunk> = self.history.iter().cloned().collect();
-        let mut cur = Chunk {
-            base: self.cur.base,
-            lines: self.cur.lines,
-            data: self.cur.data[..self.out_pos].to_vec(),
-            cuts: Vec::new(),
-        };
-        let cut_idx = self.cur.cuts.iter().take_while(|c| c.0 <= upto).count();
-        cur.cuts.extend_from_slice(&self.cur.cuts[..cut_idx]);
-        let lines = cur.lines_after();
-        seen.push(cur);
-        self.tap = Some(Tap {
-            chunk: Chunk {
-                base: upto,
-                lines,
-                data: Vec::with_capacity(CHUNK + 256),
-                cuts: Vec::new(),
-            },
-            cut_idx,
-        });
+    /// Starts keeping, for another thread, the chunks read from here on (see
+    /// [`Decoded::take_views`]), and returns the history up to here, for positions before it.
+    pub fn start_views(&mut self) -> Vec<Chunk> {
+        let mut seen: Vec<Chunk> = self.history.iter_mut().map(|c| c.view(c.end)).collect();
+        seen.push(self.cur.view(self.out_pos));
+        self.views = Some(Vec::new());
         seen
     }
 
-    /// What was read since the last call (or since [`Decoded::start_tap`]).
-    pub fn take_tap(&mut self) -> Option<Chunk> {
-        let t = self.tap.as_mut()?;
-        if t.chunk.data.is_empty() && t.chunk.cuts.is_empty() {
-            return None;
-        }
-        let next = Chunk {
-            base: t.chunk.base + t.chunk.data.len() as u64,
-            lines: t.chunk.lines_after(),
-            data: Vec::with_capacity(CHUNK + 256),
-            cuts: Vec::new(),
+    /// The chunks read since the last call (or since [`Decoded::start_views`]): those done
+    /// with, and the part of the current one read so far. Later views of a chunk replace
+    /// earlier ones.
+    pub fn take_views(&mut self) -> Vec<Chunk> {
+        let Some(v) = self.views.as_mut() else {
+            return Vec::new();
         };
-        Some(std::mem::replace(&mut t.chunk, next))
+        let mut out = std::mem::take(v);
+        out.push(self.cur.view(self.out_pos));
+        out
     }
 
     /// On a reader thread: hands on the tokens read so far with their positions and warnings.
@@ -321,11 +373,11 @@ impl<R: Read> Decoded<R> {
         if self.outbox.is_none() {
             return;
         }
-        let tap = self.take_tap();
+        let views = self.take_views();
         let warnings = std::mem::take(&mut self.pending);
         let illegal = self.illegal;
         if let Some(o) = self.outbox.as_mut() {
-            o.add(tap, warnings, illegal);
+            o.add(views, warnings, illegal);
             o.send(force);
         }
     }
@@ -352,33 +404,30 @@ impl<R: Read> Decoded<R> {
 
     /// Moves the handed-out chunk into the history and starts an empty one.
     fn rotate(&mut self) {
-        let len = self.cur.data.len();
+        let len = self.cur.bytes().len();
         if len == 0 {
+            // Nothing was handed out: the chunk starts again (its bytes, if any, are kept by
+            // the caller), and is nobody else's yet.
+            self.cur.data.own().clear();
+            self.cur.end = usize::MAX;
             return;
-        }
-        if let Some(t) = self.tap.as_mut() {
-            // Cuts at the chunk's very end.
-            t.chunk
-                .cuts
-                .extend_from_slice(&self.cur.cuts[t.cut_idx.min(self.cur.cuts.len())..]);
-            t.cut_idx = 0;
         }
         let lines = self.cur.lines_after();
         let mut data = Vec::new();
         while self.history_bytes + len > self.history_cap && self.history.len() > 1 {
             let old = self.history.pop_front().expect("history");
-            self.history_bytes -= old.data.len();
-            data = old.data;
+            self.history_bytes -= old.bytes().len();
+            data = old.data.reclaim();
         }
         data.clear();
-        let next = Chunk {
-            base: self.cur.base + len as u64,
-            lines,
-            data,
-            cuts: Vec::new(),
-        };
-        let prev = std::mem::replace(&mut self.cur, next);
-        self.history_bytes += prev.data.len();
+        data.reserve(CHUNK + 256);
+        let next = Chunk::new(self.cur.base + len as u64, lines, data);
+        let mut prev = std::mem::replace(&mut self.cur, next);
+        prev.end = len;
+        if let Some(v) = self.views.as_mut() {
+            v.push(prev.view(len));
+        }
+        self.history_bytes += len;
         self.history.push_back(prev);
         self.out_pos = 0;
     }
@@ -392,10 +441,10 @@ impl<R: Read> Decoded<R> {
     /// caller) carried to the front of the new chunk.
     fn refill_keeping(&mut self, keep: &[u8]) -> io::Result<bool> {
         self.rotate();
-        self.cur.data.extend_from_slice(keep);
-        while self.cur.data.len() <= keep.len() {
+        self.cur.data.own().extend_from_slice(keep);
+        while self.cur.bytes().len() <= keep.len() {
             if self.finished {
-                return Ok(!self.cur.data.is_empty());
+                return Ok(!self.cur.bytes().is_empty());
             }
             if self.raw_start == self.raw_end && !self.raw_eof {
                 // The read may wait (a pipe): hand on what is ready first.
@@ -481,7 +530,7 @@ impl<R: Read> Decoded<R> {
 
     /// Line and column of byte `i` of `inp`, the input about to be appended to the output.
     fn line_in(&self, inp: &[u8], i: usize) -> (u64, u64) {
-        let end = self.cur.base + self.cur.data.len() as u64;
+        let end = self.cur.base + self.cur.bytes().len() as u64;
         let (l, c) = self.line_col(end).unwrap_or((0, 0));
         match memrchr(b'\n', &inp[..i]) {
             Some(p) => (
@@ -504,7 +553,7 @@ impl<R: Read> Decoded<R> {
         if self.lexer.is_some() {
             self.lex(inp);
         } else {
-            self.cur.data.extend_from_slice(inp);
+            self.cur.data.own().extend_from_slice(inp);
         }
     }
 
@@ -557,7 +606,7 @@ impl<R: Read> Decoded<R> {
         l.dropped += s.len() as u64;
         let lines = memchr_iter(b'\n', s).count() as u64;
         if lines > 0 {
-            let at = self.cur.base + self.cur.data.len() as u64;
+            let at = self.cur.base + self.cur.bytes().len() as u64;
             match self.cur.cuts.last_mut() {
                 Some(c) if c.0 == at => c.1 += lines,
                 _ => self.cur.cuts.push((at, lines)),
@@ -570,7 +619,7 @@ impl<R: Read> Decoded<R> {
         let m = truncation_marker(l.dropped);
         l.dropped = 0;
         self.truncated += 1;
-        self.cur.data.extend_from_slice(m.as_bytes());
+        self.cur.data.own().extend_from_slice(m.as_bytes());
     }
 
     /// Runs the lexer over clean UTF-8, copying to the output all but what the cap drops.
@@ -580,7 +629,7 @@ impl<R: Read> Decoded<R> {
         let mut i = 0;
         while i < n {
             let l = self.lexer.as_mut().expect("lexer");
-            let out = &mut self.cur.data;
+            let out = self.cur.data.own();
             match l.state {
                 Lex::Text if l.run < cap => {
                     let end = n.min(i + (cap - l.run));
@@ -619,7 +668,7 @@ impl<R: Read> Decoded<R> {
                     Some(k) => {
                         self.drop_bytes(&inp[i..i + k]);
                         self.push_marker();
-                        self.cur.data.push(b'<');
+                        self.cur.data.own().push(b'<');
                         self.lexer.as_mut().expect("lexer").state = Lex::Lt;
                         i += k + 1;
                     }
@@ -720,7 +769,7 @@ impl<R: Read> Decoded<R> {
                             if state == Lex::CData && l.dropped > 0 {
                                 self.push_marker();
                             }
-                            self.cur.data.extend_from_slice(term);
+                            self.cur.data.own().extend_from_slice(term);
                             let l = self.lexer.as_mut().expect("lexer");
                             l.dropped = 0;
                             l.state = Lex::Text;
@@ -809,7 +858,7 @@ impl<R: Read> Decoded<R> {
                         if l.dropped > 0 {
                             self.push_marker();
                         }
-                        self.cur.data.push(b);
+                        self.cur.data.own().push(b);
                         let l = self.lexer.as_mut().expect("lexer");
                         l.state = Lex::Tag;
                         l.run = 0;
@@ -907,7 +956,7 @@ impl<R: Read> Read for Decoded<R> {
 
 impl<R: Read> BufRead for Decoded<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        let rest = self.cur.data.len() - self.out_pos;
+        let rest = self.cur.bytes().len() - self.out_pos;
         if rest == 0 {
             if !self.refill()? {
                 return Ok(&[]);
@@ -915,26 +964,15 @@ impl<R: Read> BufRead for Decoded<R> {
         } else if rest < MIN_AVAILABLE && !self.finished {
             // Hand out a few bytes only at the very end, so that a reader looking for a short
             // pattern always sees it whole.
-            let tail = self.cur.data[self.out_pos..].to_vec();
-            self.cur.data.truncate(self.out_pos);
+            let tail = self.cur.bytes()[self.out_pos..].to_vec();
+            self.cur.end = self.out_pos;
             self.refill_keeping(&tail)?;
         }
-        Ok(&self.cur.data[self.out_pos..])
+        Ok(&self.cur.bytes()[self.out_pos..])
     }
 
     fn consume(&mut self, amt: usize) {
-        let end = (self.out_pos + amt).min(self.cur.data.len());
-        if let Some(t) = self.tap.as_mut() {
-            t.chunk
-                .data
-                .extend_from_slice(&self.cur.data[self.out_pos..end]);
-            let upto = self.cur.base + end as u64;
-            while let Some(c) = self.cur.cuts.get(t.cut_idx).filter(|c| c.0 <= upto) {
-                t.chunk.cuts.push(*c);
-                t.cut_idx += 1;
-            }
-        }
-        self.out_pos = end;
+        self.out_pos = (self.out_pos + amt).min(self.cur.bytes().len());
     }
 }
 

@@ -6,9 +6,9 @@
 //!
 //! The events come out exactly as from a reader on the calling thread: the same events, the same
 //! errors with the same positions, the same warnings in the same order. For positions, the
-//! reader thread hands on a copy of the filtered bytes with each batch (see
-//! [`Decoded::start_tap`]), so that the calling thread can tell the line and column of any
-//! recent offset itself. Memory stays bounded: batches are small (64 KiB of text), four at most
+//! reader thread hands on, with each batch, the filter's chunks of filtered bytes read so far
+//! (shared, not copied; see [`Decoded::take_views`]), so that the calling thread can tell the
+//! line and column of any recent offset itself. Memory stays bounded: batches are small (64 KiB of text), four at most
 //! wait, and their buffers go back to the reader thread to be used again.
 
 use std::collections::VecDeque;
@@ -84,7 +84,9 @@ pub struct Batch {
     text: String,
     toks: Vec<Tok>,
     spans: Vec<Span>,
-    taps: Vec<Chunk>,
+    /// The filtered bytes read up to the batch's end, for positions: the filter's chunks,
+    /// shared.
+    views: Vec<Chunk>,
     warnings: Vec<String>,
     /// Characters replaced by the filter so far.
     illegal: u64,
@@ -101,8 +103,8 @@ pub struct Outbox {
 
 impl Outbox {
     /// Adds filtered bytes, warnings and the running count of replaced characters.
-    pub fn add(&mut self, tap: Option<Chunk>, warnings: Vec<String>, illegal: u64) {
-        self.batch.taps.extend(tap);
+    pub fn add(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64) {
+        self.batch.views.extend(views);
         self.batch.warnings.extend(warnings);
         self.batch.illegal = illegal;
     }
@@ -117,7 +119,7 @@ impl Outbox {
                 b.text.clear();
                 b.toks.clear();
                 b.spans.clear();
-                b.taps.clear();
+                b.views.clear();
                 b.warnings.clear();
                 b
             }
@@ -266,7 +268,7 @@ pub fn spawn(
     let (tx, rx) = sync_channel(QUEUE);
     let (back_tx, back) = sync_channel(2);
     let d = reader.get_mut();
-    let seen = d.start_tap();
+    let seen = d.start_views();
     let illegal = d.illegal;
     d.hand_on_before_read = may_wait;
     d.outbox = Some(Outbox {
@@ -371,12 +373,18 @@ impl Stream {
         }
     }
 
+    /// Keeps a chunk for positions; a later view of the same chunk replaces the earlier one.
     fn remember(&mut self, c: Chunk) {
-        self.history_bytes += c.data.len();
+        if self.history.back().is_some_and(|last| last.base == c.base) {
+            if let Some(old) = self.history.pop_back() {
+                self.history_bytes -= old.bytes().len();
+            }
+        }
+        self.history_bytes += c.bytes().len();
         self.history.push_back(c);
         while self.history_bytes > self.history_cap && self.history.len() > 1 {
             if let Some(old) = self.history.pop_front() {
-                self.history_bytes -= old.data.len();
+                self.history_bytes -= old.bytes().len();
             }
         }
     }
@@ -405,7 +413,7 @@ impl Stream {
             for w in b.warnings.drain(..) {
                 cli::warn(format_args!("{w}"));
             }
-            for c in std::mem::take(&mut b.taps) {
+            for c in b.views.drain(..) {
                 self.remember(c);
             }
             self.illegal = b.illegal;
