@@ -141,3 +141,68 @@ fn a_large_bad_report_fails_the_same_way_at_the_same_place_on_one_thread_and_two
     one.expect_code(1);
     assert!(one.stderr.contains("(truncated file?)"), "{one}");
 }
+
+/// Runs spira-parse with `args` on `doc` written to its stdin in pieces of the sizes in `pieces`
+/// (in turn) with a pause after each, so that the reader thread gets short reads (some shorter
+/// than a tag, some ending inside a character) and hands on what is ready before each read.
+fn trickle(args: &[&str], doc: &[u8], pieces: &'static [usize]) -> Run {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::harness::bin("spira-parse"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let doc = doc.to_vec();
+    let writer = std::thread::spawn(move || {
+        let mut rest = &doc[..];
+        for n in pieces.iter().cycle() {
+            let (p, more) = rest.split_at((*n).min(rest.len()));
+            // The parser may stop early (a bad report): a broken pipe ends the writing.
+            if p.is_empty() || stdin.write_all(p).and_then(|_| stdin.flush()).is_err() {
+                break;
+            }
+            rest = more;
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Run {
+        cmd: format!("spira-parse {} < (trickled in pieces)", args.join(" ")),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_report_trickling_through_a_pipe_reads_the_same_on_one_thread_and_two() {
+    let good = report(2_000, None);
+    let bad = report(
+        2_000,
+        Some((1_800, "    <testcase name=\"b\"></testcas>\n")),
+    );
+    assert!(good.len() > 400_000, "{}", good.len());
+    for (doc, code) in [(&good, 0), (&bad, 1)] {
+        const PIECES: &[usize] = &[1_499, 37, 5, 800, 61];
+        let one = trickle(
+            &["-j", "1", "--max-field-bytes", "64K"],
+            doc.as_bytes(),
+            PIECES,
+        );
+        let two = trickle(
+            &["-j", "2", "--max-field-bytes", "64K"],
+            doc.as_bytes(),
+            PIECES,
+        );
+        one.expect_code(code);
+        same(&one, &two);
+        // The reader got it right, beyond being the same both ways.
+        assert!(one.json().len() > 1_800, "{one}");
+        assert!(one.stderr.contains("<stdin>:"), "{one}");
+    }
+}
