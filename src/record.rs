@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -186,10 +186,30 @@ pub struct TestResult {
 impl TestResult {
     /// An empty result of `format` from `report`, passed until something says otherwise.
     pub fn new(format: &'static str, report: &Arc<str>) -> TestResult {
+        static NO_SUITES: OnceLock<Arc<[String]>> = OnceLock::new();
+        static NO_PROPERTIES: OnceLock<Arc<[Property]>> = OnceLock::new();
+        TestResult::in_suites(
+            format,
+            report,
+            Arc::clone(NO_SUITES.get_or_init(|| Arc::from([]))),
+            Arc::clone(NO_PROPERTIES.get_or_init(|| Arc::from([]))),
+            None,
+        )
+    }
+
+    /// Like [`TestResult::new`], in the suites `suites` (outer to inner) with their properties
+    /// and start time (shared by the results of a suite, not copied).
+    pub fn in_suites(
+        format: &'static str,
+        report: &Arc<str>,
+        suites: Arc<[String]>,
+        suite_properties: Arc<[Property]>,
+        suite_start: Option<Arc<str>>,
+    ) -> TestResult {
         TestResult {
             format: Cow::Borrowed(format),
             report: Arc::clone(report),
-            suites: Arc::from([]),
+            suites,
             classname: None,
             name: None,
             status: Status::Passed,
@@ -198,7 +218,7 @@ impl TestResult {
             test_case_id: None,
             duration: None,
             start: None,
-            suite_start: None,
+            suite_start,
             message: None,
             failure_type: None,
             details: None,
@@ -206,7 +226,7 @@ impl TestResult {
             stderr: None,
             other_outcomes: Vec::new(),
             properties: Vec::new(),
-            suite_properties: Arc::from([]),
+            suite_properties,
             file: None,
             line: None,
             assertions: None,

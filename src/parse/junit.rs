@@ -109,6 +109,17 @@ fn stamp(doc: &XmlDoc, st: &mut State<'_, '_>, raw: &str) -> Option<String> {
     st.odd.timestamp(raw, || doc.here())
 }
 
+/// Appends `s` to the text in `acc` after `sep`, or makes it the text.
+fn join_to(acc: &mut Option<String>, s: String, sep: &str) {
+    match acc {
+        Some(a) => {
+            a.push_str(sep);
+            a.push_str(&s);
+        }
+        None => *acc = Some(s),
+    }
+}
+
 /// Severity order: the most severe result element decides the status.
 fn severity(kind: &str) -> u8 {
     match kind {
@@ -194,7 +205,7 @@ fn children(
     let depth = doc.ctx.depth;
     let mut loose = xml::Text::new(doc.ctx.cap);
     loop {
-        let (name, attrs, empty) = match xml::next_item(doc, Some(&mut loose))? {
+        let (name, mut attrs, empty) = match xml::next_item(doc, Some(&mut loose))? {
             Item::Open { name, attrs, empty } => (name, attrs, empty),
             Item::Close if doc.ctx.depth < depth => break,
             Item::Close => continue,
@@ -207,12 +218,12 @@ fn children(
                 xml::read_text(doc)
             }
         };
-        match name.as_str() {
+        match &*name {
             "failure" | "error" | "skipped" | "warning" => outcomes.push(Outcome {
-                message: attr(&attrs, "message").map(str::to_string),
-                failure_type: attr(&attrs, "type").map(str::to_string),
+                message: xml::take_attr(&mut attrs, "message"),
+                failure_type: xml::take_attr(&mut attrs, "type"),
                 details: text(doc)?,
-                kind: name,
+                kind: name.into_owned(),
             }),
             "rerunFailure" | "rerunError" | "flakyFailure" | "flakyError" => {
                 let rerun = rerun(doc, st, name, &attrs, empty)?;
@@ -228,13 +239,13 @@ fn children(
                 }
                 let t = text(doc)?;
                 if let Some(t) = t {
-                    let slot = r.extra.entry(name.into()).or_default();
+                    let slot = r.extra.entry(name).or_default();
                     if !slot.is_empty() {
                         slot.push('\n');
                     }
                     slot.push_str(&t);
                 } else if attrs.is_empty() {
-                    r.extra.entry(name.into()).or_default();
+                    r.extra.entry(name).or_default();
                 }
             }
         }
@@ -289,7 +300,7 @@ fn properties(doc: &mut XmlDoc) -> Result<Vec<Property>> {
 fn rerun(
     doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
-    kind: String,
+    kind: xml::Name,
     attrs: &[(std::borrow::Cow<'static, str>, String)],
     empty: bool,
 ) -> Result<Rerun> {
@@ -302,7 +313,7 @@ fn rerun(
         message: attr(attrs, "message").map(str::to_string),
         failure_type: attr(attrs, "type").map(str::to_string),
         duration: values::seconds(attr(attrs, "time")).ok(),
-        kind,
+        kind: kind.into_owned(),
         ..Rerun::default()
     };
     let _ = st;
@@ -319,7 +330,7 @@ fn rerun(
             Item::Eof => break,
         };
         let text = if empty { None } else { xml::read_text(doc)? };
-        match name.as_str() {
+        match &*name {
             "stackTrace" => append(&mut r.details, text),
             "system-out" | "system.out" => append(&mut r.stdout, text),
             "system-err" | "system.err" => append(&mut r.stderr, text),
@@ -342,20 +353,28 @@ fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, resu
         .map(|o| severity(&o.kind))
         .max()
         .unwrap_or(0);
-    let mut messages: Vec<String> = Vec::new();
+    // The deciding elements' messages and details joined (one is moved, not copied), and
+    // their distinct types.
+    let mut message: Option<String> = None;
     let mut types: Vec<String> = Vec::new();
-    let mut details: Vec<String> = Vec::new();
+    let mut details: Option<String> = None;
     let mut winner = None;
     for o in outcomes {
         if severity(&o.kind) == top && top > 0 {
-            winner.get_or_insert_with(|| o.kind.clone());
-            messages.extend(o.message);
+            if winner.is_none() {
+                winner = Some(o.kind);
+            }
+            if let Some(m) = o.message {
+                join_to(&mut message, m, "\n");
+            }
             if let Some(t) = o.failure_type {
                 if !t.is_empty() && !types.contains(&t) {
                     types.push(t);
                 }
             }
-            details.extend(o.details);
+            if let Some(d) = o.details {
+                join_to(&mut details, d, "\n\n");
+            }
         } else {
             r.other_outcomes.push(o);
         }
@@ -368,14 +387,16 @@ fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, resu
         _ => Status::Passed,
     };
     r.outcome = winner;
-    if !messages.is_empty() {
-        r.message = Some(messages.join("\n"));
+    if message.is_some() {
+        r.message = message;
     }
-    if !types.is_empty() {
+    if types.len() == 1 {
+        r.failure_type = types.pop();
+    } else if !types.is_empty() {
         r.failure_type = Some(types.join(", "));
     }
-    if !details.is_empty() {
-        r.details = Some(details.join("\n\n"));
+    if details.is_some() {
+        r.details = details;
     }
     // Flaky: only flaky attempts and no failure of its own means it passed in the end.
     if r.status == Status::Passed && !r.reruns.is_empty() {

@@ -73,7 +73,7 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
         return doc.finish();
     }
     suites::walk(doc, &mut suites, |doc, suites, name, attrs, empty| {
-        match name.as_str() {
+        match &*name {
             "test-suite" => {
                 let start = if suites.is_empty() {
                     run_start.clone()
@@ -167,7 +167,7 @@ fn test_case(
     }
     if !empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "failure" => {
                     (r.message, r.details) = xml::message_and_trace(doc)?;
                 }

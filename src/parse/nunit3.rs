@@ -32,7 +32,7 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
     let mut odd = OddValues::default();
     if !root.empty {
         suites::walk(doc, &mut suites, |doc, suites, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "test-suite" => {
                     let start =
                         attr(&attrs, "start-time").and_then(|t| odd.timestamp(t, || doc.here()));
@@ -115,7 +115,7 @@ fn test_case(
     });
     if !empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "failure" => {
                     (r.message, r.details) = xml::message_and_trace(doc)?;
                 }

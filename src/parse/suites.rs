@@ -112,11 +112,7 @@ impl SuiteStack {
     /// A new result of `format` from `report` carrying the suite data.
     pub fn result(&mut self, format: &'static str, report: &Arc<str>) -> TestResult {
         let s = self.shared();
-        let mut r = TestResult::new(format, report);
-        r.suites = s.suites;
-        r.suite_properties = s.properties;
-        r.suite_start = s.start;
-        r
+        TestResult::in_suites(format, report, s.suites, s.properties, s.start)
     }
 }
 
@@ -128,7 +124,7 @@ pub fn walk(
     mut open: impl FnMut(
         &mut crate::parse::xml::XmlDoc,
         &mut SuiteStack,
-        String,
+        crate::parse::xml::Name,
         crate::parse::xml::Attrs,
         bool,
     ) -> crate::error::Result<()>,

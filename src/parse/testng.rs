@@ -38,7 +38,7 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
     if !root.empty {
         loop {
             match xml::next_item(doc, None)? {
-                Item::Open { name, attrs, empty } => match name.as_str() {
+                Item::Open { name, attrs, empty } => match &*name {
                     "suite" | "test" => {
                         let start = attr(&attrs, "started-at")
                             .and_then(|t| odd.timestamp(t, || doc.here()));
@@ -148,7 +148,7 @@ fn test_method(
     });
     if !empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "exception" => {
                     r.failure_type = attr(&attrs, "class").map(str::to_string);
                     let mut t = xml::child_texts(doc, &["message", "full-stacktrace"])?;

@@ -102,7 +102,7 @@ pub fn parse(
     };
     if !root.empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "Times" => {
                     st.run_start = attr(&attrs, "start")
                         .and_then(|t| st.odd.timestamp(t, || doc.here()))
@@ -185,7 +185,7 @@ fn definitions(doc: &mut XmlDoc) -> Result<Definitions> {
         };
         if !empty {
             xml::each_child(doc, None, |doc, name, attrs, empty| {
-                match name.as_str() {
+                match &*name {
                     "TestMethod" => d.class = attr(&attrs, "className").map(|c| defs.intern(c)),
                     "Description" => d.description = xml::trimmed_text(doc, empty)?,
                     "TestCategory" if !empty => xml::each_child(doc, None, |_, _, a, _| {
@@ -260,7 +260,7 @@ fn unit_result(
         .or_else(|| st.report.dir.map(Path::to_path_buf));
     if !empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "Output" if !empty => output(doc, &mut r)?,
                 "ResultFiles" if !empty => xml::each_child(doc, None, |_, _, a, _| {
                     if let Some(p) = attr(&a, "path") {
@@ -302,7 +302,7 @@ fn unit_result(
 /// `TextMessages/Message`.
 fn output(doc: &mut XmlDoc, r: &mut TestResult) -> Result<()> {
     xml::each_child(doc, None, |doc, name, attrs, empty| {
-        match name.as_str() {
+        match &*name {
             "StdOut" => r.stdout = xml::trimmed_text(doc, empty)?,
             "StdErr" => r.stderr = xml::trimmed_text(doc, empty)?,
             "ErrorInfo" if !empty => {

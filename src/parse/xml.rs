@@ -453,6 +453,10 @@ impl Text {
             self.omitted += t.len() as u64;
             return;
         }
+        if self.s.capacity() == 0 {
+            // Text usually comes in pieces (references between them): room for a few.
+            self.s.reserve(t.len().max(256).min(self.cap));
+        }
         let room = self.cap.saturating_sub(self.s.len());
         if t.len() <= room {
             self.s.push_str(t);
@@ -608,6 +612,95 @@ fn intern(name: &str) -> Cow<'static, str> {
     )
 }
 
+/// An element name: the formats' common ones without an allocation.
+pub type Name = Cow<'static, str>;
+
+/// A name from the formats' common element names, or an owned copy.
+fn intern_element(name: &str) -> Name {
+    macro_rules! common {
+        ($($n:literal),* $(,)?) => {
+            match name {
+                $($n => Cow::Borrowed($n),)*
+                _ => Cow::Owned(name.to_string()),
+            }
+        };
+    }
+    common!(
+        // JUnit
+        "testsuites",
+        "testsuite",
+        "testcase",
+        "properties",
+        "property",
+        "failure",
+        "error",
+        "skipped",
+        "warning",
+        "system-out",
+        "system-err",
+        "rerunFailure",
+        "rerunError",
+        "flakyFailure",
+        "flakyError",
+        "stackTrace",
+        // NUnit
+        "test-run",
+        "test-suite",
+        "test-case",
+        "test-results",
+        "results",
+        "reason",
+        "message",
+        "stack-trace",
+        "output",
+        "categories",
+        "category",
+        "assertions",
+        "assertion",
+        "attachments",
+        "attachment",
+        // xUnit.net
+        "assemblies",
+        "assembly",
+        "collection",
+        "test",
+        "traits",
+        "trait",
+        // TestNG
+        "testng-results",
+        "suite",
+        "class",
+        "test-method",
+        "params",
+        "param",
+        "value",
+        "exception",
+        "full-stacktrace",
+        "reporter-output",
+        "line",
+        // TRX
+        "TestRun",
+        "Results",
+        "UnitTestResult",
+        "Output",
+        "StdOut",
+        "StdErr",
+        "ErrorInfo",
+        "Message",
+        "StackTrace",
+        "TestDefinitions",
+        "UnitTest",
+        "TestMethod",
+        "Execution",
+        "TestCategory",
+        "TestCategoryItem",
+        "Properties",
+        "Property",
+        "Key",
+        "Value",
+    )
+}
+
 /// The value of attribute `key`, if present (the last one, if duplicated).
 pub fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], key: &str) -> Option<&'a str> {
     attrs
@@ -617,12 +710,18 @@ pub fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], key: &str) -> Option<&
         .map(|(_, v)| v.as_str())
 }
 
+/// Takes the value of attribute `key` out of `attrs` (the one [`attr`] gives), if present.
+pub fn take_attr(attrs: &mut Attrs, key: &str) -> Option<String> {
+    let i = attrs.iter().rposition(|(k, _)| k == key)?;
+    Some(attrs.swap_remove(i).1)
+}
+
 /// What [`next_item`] found.
 pub enum Item {
     /// An element start (`empty` for `<x/>`), with its attributes read.
     Open {
         /// The element's name.
-        name: String,
+        name: Name,
         /// Its attributes.
         attrs: Attrs,
         /// True for an empty-element tag.
@@ -654,7 +753,7 @@ pub fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> 
         };
         let attrs = ctx.attrs(&e, reader)?;
         return Ok(Item::Open {
-            name: e.name().0.to_string(),
+            name: intern_element(e.name().0),
             attrs,
             empty,
         });
@@ -667,7 +766,7 @@ pub fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> 
 pub fn each_child(
     doc: &mut XmlDoc,
     mut text: Option<&mut Text>,
-    mut f: impl FnMut(&mut XmlDoc, String, Attrs, bool) -> Result<()>,
+    mut f: impl FnMut(&mut XmlDoc, Name, Attrs, bool) -> Result<()>,
 ) -> Result<()> {
     let depth = doc.ctx.depth;
     loop {
@@ -749,7 +848,7 @@ pub fn message_and_trace(doc: &mut XmlDoc) -> Result<(Option<String>, Option<Str
 pub fn keep_unknown(
     doc: &mut XmlDoc,
     extra: &mut std::collections::BTreeMap<Cow<'static, str>, String>,
-    name: String,
+    name: Name,
     attrs: Attrs,
     empty: bool,
 ) -> Result<()> {
@@ -758,7 +857,7 @@ pub fn keep_unknown(
         extra.insert(format!("{name}@{k}").into(), v);
     }
     if let Some(t) = t {
-        let slot = extra.entry(name.into()).or_default();
+        let slot = extra.entry(name).or_default();
         if !slot.is_empty() {
             slot.push('\n');
         }

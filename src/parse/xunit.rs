@@ -39,7 +39,7 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
         return doc.finish();
     }
     suites::walk(doc, &mut suites, |doc, suites, name, attrs, empty| {
-        match name.as_str() {
+        match &*name {
             "assembly" => {
                 open_assembly(doc, suites, &mut odd, &attrs);
                 if empty {
@@ -124,7 +124,7 @@ fn test(
     }
     if !empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
-            match name.as_str() {
+            match &*name {
                 "failure" => {
                     r.failure_type = attr(&attrs, "exception-type").map(str::to_string);
                     (r.message, r.details) = xml::message_and_trace(doc)?;
