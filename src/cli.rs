@@ -209,10 +209,11 @@ impl LineOut {
         }
     }
 
-    /// Standard output.
+    /// Standard output. The blocks go to it unbuffered: they end with a line end, so its own
+    /// line buffering passes them straight through, where a `BufWriter` would copy them again.
     pub fn stdout() -> LineOut {
         LineOut {
-            out: stdout(),
+            out: Box::new(io::stdout().lock()),
             buf: Vec::with_capacity(128 * 1024),
             eager: io::stdout().is_terminal(),
         }
