@@ -28,7 +28,7 @@ fn report(n: usize, bad: Option<(usize, &str)>) -> String {
                 "    <testcase classname=\"pkg.C{i}\" name=\"{name}\" time=\"0.{i}\">\n      <failure message=\"expected &lt;1&gt;\" type=\"AssertionError\"><![CDATA[trace line 1\n\tat a.b(C.java:{i})]]>\n\tat c.d &amp; e\n</failure>\n    </testcase>\n"
             )),
             1 => s.push_str(&format!(
-                "    <testcase classname=\"pkg.C{i}\" name=\"{name}\" time=\"0.1\"><skipped message=\"later\"/></testcase>\n"
+                "    <testcase classname=\"pkg.C{i}\" name=\"{name}\" time=\"0.1\"><skipped message=\"later\tthen\r\nnow &#x41;&amp;\"/></testcase>\n"
             )),
             2 => s.push_str(&format!(
                 "    <testcase classname=\"pkg.C{i}\" name=\"{name}\"><system-out>out {i}\r\nline two [[ATTACHMENT|shots/{i}.png]]</system-out><?pi data?></testcase>\n"
@@ -42,6 +42,7 @@ fn report(n: usize, bad: Option<(usize, &str)>) -> String {
                 "    <testcase name=\"undefined\"><error message=\"&nbsp;here\"/></testcase>\n",
             );
             s.push_str("    <testcase name=\"control\"><system-err>bell \u{7} here</system-err></testcase>\n");
+            s.push_str("    <testcase name=\"forbidden &#1; reference\"/>\n");
         }
         if i == n / 2 {
             // 200 KB of output on 4,000 lines, cut at the 64 KB cap below.
@@ -102,13 +103,16 @@ fn a_large_report_reads_the_same_on_one_thread_and_two() {
     let (one, _) = both_ways(&t, &doc);
     one.expect_code(0);
     let lines = one.json();
-    assert_eq!(lines.len(), 20_003);
+    assert_eq!(lines.len(), 20_004);
     // What the reader must have got right, beyond being the same both ways.
     let long = lines.iter().find(|l| l["name"] == "long").unwrap();
     assert!(long["stdout"].as_str().unwrap().contains("[truncated: "));
     assert_eq!(lines[0]["name"], "test_0_<edge>_A_é");
     assert!(one.stderr.contains("undefined entity &nbsp;"), "{one}");
     assert!(one.stderr.contains("character U+0007"), "{one}");
+    assert!(one.stderr.contains("&#1; is not allowed"), "{one}");
+    let skipped = lines.iter().find(|l| l["status"] == "skipped").unwrap();
+    assert_eq!(skipped["message"], "later then now A&");
 }
 
 #[test]
