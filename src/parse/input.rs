@@ -955,24 +955,36 @@ impl<R: Read> Read for Decoded<R> {
 }
 
 impl<R: Read> BufRead for Decoded<R> {
+    // quick-xml calls these a few times per event: the common case is inlined there.
+    #[inline]
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         let rest = self.cur.bytes().len() - self.out_pos;
-        if rest == 0 {
-            if !self.refill()? {
-                return Ok(&[]);
-            }
-        } else if rest < MIN_AVAILABLE && !self.finished {
-            // Hand out a few bytes only at the very end, so that a reader looking for a short
-            // pattern always sees it whole.
-            let tail = self.cur.bytes()[self.out_pos..].to_vec();
-            self.cur.end = self.out_pos;
-            self.refill_keeping(&tail)?;
+        if rest < MIN_AVAILABLE && !(rest > 0 && self.finished) {
+            self.fill_more()?;
         }
         Ok(&self.cur.bytes()[self.out_pos..])
     }
 
+    #[inline]
     fn consume(&mut self, amt: usize) {
         self.out_pos = (self.out_pos + amt).min(self.cur.bytes().len());
+    }
+}
+
+impl<R: Read> Decoded<R> {
+    /// `fill_buf` when less than `MIN_AVAILABLE` bytes are left in the chunk: the next chunk,
+    /// with what is left carried to its front (a reader looking for a short pattern always sees
+    /// it whole), or nothing at the end of input.
+    #[inline(never)]
+    fn fill_more(&mut self) -> io::Result<()> {
+        if self.out_pos == self.cur.bytes().len() {
+            self.refill()?;
+        } else {
+            let tail = self.cur.bytes()[self.out_pos..].to_vec();
+            self.cur.end = self.out_pos;
+            self.refill_keeping(&tail)?;
+        }
+        Ok(())
     }
 }
 
