@@ -88,6 +88,7 @@ pub enum Data {
 }
 
 impl Data {
+    #[inline]
     fn as_slice(&self) -> &[u8] {
         match self {
             Data::Own(v) => v,
@@ -97,6 +98,7 @@ impl Data {
 
     /// The bytes to write to: a chunk is only written while it is being filled, before
     /// anything shares it (a shared one would be copied first).
+    #[inline]
     fn own(&mut self) -> &mut Vec<u8> {
         if let Data::Shared(a) = self {
             *self = Data::Own(Vec::clone(a));
@@ -155,6 +157,7 @@ impl Chunk {
     }
 
     /// The chunk's bytes.
+    #[inline]
     pub fn bytes(&self) -> &[u8] {
         let d = self.data.as_slice();
         &d[..self.end.min(d.len())]
