@@ -81,6 +81,18 @@ pub fn run(tool: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
     run_env(tool, args, stdin, &[])
 }
 
+/// Starts `tool` with `args`, its stdin, stdout and stderr piped, for a test that feeds or reads
+/// it while it runs.
+pub fn spawn_piped(tool: &str, args: &[&str]) -> std::process::Child {
+    Command::new(bin(tool))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Like [`run`], with extra environment variables.
 pub fn run_env(tool: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(bin(tool));

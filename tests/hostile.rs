@@ -139,18 +139,11 @@ fn peak_rss(pid: u32) -> Option<u64> {
 #[test]
 fn a_200_mb_system_out_keeps_memory_near_the_field_cap() {
     use std::io::{Read, Write};
-    use std::process::{Command, Stdio};
     if peak_rss(std::process::id()).is_none() {
         eprintln!("skipped: no /proc/PID/status VmHWM on this system");
         return;
     }
-    let mut child = Command::new(crate::harness::bin("spira-parse"))
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = crate::harness::spawn_piped("spira-parse", &["-"]);
     let mut out = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();

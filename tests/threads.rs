@@ -151,14 +151,7 @@ fn a_large_bad_report_fails_the_same_way_at_the_same_place_on_one_thread_and_two
 /// than a tag, some ending inside a character) and hands on what is ready before each read.
 fn trickle(args: &[&str], doc: &[u8], pieces: &'static [usize]) -> Run {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(crate::harness::bin("spira-parse"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = crate::harness::spawn_piped("spira-parse", args);
     let mut stdin = child.stdin.take().unwrap();
     let doc = doc.to_vec();
     let writer = std::thread::spawn(move || {

@@ -539,17 +539,20 @@ pub fn skip(doc: &mut XmlDoc) -> Result<()> {
 /// Attributes in document order: names (common ones without an allocation) and values.
 pub type Attrs = Vec<(Cow<'static, str>, String)>;
 
+/// `$name` as the one of the literals that it equals (no allocation), or an owned copy.
+macro_rules! interned {
+    ($name:expr; $($n:literal),* $(,)?) => {
+        match $name {
+            $($n => Cow::Borrowed($n),)*
+            other => Cow::Owned(other.to_string()),
+        }
+    };
+}
+
 /// A name from the formats' common attribute names, or an owned copy.
 fn intern(name: &str) -> Cow<'static, str> {
-    macro_rules! common {
-        ($($n:literal),* $(,)?) => {
-            match name {
-                $($n => Cow::Borrowed($n),)*
-                _ => Cow::Owned(name.to_string()),
-            }
-        };
-    }
-    common!(
+    interned!(
+        name;
         "name",
         "classname",
         "time",
@@ -617,15 +620,8 @@ pub type Name = Cow<'static, str>;
 
 /// A name from the formats' common element names, or an owned copy.
 fn intern_element(name: &str) -> Name {
-    macro_rules! common {
-        ($($n:literal),* $(,)?) => {
-            match name {
-                $($n => Cow::Borrowed($n),)*
-                _ => Cow::Owned(name.to_string()),
-            }
-        };
-    }
-    common!(
+    interned!(
+        name;
         // JUnit
         "testsuites",
         "testsuite",
