@@ -128,16 +128,23 @@ pub fn trim_start_escaped(e: &[u8]) -> &[u8] {
     }
 }
 
-/// The bytes of 8 that are below 0x20, `"` or `\\`, as the high bit of each (little-endian):
-/// SWAR, which may flag a clean byte after a matching one, never misses one.
+/// The bytes of 8 that are below 0x20, `"` or `\\`, as the high bit of each (little-endian).
 #[inline]
 fn escape_mask(b: &[u8]) -> u64 {
+    special_mask(b, b'"', b'\\')
+}
+
+/// The bytes of 8 that are below 0x20, `x` or `y`, as the high bit of each (little-endian):
+/// SWAR, which may flag a clean byte after a matching one, never misses one (so the lowest
+/// flagged byte is always a true one).
+#[inline]
+pub fn special_mask(b: &[u8], x: u8, y: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let w = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    below_space | zero(w ^ (ONES * b'"' as u64)) | zero(w ^ (ONES * b'\\' as u64))
+    below_space | zero(w ^ (ONES * u64::from(x))) | zero(w ^ (ONES * u64::from(y)))
 }
 
 /// Appends a JSON number for a finite float, or `null`.

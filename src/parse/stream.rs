@@ -220,7 +220,19 @@ fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
         i += 1;
         let value_from = i;
         let mut escaped = false;
-        while i < len && tag[i] != quote {
+        while i < len {
+            // Eight bytes at a time to the next quote, `&` or control character.
+            if i + 8 <= len {
+                let m = crate::json::special_mask(&tag[i..i + 8], quote, b'&');
+                if m == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (m.trailing_zeros() / 8) as usize;
+            }
+            if tag[i] == quote {
+                break;
+            }
             escaped |= ESCAPED[tag[i] as usize];
             i += 1;
         }
@@ -518,6 +530,9 @@ mod tests {
             "t a=\"x&amp;y\" b=\"l1\nl2\" c=\"'\" d='\"'",
             "t a=\"1\"b=\"2\"",
             "t a=\"\"",
+            // Values longer than a word of 8, with what matters past it.
+            "t a=\"0123456789abcdef&amp;x\" b='0123456789abcdef\t\"' c=\"0123456789abcdefghij\"",
+            "t a=\"0123456\u{1}89abcdef\" b=\"01234567\"",
         ] {
             assert!(
                 check(tag, 1 + tag[1..].find(' ').unwrap_or(tag.len() - 1)),
