@@ -277,14 +277,18 @@ mod tests {
 
     #[test]
     fn escapes_every_special_byte_at_every_place_in_a_word() {
-        for special in ['"', '\\', '\n', '\u{0}', '\u{1f}', '\t'] {
-            for at in 0..20 {
+        // Words shorter than a word of 8, and of one or more words with a few bytes after.
+        for (len, special) in [1, 2, 5, 7, 8, 9, 15, 16, 20]
+            .into_iter()
+            .flat_map(|n| ['"', '\\', '\n', '\u{0}', '\u{1f}', '\t'].map(|c| (n, c)))
+        {
+            for at in 0..len {
                 for other in ['a', 'é', '\u{1}'] {
-                    let s: String = (0..20)
+                    let s: String = (0..len)
                         .map(|i| {
                             if i == at {
                                 special
-                            } else if i == 13 {
+                            } else if i == 13 % len {
                                 other
                             } else {
                                 'x'
