@@ -258,14 +258,10 @@ fn children(
     Ok(())
 }
 
+/// Appends `more`, if any, to the text in `slot` on a line of its own.
 fn append(slot: &mut Option<String>, more: Option<String>) {
-    match (slot.as_mut(), more) {
-        (Some(s), Some(m)) => {
-            s.push('\n');
-            s.push_str(&m);
-        }
-        (None, m) => *slot = m,
-        (_, None) => {}
+    if let Some(m) = more {
+        join_to(slot, m, "\n");
     }
 }
 

@@ -178,6 +178,14 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The first index at or after `i` in `tag` that is not white space.
+fn skip_space(tag: &[u8], mut i: usize) -> usize {
+    while i < tag.len() && is_space(tag[i]) {
+        i += 1;
+    }
+    i
+}
+
 /// Bytes that make a value need unescaping: a reference, or a line end or tab to normalise.
 const ESCAPED: [bool; 256] = {
     let mut t = [false; 256];
@@ -195,9 +203,7 @@ fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
     let len = tag.len();
     let mut i = name_len;
     loop {
-        while i < len && is_space(tag[i]) {
-            i += 1;
-        }
+        i = skip_space(tag, i);
         if i == len {
             return Some(());
         }
@@ -206,16 +212,12 @@ fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
             i += 1;
         }
         let key_to = i;
-        while i < len && is_space(tag[i]) {
-            i += 1;
-        }
+        i = skip_space(tag, i);
         if key_to == key_from || i == len || tag[i] != b'=' {
             return None;
         }
         i += 1;
-        while i < len && is_space(tag[i]) {
-            i += 1;
-        }
+        i = skip_space(tag, i);
         let quote = *tag.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
         i += 1;
         let value_from = i;

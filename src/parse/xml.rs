@@ -322,7 +322,7 @@ impl Ctx {
                 for a in spans {
                     let raw = &tag[a.value.0 as usize..a.value.1 as usize];
                     let value = if a.escaped {
-                        self.unescape_attr(raw, reader)
+                        self.normalize_attr(raw, reader)
                     } else {
                         raw.to_string()
                     };
@@ -381,6 +381,11 @@ impl Ctx {
         if !b.iter().any(|&c| matches!(c, b'&' | b'\t' | b'\n' | b'\r')) {
             return raw.to_string();
         }
+        self.normalize_attr(raw, reader)
+    }
+
+    /// [`Ctx::unescape_attr`] for a value known to hold a reference, tab or line end.
+    fn normalize_attr(&mut self, raw: &str, reader: &Src) -> String {
         let mut s = String::with_capacity(raw.len());
         let mut rest = raw;
         while let Some(i) = rest
