@@ -186,6 +186,8 @@ impl<'a> Obj<'a> {
     }
 
     /// Writes a key and returns the buffer for its value. Keys must need no escaping.
+    /// Inlined: a literal key is then copied as a constant, without a call.
+    #[inline(always)]
     pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
         let out = &mut *self.out;
         out.reserve(k.len() + 4);
@@ -223,6 +225,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A string value, or `null`.
+    #[inline(always)]
     pub fn str(&mut self, k: &str, v: Option<&str>) {
         let out = self.key(k);
         match v {
@@ -232,6 +235,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A string value, left out when `None`.
+    #[inline(always)]
     pub fn opt_str(&mut self, k: &str, v: Option<&str>) {
         if v.is_some() {
             self.str(k, v);

@@ -23,6 +23,7 @@ struct State<'r, 'w> {
     report: &'r mut Report<'w>,
     suites: SuiteStack,
     odd: OddValues,
+    outcomes: Vec<Outcome>,
 }
 
 /// Parses a JUnit document whose root start tag has just been read.
@@ -31,6 +32,7 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
         report,
         suites: SuiteStack::default(),
         odd: OddValues::default(),
+        outcomes: Vec::new(),
     };
     element(doc, &mut st, &root.name, root.attrs, root.empty)?;
     if !root.empty {
@@ -68,11 +70,7 @@ fn element(
                 st.suites.pop();
             }
         }
-        "testcase" => {
-            let r = testcase(doc, st, attrs, empty)?;
-            st.suites.saw_case();
-            st.report.emit(&r)?;
-        }
+        "testcase" => testcase(doc, st, attrs, empty)?,
         "properties" if !empty && st.suites.before_first_case() => {
             let props = properties(doc)?;
             st.suites.add_properties(props);
@@ -131,17 +129,19 @@ fn severity(kind: &str) -> u8 {
     }
 }
 
+/// Reads a testcase and writes its result (built in place: a result is large to move).
 fn testcase(
     doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
     attrs: xml::Attrs,
     empty: bool,
-) -> Result<TestResult> {
+) -> Result<()> {
     let mut r = st.suites.result(FORMAT, &st.report.name);
+    let mut attrs = attrs;
     let mut time = None;
     let mut status_attr = None;
     let mut result_attr = None;
-    for (k, v) in attrs {
+    for (k, v) in attrs.drain(..) {
         match k.as_ref() {
             "name" => r.name = Some(v),
             "classname" => r.classname = Some(v),
@@ -170,16 +170,20 @@ fn testcase(
     r.duration = st
         .odd
         .seconds(time.as_deref(), 1.0, "testcase", "time", || doc.here());
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    doc.ctx.pool.give_all([time]);
+    doc.ctx.pool.give_attrs(attrs);
+    // The result elements, in a list kept from one test case to the next.
+    let mut outcomes = std::mem::take(&mut st.outcomes);
     if !empty {
         children(doc, st, &mut r, &mut outcomes)?;
     }
     decide(
         &mut r,
-        outcomes,
+        &mut outcomes,
         status_attr.as_deref(),
         result_attr.as_deref(),
     );
+    st.outcomes = outcomes;
     let dir = st.report.dir;
     let (mut atts, mut props) = (Vec::new(), Vec::new());
     for text in [&r.stdout, &r.stderr].into_iter().flatten() {
@@ -192,7 +196,19 @@ fn testcase(
     }
     r.attachments = atts;
     r.properties.extend(props);
-    Ok(r)
+    st.suites.saw_case();
+    st.report.emit(&r)?;
+    doc.ctx.pool.give_all([
+        r.name,
+        r.classname,
+        r.outcome,
+        r.message,
+        r.failure_type,
+        r.details,
+        r.stdout,
+        r.stderr,
+    ]);
+    Ok(())
 }
 
 /// Reads the children of a testcase up to its end tag.
@@ -223,7 +239,7 @@ fn children(
                 message: xml::take_attr(&mut attrs, "message"),
                 failure_type: xml::take_attr(&mut attrs, "type"),
                 details: text(doc)?,
-                kind: name.into_owned(),
+                kind: doc.ctx.pool.copy(&name),
             }),
             "rerunFailure" | "rerunError" | "flakyFailure" | "flakyError" => {
                 let rerun = rerun(doc, st, name, &attrs, empty)?;
@@ -249,6 +265,7 @@ fn children(
                 }
             }
         }
+        doc.ctx.pool.give_attrs(attrs);
     }
     if let Some(t) = loose.finish() {
         if !t.trim().is_empty() {
@@ -343,7 +360,12 @@ fn rerun(
 
 /// Sets status, message, type and details from the result elements: the most severe kind wins
 /// and its elements are joined; the others are kept in `other_outcomes`.
-fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, result: Option<&str>) {
+fn decide(
+    r: &mut TestResult,
+    outcomes: &mut Vec<Outcome>,
+    status: Option<&str>,
+    result: Option<&str>,
+) {
     let top = outcomes
         .iter()
         .map(|o| severity(&o.kind))
@@ -352,10 +374,10 @@ fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, resu
     // The deciding elements' messages and details joined (one is moved, not copied), and
     // their distinct types.
     let mut message: Option<String> = None;
-    let mut types: Vec<String> = Vec::new();
+    let (mut first_type, mut more_types) = (None::<String>, Vec::<String>::new());
     let mut details: Option<String> = None;
     let mut winner = None;
-    for o in outcomes {
+    for o in outcomes.drain(..) {
         if severity(&o.kind) == top && top > 0 {
             if winner.is_none() {
                 winner = Some(o.kind);
@@ -363,9 +385,11 @@ fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, resu
             if let Some(m) = o.message {
                 join_to(&mut message, m, "\n");
             }
-            if let Some(t) = o.failure_type {
-                if !t.is_empty() && !types.contains(&t) {
-                    types.push(t);
+            if let Some(t) = o.failure_type.filter(|t| !t.is_empty()) {
+                match &first_type {
+                    None => first_type = Some(t),
+                    Some(f) if *f == t || more_types.contains(&t) => {}
+                    Some(_) => more_types.push(t),
                 }
             }
             if let Some(d) = o.details {
@@ -386,10 +410,12 @@ fn decide(r: &mut TestResult, outcomes: Vec<Outcome>, status: Option<&str>, resu
     if message.is_some() {
         r.message = message;
     }
-    if types.len() == 1 {
-        r.failure_type = types.pop();
-    } else if !types.is_empty() {
-        r.failure_type = Some(types.join(", "));
+    if let Some(mut t) = first_type {
+        for more in more_types {
+            t.push_str(", ");
+            t.push_str(&more);
+        }
+        r.failure_type = Some(t);
     }
     if details.is_some() {
         r.details = details;

@@ -45,6 +45,81 @@ pub struct Ctx {
     warned_dup: bool,
     illegal_refs: u64,
     quiet: bool,
+    /// Buffers handed back after use, to be filled again.
+    pub pool: Pool,
+}
+
+/// Strings and attribute lists handed back once a result is written, to be filled again: after
+/// the first few test cases, reading one allocates (and frees) next to nothing. Bounded: at
+/// most [`POOL_STRINGS`] short and as many long strings of at most [`POOL_STRING_BYTES`] each
+/// are kept.
+#[derive(Default)]
+pub struct Pool {
+    /// Strings with room for a short value (an attribute), and with more (a text).
+    short: Vec<String>,
+    long: Vec<String>,
+    attrs: Vec<Attrs>,
+}
+
+/// The most strings a [`Pool`] keeps of each kind.
+const POOL_STRINGS: usize = 16;
+/// The room that makes a string long.
+const POOL_LONG: usize = 256;
+/// The largest capacity of a string a [`Pool`] keeps.
+const POOL_STRING_BYTES: usize = 16 << 10;
+
+impl Pool {
+    /// An empty string for about `n` bytes, in room handed back if there is some that fits.
+    pub fn string(&mut self, n: usize) -> String {
+        let spare = if n < POOL_LONG {
+            self.short.pop().or_else(|| self.long.pop())
+        } else {
+            self.long.pop()
+        };
+        spare.unwrap_or_default()
+    }
+
+    /// A copy of `s`.
+    pub fn copy(&mut self, s: &str) -> String {
+        let mut b = self.string(s.len());
+        b.push_str(s);
+        b
+    }
+
+    /// Keeps `s`'s room for a later string (or frees it, when the pool is full or `s` large).
+    pub fn give(&mut self, mut s: String) {
+        let keep = if s.capacity() >= POOL_LONG {
+            &mut self.long
+        } else {
+            &mut self.short
+        };
+        if s.capacity() > 0 && s.capacity() <= POOL_STRING_BYTES && keep.len() < POOL_STRINGS {
+            s.clear();
+            keep.push(s);
+        }
+    }
+
+    /// [`Pool::give`] for each string there is.
+    pub fn give_all<const N: usize>(&mut self, strings: [Option<String>; N]) {
+        for s in strings.into_iter().flatten() {
+            self.give(s);
+        }
+    }
+
+    /// An empty attribute list, with room from one handed back if there is one.
+    pub fn attrs(&mut self) -> Attrs {
+        self.attrs.pop().unwrap_or_default()
+    }
+
+    /// Keeps an attribute list and its values' room for later.
+    pub fn give_attrs(&mut self, mut a: Attrs) {
+        for (_, v) in a.drain(..) {
+            self.give(v);
+        }
+        if self.attrs.len() < 4 {
+            self.attrs.push(a);
+        }
+    }
 }
 
 impl XmlDoc {
@@ -73,6 +148,7 @@ impl XmlDoc {
                 warned_dup: false,
                 illegal_refs: 0,
                 quiet: false,
+                pool: Pool::default(),
             },
         })
     }
@@ -318,13 +394,14 @@ impl Ctx {
                 .attribute_spans()
                 .filter(|sp| sp.iter().all(|a| a.value.1 as usize <= tag.len()))
             {
-                let mut out = Vec::with_capacity(spans.len());
+                let mut out = self.pool.attrs();
+                out.reserve(spans.len());
                 for a in spans {
                     let raw = &tag[a.value.0 as usize..a.value.1 as usize];
                     let value = if a.escaped {
                         self.normalize_attr(raw, reader)
                     } else {
-                        raw.to_string()
+                        self.pool.copy(raw)
                     };
                     let key = intern(&tag[a.key.0 as usize..a.key.1 as usize]);
                     self.check_duplicate(&out, &key, e, reader);
@@ -386,7 +463,8 @@ impl Ctx {
 
     /// [`Ctx::unescape_attr`] for a value known to hold a reference, tab or line end.
     fn normalize_attr(&mut self, raw: &str, reader: &Src) -> String {
-        let mut s = String::with_capacity(raw.len());
+        let mut s = self.pool.string(raw.len());
+        s.reserve(raw.len());
         let mut rest = raw;
         while let Some(i) = rest
             .bytes()
@@ -445,8 +523,14 @@ const MARKER_SLACK: usize = 64;
 impl Text {
     /// An empty field capped at `cap` bytes.
     pub fn new(cap: usize) -> Text {
+        Text::in_buffer(String::new(), cap)
+    }
+
+    /// An empty field capped at `cap` bytes, gathered in `s` (emptied first).
+    pub fn in_buffer(mut s: String, cap: usize) -> Text {
+        s.clear();
         Text {
-            s: String::new(),
+            s,
             cap: cap + MARKER_SLACK,
             omitted: 0,
         }
@@ -458,7 +542,7 @@ impl Text {
             self.omitted += t.len() as u64;
             return;
         }
-        if self.s.capacity() == 0 {
+        if self.s.is_empty() {
             // Text usually comes in pieces (references between them): room for a few.
             self.s.reserve(t.len().max(256).min(self.cap));
         }
@@ -498,6 +582,15 @@ impl Text {
             Some(self.s)
         }
     }
+
+    /// [`Text::finish`], handing the buffer back to `pool` when there is no text.
+    pub fn finish_pooled(self, pool: &mut Pool) -> Option<String> {
+        if self.s.is_empty() && self.omitted == 0 {
+            pool.give(self.s);
+            return None;
+        }
+        self.finish()
+    }
 }
 
 /// Adds a text-like event (Text, CDATA, reference) to `out`; returns false for other events.
@@ -514,7 +607,7 @@ pub fn gather(ev: &Event<'_>, out: &mut Text, ctx: &mut Ctx, reader: &Src) -> bo
 /// Reads the text content of the element whose start tag was just read, up to its end tag.
 /// Text inside nested elements is included; comments and instructions are not.
 pub fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
-    let mut text = Text::new(doc.ctx.cap);
+    let mut text = Text::in_buffer(doc.ctx.pool.string(POOL_LONG), doc.ctx.cap);
     let depth = doc.ctx.depth;
     loop {
         let ev = next_event(&mut doc.reader, &mut doc.buf, &mut doc.ctx)?;
@@ -525,7 +618,7 @@ pub fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
         }
         gather(&ev, &mut text, &mut doc.ctx, &doc.reader);
     }
-    Ok(text.finish())
+    Ok(text.finish_pooled(&mut doc.ctx.pool))
 }
 
 /// Skips the element whose start tag was just read, up to its end tag.
