@@ -8,11 +8,17 @@
 //! errors with the same positions, the same warnings in the same order. For positions, the
 //! reader thread hands on, with each batch, the filter's chunks of filtered bytes read so far
 //! (shared, not copied; see [`Decoded::take_views`]), so that the calling thread can tell the
-//! line and column of any recent offset itself. Memory stays bounded: batches are small (64 KiB of text), four at most
-//! wait, and their buffers go back to the reader thread to be used again.
+//! line and column of any recent offset itself. Memory stays bounded: batches are small (64 KiB
+//! of text), four at most wait, and their buffers go back to the reader thread to be used again.
+//!
+//! One part of the work goes to whichever thread has time for it: splitting start tags into
+//! attributes. The reader thread splits them while batches wait for the calling thread (which
+//! then is the slower half), and leaves them to the calling thread while it waits for batches.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use quick_xml::events::{
     BytesCData, BytesDecl, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event,
@@ -29,6 +35,8 @@ const BATCH_TEXT: usize = 64 * 1024;
 const BATCH_EVENTS: usize = 2048;
 /// Batches waiting for the calling thread at most (and two more wait to be used again).
 const QUEUE: usize = 4;
+/// The reader thread splits attributes while at least this many batches wait.
+const SPLIT_WHEN_WAITING: usize = 2;
 
 /// What an event was.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -57,13 +65,13 @@ struct Tok {
     to: u32,
     /// The name's length, for start tags.
     name_len: u32,
-    /// A start tag's attributes in the batch's spans (`SPANS_UNKNOWN`: not found).
+    /// A start tag's attributes in the batch's spans (`SPANS_UNKNOWN`: not split here).
     spans_from: u32,
     spans_to: u32,
 }
 
-/// A start tag whose attributes the reader thread could not split (malformed): the calling
-/// thread reads them itself, and reports the error.
+/// A start tag whose attributes the reader thread did not split (it had no time, or the tag is
+/// malformed): the calling thread splits them itself, or reports the error.
 const SPANS_UNKNOWN: u32 = u32::MAX;
 
 /// Where an attribute's name and value are in a start tag's text, and whether the value holds
@@ -99,6 +107,10 @@ pub struct Outbox {
     back: Receiver<Batch>,
     /// True once the calling thread has gone: the reader thread stops.
     closed: bool,
+    /// Batches sent and not yet taken.
+    waiting: Arc<AtomicUsize>,
+    /// Whether to split attributes (batches were waiting at the last hand-over).
+    split: bool,
 }
 
 impl Outbox {
@@ -130,16 +142,19 @@ impl Outbox {
             },
         };
         let full = std::mem::replace(&mut self.batch, next);
+        let waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         if self.tx.send(full).is_err() {
             self.closed = true;
         }
+        self.split = waiting >= SPLIT_WHEN_WAITING;
     }
 
     fn push(&mut self, kind: Kind, start: u64, text: &str, name_len: usize) {
         let from = self.batch.text.len() as u32;
         self.batch.text.push_str(text);
         let (spans_from, spans_to) = match kind {
-            Kind::Start | Kind::Empty => self.split_attributes(text, name_len),
+            Kind::Start | Kind::Empty if self.split => self.split_attributes(text, name_len),
+            Kind::Start | Kind::Empty => (SPANS_UNKNOWN, SPANS_UNKNOWN),
             _ => (0, 0),
         };
         self.batch.toks.push(Tok {
@@ -199,7 +214,7 @@ const ESCAPED: [bool; 256] = {
 /// The attributes of a start tag's text after its name, pushed to `out`; `None` when the tag
 /// holds anything but quoted `name=value` pairs. What is accepted is split as quick-xml's
 /// `Attributes` (without checks) splits it.
-fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
+pub fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
     let len = tag.len();
     let mut i = name_len;
     loop {
@@ -254,6 +269,8 @@ fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
 pub struct Stream {
     rx: Receiver<Batch>,
     back: SyncSender<Batch>,
+    /// Batches sent and not yet taken (shared with the reader thread's [`Outbox`]).
+    waiting: Arc<AtomicUsize>,
     toks: Vec<Tok>,
     spans: Vec<Span>,
     /// The attributes of the last event, if it is a start tag whose attributes were split.
@@ -285,6 +302,7 @@ pub fn spawn(
     let seen = d.start_views();
     let illegal = d.illegal;
     d.hand_on_before_read = may_wait;
+    let waiting = Arc::new(AtomicUsize::new(0));
     d.outbox = Some(Outbox {
         batch: Batch {
             illegal,
@@ -293,11 +311,14 @@ pub fn spawn(
         tx,
         back,
         closed: false,
+        waiting: waiting.clone(),
+        split: true,
     });
     // The batches reach ahead of the event being read; the filter's own history reaches back
     // from where it has read to: a little more here covers as much.
     let mut s = Stream::new(rx, back_tx, name, history_cap + 2 * BATCH_TEXT);
     s.illegal = illegal;
+    s.waiting = waiting;
     for c in seen {
         s.remember(c);
     }
@@ -373,6 +394,7 @@ impl Stream {
         Stream {
             rx,
             back,
+            waiting: Arc::new(AtomicUsize::new(0)),
             toks: Vec::new(),
             spans: Vec::new(),
             last_spans: (SPANS_UNKNOWN, SPANS_UNKNOWN),
@@ -424,6 +446,7 @@ impl Stream {
                     self.name
                 ));
             };
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
             for w in b.warnings.drain(..) {
                 cli::warn(format_args!("{w}"));
             }

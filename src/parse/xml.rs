@@ -10,7 +10,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 use super::input::{truncation_marker, Decoded};
-use super::stream::Stream;
+use super::stream::{split_spans, Span, Stream};
 use crate::cli;
 use crate::error::{Error, Result};
 
@@ -47,6 +47,8 @@ pub struct Ctx {
     quiet: bool,
     /// Buffers handed back after use, to be filled again.
     pub pool: Pool,
+    /// Where a start tag's attributes are, when this thread splits them.
+    spans: Vec<Span>,
 }
 
 /// Strings and attribute lists handed back once a result is written, to be filled again: after
@@ -149,6 +151,7 @@ impl XmlDoc {
                 illegal_refs: 0,
                 quiet: false,
                 pool: Pool::default(),
+                spans: Vec::new(),
             },
         })
     }
@@ -387,29 +390,41 @@ impl Ctx {
     /// Duplicate attributes (not well-formed XML) are kept, the last one winning for lookups by
     /// [`attr`]; the first in a file is a warning.
     pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Src) -> Result<Attrs> {
-        if let Src::Thread(s) = reader {
-            let tag: &str = e;
-            // The reader thread found the attributes already.
-            if let Some(spans) = s
+        let tag: &str = e;
+        // The reader thread found the attributes already, or they are split here (a tag that
+        // is not plain `name="value"` pairs is read by quick-xml, which says what is wrong).
+        let mut own = std::mem::take(&mut self.spans);
+        let found = match reader {
+            Src::Thread(s) => s
                 .attribute_spans()
-                .filter(|sp| sp.iter().all(|a| a.value.1 as usize <= tag.len()))
-            {
-                let mut out = self.pool.attrs();
-                out.reserve(spans.len());
-                for a in spans {
-                    let raw = &tag[a.value.0 as usize..a.value.1 as usize];
-                    let value = if a.escaped {
-                        self.normalize_attr(raw, reader)
-                    } else {
-                        self.pool.copy(raw)
-                    };
-                    let key = intern(&tag[a.key.0 as usize..a.key.1 as usize]);
-                    self.check_duplicate(&out, &key, e, reader);
-                    out.push((key, value));
-                }
-                return Ok(out);
+                .filter(|sp| sp.iter().all(|a| a.value.1 as usize <= tag.len())),
+            Src::Here(_) => None,
+        };
+        let spans = match found {
+            Some(sp) => Some(sp),
+            None => {
+                own.clear();
+                split_spans(tag.as_bytes(), e.name().0.len(), &mut own).map(|()| &own[..])
             }
+        };
+        if let Some(spans) = spans {
+            let mut out = self.pool.attrs();
+            out.reserve(spans.len());
+            for a in spans {
+                let raw = &tag[a.value.0 as usize..a.value.1 as usize];
+                let value = if a.escaped {
+                    self.normalize_attr(raw, reader)
+                } else {
+                    self.pool.copy(raw)
+                };
+                let key = intern(&tag[a.key.0 as usize..a.key.1 as usize]);
+                self.check_duplicate(&out, &key, e, reader);
+                out.push((key, value));
+            }
+            self.spans = own;
+            return Ok(out);
         }
+        self.spans = own;
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| {
