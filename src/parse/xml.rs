@@ -1013,3 +1013,41 @@ pub fn skip_raw(doc: &mut XmlDoc, name: &str) -> Result<()> {
     drop(stream);
     skip(doc)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_hands_room_back_and_stays_bounded() {
+        let mut pool = Pool::default();
+        let long = String::with_capacity(4096);
+        let ptr = long.as_ptr();
+        pool.give(long);
+        pool.give(String::with_capacity(POOL_STRING_BYTES + 1));
+        pool.give(String::new());
+        // The long string comes back for a long text, emptied.
+        let again = pool.string(POOL_LONG);
+        assert_eq!((again.as_ptr(), again.len()), (ptr, 0));
+        // A short copy takes a short string first, and is a copy.
+        pool.give(String::with_capacity(8));
+        pool.give(again);
+        let c = pool.copy("name");
+        assert_eq!((c.as_str(), c.capacity()), ("name", 8));
+        // Nothing beyond the bound is kept: the too large and the empty were not.
+        for _ in 0..100 {
+            pool.give(String::with_capacity(300));
+            pool.give(String::with_capacity(30));
+        }
+        assert_eq!(pool.long.len(), POOL_STRINGS);
+        assert_eq!(pool.short.len(), POOL_STRINGS);
+        assert!(pool.long.iter().all(|s| s.capacity() <= POOL_STRING_BYTES));
+        // Attribute lists come back empty, their values kept as room.
+        let mut a = pool.attrs();
+        a.push((Cow::Borrowed("name"), pool.copy("x")));
+        let before = pool.short.len();
+        pool.give_attrs(a);
+        assert_eq!(pool.short.len(), before.max(POOL_STRINGS));
+        assert!(pool.attrs().is_empty());
+    }
+}
