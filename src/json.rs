@@ -1,23 +1,73 @@
 //! A fast writer of JSON lines for the hot output paths. serde_json escapes strings one byte at
-//! a time; test output is mostly long runs that need no escaping, which SIMD copies whole.
+//! a time; test output is mostly long runs that need no escaping, which this copies whole.
 
-/// Appends `s` as a JSON string literal, escaped as serde_json escapes it (`\n`, `\t`, `\"`,
-/// `\u001f`, ...). The escaping is SIMD (`json-escape-simd`, sonic-rs's kernel): stack
-/// traces and output are mostly long runs that need none, and are copied 16 or 32 bytes at a
-/// time.
-#[inline]
+/// What each byte becomes inside a JSON string: 0 itself, `u` a `\u00XX` escape, else the
+/// letter after a backslash.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = b'u';
+        c += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0C] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Appends `s` as a JSON string literal.
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    json_escape_simd::escape_into(s, out);
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    escape(out, s);
+    out.push(b'"');
 }
 
 /// Appends `s` escaped for the inside of a JSON string literal, without the quotes.
 pub fn escape(out: &mut Vec<u8>, s: &str) {
-    let at = out.len();
-    string(out, s);
-    // `"text"` to `text`: the closing quote off, the rest one byte back over the opening one.
-    out.pop();
-    out.copy_within(at + 1.., at);
-    out.pop();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.reserve(b.len());
+    let mut start = 0;
+    let mut i = 0;
+    loop {
+        // The clean run: bytes that stand for themselves, eight at a time while possible.
+        while i + 8 <= b.len() {
+            let m = escape_mask(&b[i..i + 8]);
+            if m != 0 {
+                // The lowest flagged byte is a true one (false flags only follow a true one).
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        while i < b.len() && ESCAPE[b[i] as usize] == 0 {
+            i += 1;
+        }
+        out.extend_from_slice(&b[start..i]);
+        if i == b.len() {
+            break;
+        }
+        let c = b[i];
+        match ESCAPE[c as usize] {
+            b'u' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 15) as usize],
+            ]),
+            e => out.extend_from_slice(&[b'\\', e]),
+        }
+        i += 1;
+        start = i;
+    }
 }
 
 /// Whether `c`, the letter after a backslash in a JSON string, stands for white space.
@@ -76,6 +126,12 @@ pub fn trim_start_escaped(e: &[u8]) -> &[u8] {
             _ => return e,
         }
     }
+}
+
+/// The bytes of 8 that are below 0x20, `"` or `\\`, as the high bit of each (little-endian).
+#[inline]
+fn escape_mask(b: &[u8]) -> u64 {
+    special_mask(b, b'"', b'\\')
 }
 
 /// The bytes of 8 that are below 0x20, `x` or `y`, as the high bit of each (little-endian):
