@@ -54,18 +54,27 @@ pub fn escape(out: &mut Vec<u8>, s: &str) {
             break;
         }
         let c = b[i];
-        match ESCAPE[c as usize] {
-            b'u' => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(c >> 4) as usize],
-                HEX[(c & 15) as usize],
-            ]),
-            e => out.extend_from_slice(&[b'\\', e]),
+        let mut c = c;
+        loop {
+            match ESCAPE[c as usize] {
+                b'u' => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(c >> 4) as usize],
+                    HEX[(c & 15) as usize],
+                ]),
+                e => out.extend_from_slice(&[b'\\', e]),
+            }
+            i += 1;
+            // A run of special bytes (a line end and the indent after it, in a stack trace) is
+            // escaped without going back to the word loop.
+            match b.get(i) {
+                Some(&n) if ESCAPE[n as usize] != 0 => c = n,
+                _ => break,
+            }
         }
-        i += 1;
         start = i;
     }
 }
@@ -269,6 +278,7 @@ mod tests {
             "é ü 😀 \u{7f}",
             &"x".repeat(40),
             &format!("{}\"{}", "y".repeat(20), "z".repeat(17)),
+            "\n\tat a.B.c(B.java:1)\r\n\t\"\\\u{1}at d.E.f(E.java:2)\n\t\n",
         ] {
             let mut v = Vec::new();
             string(&mut v, s);
