@@ -133,11 +133,10 @@ fn severity(kind: &str) -> u8 {
 fn testcase(
     doc: &mut XmlDoc,
     st: &mut State<'_, '_>,
-    attrs: xml::Attrs,
+    mut attrs: xml::Attrs,
     empty: bool,
 ) -> Result<()> {
     let mut r = st.suites.result(FORMAT, &st.report.name);
-    let mut attrs = attrs;
     let mut time = None;
     let mut status_attr = None;
     let mut result_attr = None;

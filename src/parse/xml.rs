@@ -52,7 +52,8 @@ pub struct Ctx {
 }
 
 /// Strings and attribute lists handed back once a result is written, to be filled again: after
-/// the first few test cases, reading one allocates (and frees) next to nothing. Bounded: at
+/// the first few test cases, reading one (JUnit's, the hot path, hands everything back)
+/// allocates and frees next to nothing. Bounded: at
 /// most [`POOL_STRINGS`] short and as many long strings of at most [`POOL_STRING_BYTES`] each
 /// are kept.
 #[derive(Default)]
