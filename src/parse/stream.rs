@@ -2,7 +2,7 @@
 //! tokeniser and hands the events on in batches; the calling thread turns them back into
 //! quick-xml events for the format parsers, which build and write the result lines. The two
 //! halves of the work are about the same size, so on two free cores a large report is read in
-//! 0.6 to 0.7 times the time one thread takes.
+//! 0.5 to 0.7 times the time one thread takes.
 //!
 //! The events come out exactly as from a reader on the calling thread: the same events, the same
 //! errors with the same positions, the same warnings in the same order. For positions, the
