@@ -53,8 +53,7 @@ pub fn escape(out: &mut Vec<u8>, s: &str) {
         if i == b.len() {
             break;
         }
-        let c = b[i];
-        let mut c = c;
+        let mut c = b[i];
         loop {
             match ESCAPE[c as usize] {
                 b'u' => out.extend_from_slice(&[

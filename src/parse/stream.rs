@@ -302,7 +302,9 @@ pub fn spawn(
     let seen = d.start_views();
     let illegal = d.illegal;
     d.hand_on_before_read = may_wait;
-    let waiting = Arc::new(AtomicUsize::new(0));
+    // The batches reach ahead of the event being read; the filter's own history reaches back
+    // from where it has read to: a little more here covers as much.
+    let mut s = Stream::new(rx, back_tx, name, history_cap + 2 * BATCH_TEXT);
     d.outbox = Some(Outbox {
         batch: Batch {
             illegal,
@@ -311,14 +313,10 @@ pub fn spawn(
         tx,
         back,
         closed: false,
-        waiting: waiting.clone(),
+        waiting: Arc::clone(&s.waiting),
         split: true,
     });
-    // The batches reach ahead of the event being read; the filter's own history reaches back
-    // from where it has read to: a little more here covers as much.
-    let mut s = Stream::new(rx, back_tx, name, history_cap + 2 * BATCH_TEXT);
     s.illegal = illegal;
-    s.waiting = waiting;
     for c in seen {
         s.remember(c);
     }

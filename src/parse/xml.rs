@@ -53,9 +53,8 @@ pub struct Ctx {
 
 /// Strings and attribute lists handed back once a result is written, to be filled again: after
 /// the first few test cases, reading one (JUnit's, the hot path, hands everything back)
-/// allocates and frees next to nothing. Bounded: at
-/// most [`POOL_STRINGS`] short and as many long strings of at most [`POOL_STRING_BYTES`] each
-/// are kept.
+/// allocates and frees next to nothing. Bounded: at most [`POOL_STRINGS`] short and as many
+/// long strings of at most [`POOL_STRING_BYTES`] each are kept.
 #[derive(Default)]
 pub struct Pool {
     /// Strings with room for a short value (an attribute), and with more (a text).
@@ -394,38 +393,22 @@ impl Ctx {
         let tag: &str = e;
         // The reader thread found the attributes already, or they are split here (a tag that
         // is not plain `name="value"` pairs is read by quick-xml, which says what is wrong).
-        let mut own = std::mem::take(&mut self.spans);
-        let found = match reader {
-            Src::Thread(s) => s
+        if let Src::Thread(s) = reader {
+            if let Some(spans) = s
                 .attribute_spans()
-                .filter(|sp| sp.iter().all(|a| a.value.1 as usize <= tag.len())),
-            Src::Here(_) => None,
-        };
-        let spans = match found {
-            Some(sp) => Some(sp),
-            None => {
-                own.clear();
-                split_spans(tag.as_bytes(), e.name().0.len(), &mut own).map(|()| &own[..])
+                .filter(|sp| sp.iter().all(|a| a.value.1 as usize <= tag.len()))
+            {
+                return Ok(self.attrs_at(tag, spans, e, reader));
             }
-        };
-        if let Some(spans) = spans {
-            let mut out = self.pool.attrs();
-            out.reserve(spans.len());
-            for a in spans {
-                let raw = &tag[a.value.0 as usize..a.value.1 as usize];
-                let value = if a.escaped {
-                    self.normalize_attr(raw, reader)
-                } else {
-                    self.pool.copy(raw)
-                };
-                let key = intern(&tag[a.key.0 as usize..a.key.1 as usize]);
-                self.check_duplicate(&out, &key, e, reader);
-                out.push((key, value));
-            }
-            self.spans = own;
+        }
+        let mut own = std::mem::take(&mut self.spans);
+        own.clear();
+        let split = split_spans(tag.as_bytes(), e.name().0.len(), &mut own)
+            .map(|()| self.attrs_at(tag, &own, e, reader));
+        self.spans = own;
+        if let Some(out) = split {
             return Ok(out);
         }
-        self.spans = own;
         let mut out = Vec::new();
         for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| {
@@ -453,6 +436,24 @@ impl Ctx {
             out.push((key, value));
         }
         Ok(out)
+    }
+
+    /// The attributes of start tag `tag` at `spans`, values unescaped.
+    fn attrs_at(&mut self, tag: &str, spans: &[Span], e: &BytesStart<'_>, reader: &Src) -> Attrs {
+        let mut out = self.pool.attrs();
+        out.reserve(spans.len());
+        for a in spans {
+            let raw = &tag[a.value.0 as usize..a.value.1 as usize];
+            let value = if a.escaped {
+                self.normalize_attr(raw, reader)
+            } else {
+                self.pool.copy(raw)
+            };
+            let key = intern(&tag[a.key.0 as usize..a.key.1 as usize]);
+            self.check_duplicate(&out, &key, e, reader);
+            out.push((key, value));
+        }
+        out
     }
 
     /// Warns (once per file) when `key` is among the attributes read before.
