@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cli;
 use crate::error::{Error, Result, EXIT_DATA};
-use crate::spira;
+use crate::{date, spira};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -238,12 +238,12 @@ impl Summary {
         let start = o.get("StartDate").and_then(Value::as_str);
         let end = o.get("EndDate").and_then(Value::as_str);
         if let (Some(s), Some(e)) = (
-            start.and_then(spira::parse_any),
-            end.and_then(spira::parse_any),
+            start.and_then(date::parse_any),
+            end.and_then(date::parse_any),
         ) {
             if e >= s {
                 let tc = id_of(o.get("TestCaseId")).map_or(String::new(), |t| format!(" (TC:{t})"));
-                self.slow((e - s) as u64, format!("{name}{tc}"));
+                self.slow(e.abs_diff(s), format!("{name}{tc}"));
             }
         }
         Ok(())

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod date;
 pub mod error;
 pub mod ids;
 pub mod inspect;

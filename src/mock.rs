@@ -14,7 +14,7 @@ use tiny_http::{Method, Request, Server};
 
 use crate::cli;
 use crate::error::{Error, Result};
-use crate::spira;
+use crate::{date, spira};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -389,7 +389,7 @@ fn handle(mut req: Request, config: &Config, state: &Mutex<State>) {
         return;
     }
     let fault = {
-        let mut st = state.lock().expect("state");
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
         st.stats.requests += 1;
         let f = config.args.faults;
         if f > 0.0 && next_random(&mut st.rng) < f {
@@ -456,25 +456,13 @@ fn handle(mut req: Request, config: &Config, state: &Mutex<State>) {
     respond(req, answer);
 }
 
+/// A query value: `+` is a space, `%XX` a byte (the percent-encoding crate; a `%` that starts
+/// no escape stays as written), bytes that are not UTF-8 are replaced.
 fn decode(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Any of the three forms: `username`/`api-key` headers, the same as query parameters, or
@@ -507,7 +495,7 @@ fn authenticate(
             _ => basic,
         },
     };
-    let mut st = state.lock().expect("state");
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     if st.locked {
         return Err(format!(
             "Unauthorized: the user '{}' is locked after too many failed attempts",
@@ -562,7 +550,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 /// `/__mock/stats` and `/__mock/runs`: no credentials, no faults.
 fn inspect(rest: &str, state: &Mutex<State>) -> Answer {
-    let st = state.lock().expect("state");
+    let st = state.lock().unwrap_or_else(|p| p.into_inner());
     match rest.split('?').next().unwrap_or("") {
         "stats" => {
             let s = &st.stats;
@@ -630,7 +618,7 @@ fn route(
         (Method::Post, ["releases", rid, "builds"]) => create_build(rid, body, config, state),
         (Method::Get, ["releases", rid, "builds"]) => {
             let rid: u64 = rid.parse().unwrap_or(0);
-            let st = state.lock().expect("state");
+            let st = state.lock().unwrap_or_else(|p| p.into_inner());
             let list: Vec<Value> = st
                 .builds
                 .values()
@@ -682,7 +670,7 @@ fn route(
             if *kind == "file" && v.get("BinaryData").and_then(Value::as_str).is_none() {
                 return plain(400, "BinaryData is required for a file attachment");
             }
-            let mut st = state.lock().expect("state");
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             st.stats.documents += 1;
             let id = st.stats.documents;
             let mut out = v.clone();
@@ -693,7 +681,11 @@ fn route(
             (200, out.to_string().into_bytes(), true)
         }
         (Method::Post, ["refresh-caches", ..]) => {
-            state.lock().expect("state").stats.refreshes += 1;
+            state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .stats
+                .refreshes += 1;
             (200, Vec::new(), false)
         }
         _ => plain(404, format!("Endpoint not found: {method} {rest}")),
@@ -716,7 +708,7 @@ fn create_build(rid: &str, body: &[u8], config: &Config, state: &Mutex<State>) -
     if name.is_empty() {
         return plain(400, "Name is required for a build");
     }
-    let mut st = state.lock().expect("state");
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let id = st.next_build;
     st.next_build += 1;
     st.stats.builds += 1;
@@ -724,7 +716,7 @@ fn create_build(rid: &str, body: &[u8], config: &Config, state: &Mutex<State>) -
         "BuildId": id, "ProjectId": config.args.project, "ReleaseId": rid,
         "BuildStatusId": number(&v, "BuildStatusId").unwrap_or(2), "Name": name,
         "Description": v.get("Description").cloned().unwrap_or(Value::Null),
-        "CreationDate": spira::format_iso(spira::now()),
+        "CreationDate": date::format_iso(date::now()),
     });
     st.builds.insert(
         id,
@@ -864,11 +856,11 @@ fn check_run(
         let raw = v.get();
         // Already in the form the server answers with: kept as it is.
         let canonical = raw.len() == 26 && raw.ends_with("Z\"") && raw.as_bytes()[20] == b'.';
-        if canonical && spira::parse_iso(&raw[1..25], 0).is_some() {
+        if canonical && raw.get(1..25).and_then(|r| date::parse_iso(r, 0)).is_some() {
             continue;
         }
-        match raw_str(v).and_then(|s| spira::parse_any(&s)) {
-            Some(t) => normal.push((field, spira::format_iso(t))),
+        match raw_str(v).and_then(|s| date::parse_any(&s)) {
+            Some(t) => normal.push((field, date::format_iso(t))),
             None => return bad(format!("{field} {raw} is not a valid date")),
         }
     }
@@ -967,7 +959,7 @@ fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>) -> Reply 
         Ok(a) => a,
         Err(e) => return plain(400, not_runs(body, e)),
     };
-    let mut st = state.lock().expect("state");
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let mut reply: Vec<u8> = Vec::with_capacity(body.len() + list.len() * 24);
     reply.push(b'[');
     let mut pending: Vec<String> = Vec::new();
@@ -1029,7 +1021,7 @@ fn record_one(body: &[u8], config: &Config, state: &Mutex<State>) -> Reply {
         Ok(v) => v,
         Err(e) => return plain(400, format!("The request body is not a JSON object: {e}")),
     };
-    let mut st = state.lock().expect("state");
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     match check_run(&v, config, &st.builds) {
         Ok(run) => {
             let mut reply = Vec::new();

@@ -9,6 +9,7 @@ mod ids;
 mod inspect;
 mod map;
 mod mock;
+mod no_panic;
 mod parse;
 mod post;
 mod readme;

@@ -12,10 +12,11 @@ use regex::Regex;
 use serde_json::value::RawValue;
 
 use crate::cli;
+use crate::date::{self, Millis};
 use crate::error::{Error, Result, EXIT_DATA};
 use crate::parse::values::test_case_id;
 use crate::record::{CustomProperty, RunParameter, RunStep, Status, TestRun};
-use crate::spira::{self, status as sid, Millis};
+use crate::spira::{self, status as sid};
 use mapfile::MapFile;
 
 const EXAMPLES: &str = "\
@@ -154,7 +155,7 @@ pub enum Steps {
 }
 
 fn parse_zone(s: &str) -> std::result::Result<i32, String> {
-    spira::parse_offset(s).ok_or_else(|| {
+    date::parse_offset(s).ok_or_else(|| {
         format!("'{s}' is not UTC or a fixed offset such as +02:00 (zone names are not supported)")
     })
 }
@@ -208,8 +209,8 @@ fn parse_custom(s: &str) -> std::result::Result<CustomProperty, String> {
         }
         Some(("bool", v)) => p.boolean_value = Some(v.trim().parse().map_err(|_| bad("bool"))?),
         Some(("date", v)) => {
-            let t = spira::parse_any(v.trim()).ok_or_else(|| bad("date"))?;
-            p.date_time_value = Some(spira::format_iso(t));
+            let t = date::parse_any(v.trim()).ok_or_else(|| bad("date"))?;
+            p.date_time_value = Some(date::format_iso(t));
         }
         Some(("list", v)) => {
             p.integer_list_value = Some(
@@ -344,7 +345,7 @@ struct Mapper {
     /// `--runner-name`, shared by every run.
     runner_name: std::sync::Arc<str>,
     /// The last day a date was written for.
-    day: std::cell::Cell<spira::IsoDay>,
+    day: std::cell::Cell<date::IsoDay>,
     /// Where the next run without any time starts.
     reference: Millis,
 }
@@ -360,10 +361,10 @@ pub fn run(args: Args) -> Result<()> {
     let pattern =
         Regex::new(&args.id_pattern).map_err(|e| Error::Usage(format!("--id-pattern: {e}")))?;
     let start = match &args.start {
-        Some(s) => spira::parse_iso(s, args.timezone)
-            .or_else(|| spira::parse_any(s))
+        Some(s) => date::parse_iso(s, args.timezone)
+            .or_else(|| date::parse_any(s))
             .ok_or_else(|| Error::Usage(format!("--start '{s}' is not an ISO 8601 time")))?,
-        None => spira::now(),
+        None => date::now(),
     };
     let map = match &args.map {
         Some(p) => Some(MapFile::load(p, args.match_by == MatchBy::Name)?),
@@ -618,12 +619,12 @@ impl Mapper {
     fn times(&mut self, r: &Input<'_>) -> (Millis, Millis) {
         let dur = r.duration.map_or(0, |d| (d * 1000.0).round() as Millis);
         let zone = self.args.timezone;
-        let start = if let Some(t) = r.start.as_deref().and_then(|s| spira::parse_iso(s, zone)) {
+        let start = if let Some(t) = r.start.as_deref().and_then(|s| date::parse_iso(s, zone)) {
             t
         } else if let Some(t) = r
             .suite_start
             .as_deref()
-            .and_then(|s| spira::parse_iso(s, zone))
+            .and_then(|s| date::parse_iso(s, zone))
         {
             self.key.clear();
             self.key.push_str(&r.report);
@@ -642,25 +643,25 @@ impl Mapper {
                 }
             };
             let s = *cursor;
-            *cursor += dur;
+            *cursor = cursor.saturating_add(dur);
             s
         } else {
             let s = self.reference;
-            self.reference += dur;
+            self.reference = self.reference.saturating_add(dur);
             s
         };
-        (start, start + dur)
+        (start, start.saturating_add(dur))
     }
 
     fn date(&self, t: Millis) -> String {
         match self.args.date_format {
             DateFormat::Iso => {
                 let mut day = self.day.get();
-                let s = spira::format_iso_cached(t, &mut day);
+                let s = date::format_iso_cached(t, &mut day);
                 self.day.set(day);
                 s
             }
-            DateFormat::Wcf => spira::format_wcf(t),
+            DateFormat::Wcf => date::format_wcf(t),
         }
     }
 
@@ -1018,7 +1019,7 @@ fn merge(group: &mut (TestRun, Vec<(String, u8)>), run: TestRun, member: (String
     if sid::severity(run.execution_status_id) > sid::severity(g.execution_status_id) {
         g.execution_status_id = run.execution_status_id;
     }
-    let key = |d: &str| spira::parse_any(d).unwrap_or(0);
+    let key = |d: &str| date::parse_any(d).unwrap_or(0);
     if key(&run.start_date) < key(&g.start_date) {
         g.start_date = run.start_date;
     }

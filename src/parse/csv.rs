@@ -194,7 +194,7 @@ pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result
         r.message = get("message").map(str::to_string);
         r.details = get("details").map(str::to_string);
         if let Some(s) = get("start") {
-            r.start = values::timestamp(s).unwrap_or_else(|_| {
+            r.start = crate::date::normalize(s).unwrap_or_else(|_| {
                 odd_stamp.warn(|| {
                     cli::warn(format_args!(
                         "{name}:{line}: start \"{s}\" is not ISO 8601; null used (further ones in this file are not reported)"

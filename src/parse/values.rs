@@ -64,105 +64,6 @@ impl OnceWarn {
     }
 }
 
-/// A timestamp that is not ISO 8601.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NotIso;
-
-/// Normalises an ISO 8601 timestamp as written: `T` between date and time, seconds present,
-/// the fraction kept, the zone kept only when given (`Z` or `±hh:mm`). A date alone gets
-/// midnight. Known "unknown" sentinels (year 1, the Unix epoch without a zone) give `Ok(None)`.
-/// Anything else that is not such a timestamp is `Err`.
-pub fn timestamp(raw: &str) -> Result<Option<String>, NotIso> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let b = s.as_bytes();
-    let digits = |from: usize, n: usize| -> Option<&str> {
-        let part = s.get(from..from + n)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then_some(part)
-    };
-    let (year, month, day) = match (digits(0, 4), digits(5, 2), digits(8, 2)) {
-        (Some(y), Some(m), Some(d)) if b[4] == b'-' && b[7] == b'-' => (y, m, d),
-        _ => return Err(NotIso),
-    };
-    let (mo, da): (u32, u32) = (month.parse().unwrap_or(0), day.parse().unwrap_or(0));
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
-        return Err(NotIso);
-    }
-    let mut out = format!("{year}-{month}-{day}T");
-    let mut i = 10;
-    if i == b.len() {
-        out.push_str("00:00:00");
-    } else {
-        if b[i] != b'T' && b[i] != b't' && b[i] != b' ' {
-            return Err(NotIso);
-        }
-        i += 1;
-        let (h, m) = match (digits(i, 2), digits(i + 3, 2)) {
-            (Some(h), Some(m)) if b.get(i + 2) == Some(&b':') => (h, m),
-            _ => return Err(NotIso),
-        };
-        if h.parse::<u32>().unwrap_or(99) > 23 || m.parse::<u32>().unwrap_or(99) > 59 {
-            return Err(NotIso);
-        }
-        out.push_str(h);
-        out.push(':');
-        out.push_str(m);
-        i += 5;
-        if b.get(i) == Some(&b':') {
-            let sec = digits(i + 1, 2).ok_or(NotIso)?;
-            if sec.parse::<u32>().unwrap_or(99) > 60 {
-                return Err(NotIso);
-            }
-            out.push(':');
-            out.push_str(sec);
-            i += 3;
-            if matches!(b.get(i), Some(b'.') | Some(b',')) {
-                let f = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                if f == 0 {
-                    return Err(NotIso);
-                }
-                out.push('.');
-                out.push_str(&s[i + 1..i + 1 + f]);
-                i += 1 + f;
-            }
-        } else {
-            out.push_str(":00");
-        }
-    }
-    let zone = s[i..].trim_start();
-    match zone {
-        "" => {}
-        "Z" | "z" => out.push('Z'),
-        _ => {
-            let zb = zone.as_bytes();
-            let sign = zb[0];
-            if sign != b'+' && sign != b'-' {
-                return Err(NotIso);
-            }
-            let rest = &zone[1..];
-            let (hh, mm) = match rest.len() {
-                2 => (rest, "00"),
-                4 => (&rest[..2], &rest[2..]),
-                5 if rest.as_bytes()[2] == b':' => (&rest[..2], &rest[3..]),
-                _ => return Err(NotIso),
-            };
-            if !hh.bytes().chain(mm.bytes()).all(|c| c.is_ascii_digit()) {
-                return Err(NotIso);
-            }
-            out.push(sign as char);
-            out.push_str(hh);
-            out.push(':');
-            out.push_str(mm);
-        }
-    }
-    if year == "0001" || (out.starts_with("1970-01-01T00:00:00") && out.len() <= 20) {
-        return Ok(None);
-    }
-    Ok(Some(out))
-}
-
 /// Collects `[[ATTACHMENT|path]]` and `[[PROPERTY|name=value]]` lines from test output.
 /// Attachment paths are resolved against `dir` (the report's folder) unless absolute or URLs.
 pub fn scan_output(
@@ -282,33 +183,6 @@ mod tests {
     }
 
     #[test]
-    fn normalises_timestamps() {
-        let t = |s| timestamp(s);
-        assert_eq!(
-            t("2024-05-14T12:00:00Z"),
-            Ok(Some("2024-05-14T12:00:00Z".into()))
-        );
-        assert_eq!(
-            t("2024-05-14 12:00:00"),
-            Ok(Some("2024-05-14T12:00:00".into()))
-        );
-        assert_eq!(
-            t("2024-05-14T12:00:00.123+0200"),
-            Ok(Some("2024-05-14T12:00:00.123+02:00".into()))
-        );
-        assert_eq!(t("2024-05-14"), Ok(Some("2024-05-14T00:00:00".into())));
-        assert_eq!(
-            t("2024-05-14T12:00"),
-            Ok(Some("2024-05-14T12:00:00".into()))
-        );
-        assert_eq!(t("0001-01-01T00:00:00Z"), Ok(None));
-        assert_eq!(t("1970-01-01T00:00:00"), Ok(None));
-        assert_eq!(t(""), Ok(None));
-        assert_eq!(t("yesterday"), Err(NotIso));
-        assert_eq!(t("2024-13-01"), Err(NotIso));
-    }
-
-    #[test]
     fn finds_attachments_and_properties() {
         let mut a = Vec::new();
         let mut p = Vec::new();
@@ -403,9 +277,9 @@ impl OddValues {
 
     /// A normalised timestamp, or null (and the first time, a warning) when it is not ISO 8601.
     pub fn timestamp(&mut self, raw: &str, at: impl FnOnce() -> String) -> Option<String> {
-        match timestamp(raw) {
+        match crate::date::normalize(raw) {
             Ok(t) => t,
-            Err(NotIso) => {
+            Err(crate::date::NotIso) => {
                 self.stamp.warn(|| {
                     crate::cli::warn(format_args!(
                         "{}: timestamp \"{raw}\" is not ISO 8601; null used (further ones in this file are not reported)",

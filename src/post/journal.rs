@@ -141,7 +141,7 @@ impl Journal {
         };
         j.write(&json!({
             "journal": "spira-post", "version": 1, "url": conn.url, "project": conn.project,
-            "time": crate::spira::format_iso(crate::spira::now()),
+            "time": crate::date::format_iso(crate::date::now()),
         }))?;
         Ok(j)
     }

@@ -239,7 +239,7 @@ pub fn run(args: Args) -> Result<()> {
                 .unwrap_or_else(|| "spira-pipe".into());
             format!(
                 "{runner} Build {}",
-                crate::spira::format_iso(crate::spira::now())
+                crate::date::format_iso(crate::date::now())
             )
         })
     });
@@ -852,7 +852,7 @@ fn one(
         let record = json!({
             "status": status,
             "message": message,
-            "time": crate::spira::format_iso(crate::spira::now()),
+            "time": crate::date::format_iso(crate::date::now()),
             "runs": runs,
         });
         serde_json::to_writer(&mut *w, &record).map_err(std::io::Error::from)?;

@@ -78,7 +78,7 @@ pub fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<I
         let path = std::env::temp_dir().join(format!(
             "spira-post-{}-{}.jsonl",
             std::process::id(),
-            crate::spira::now()
+            crate::date::now()
         ));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
