@@ -101,6 +101,15 @@ fn spira_map_never_panics_on_hostile_lines_and_flags() {
         lines.push('\n');
     }
     lines.push_str("{\"name\": \"\\ud800\", \"status\": \"passed\"}\n[1]\n\"é\"\n{\n");
+    // Text fields that are not strings (spira-map copied their inside, assuming quotes).
+    for v in ["5", "[1]", "{}", "true", "\"\""] {
+        let mut l: Value = serde_json::from_str(&result_line("x")).unwrap();
+        for k in ["details", "stdout", "stderr", "message"] {
+            l[k] = serde_json::from_str(v).unwrap();
+        }
+        lines.push_str(&l.to_string());
+        lines.push('\n');
+    }
     let base = [
         "--default-test-case",
         "1",

@@ -837,7 +837,12 @@ impl TraceText for Vec<u8> {
 
     fn field(&mut self, raw: &RawValue) -> serde_json::Result<()> {
         let literal = raw.get();
-        let inner = &literal[1..literal.len() - 1];
+        // A string literal's quotes are ASCII: the inside starts and ends on character bounds.
+        let inner = literal
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .filter(|_| literal.len() >= 2)
+            .ok_or_else(|| <serde_json::Error as serde::de::Error>::custom("expected a string"))?;
         if memchr::memmem::find(inner.as_bytes(), b"\\u").is_some() {
             // `\u` escapes are decoded, so a lone surrogate is an error here as it is in text.
             let text: Cow<'_, str> = serde_json::from_str(literal)?;
