@@ -31,7 +31,7 @@ pub struct Args {
     pub size: u64,
 
     /// A batch is also closed before its body would pass this many bytes; K, M, G suffixes.
-    #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = crate::parse::parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = cli::parse_size)]
     pub max_bytes: usize,
 
     /// The reverse: arrays (and dead-letter records with a `runs` array) to one object per line.

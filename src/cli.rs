@@ -110,6 +110,9 @@ pub struct Input {
     pub name: String,
     /// The path, or `None` for standard input.
     pub path: Option<PathBuf>,
+    /// A copy of standard input in an unlinked temporary file, read instead of it (for a tool
+    /// that reads its input twice).
+    pub spooled: Option<File>,
 }
 
 impl Input {
@@ -121,6 +124,7 @@ impl Input {
             Input {
                 name: arg.display().to_string(),
                 path: Some(arg.to_path_buf()),
+                spooled: None,
             }
         }
     }
@@ -130,11 +134,26 @@ impl Input {
         Input {
             name: "<stdin>".to_string(),
             path: None,
+            spooled: None,
         }
     }
 
     /// Opens the input for raw reading. A file that cannot be opened is a usage error (exit 2).
     pub fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
+        if let Some(f) = &self.spooled {
+            use std::io::Seek;
+            let f = f
+                .try_clone()
+                .and_then(|mut f| f.rewind().map(|()| f))
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "cannot read the copy of {}: {}",
+                        self.name,
+                        io_reason(&e)
+                    ))
+                })?;
+            return Ok(Box::new(f));
+        }
         match &self.path {
             None => Ok(Box::new(io::stdin())),
             Some(p) => match File::open(p) {
@@ -179,6 +198,37 @@ pub fn inputs(args: &[PathBuf]) -> Vec<Input> {
         vec![Input::stdin()]
     } else {
         args.iter().map(|a| Input::new(a)).collect()
+    }
+}
+
+/// A byte count with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1usize << 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (write 1048576, 512K or 1M)"))?;
+    if n == 0 {
+        return Err("the size must be at least 1".into());
+    }
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// `s` without surrounding white space; `None` when nothing is left.
+pub fn trim_owned(s: String) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_string())
     }
 }
 

@@ -2,10 +2,9 @@
 //! `spira-map --map FILE --match name` reads and map files are built from.
 
 use clap::Parser;
-use serde::Deserialize;
-
 use crate::cli;
-use crate::config::{Connection, ConnectionArgs};
+use crate::client::each_page;
+use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
 
 const EXAMPLES: &str = "\
@@ -15,26 +14,12 @@ Examples:
   spira-ids --config spira.cfg > testcases.csv
   spira-parse reports/ | spira-map --map testcases.csv --match name";
 
-/// Rows per page: Spira answers at most 500.
-pub const PAGE: usize = 500;
-
 /// Lists the project's test cases as CSV test_case_id,name.
 #[derive(Parser, Debug)]
 #[command(name = "spira-ids", version, after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub conn: ConnectionArgs,
-}
-
-/// One test case as Spira lists it.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TestCase {
-    /// Its ID (TC:n).
-    pub test_case_id: u64,
-    /// Its name.
-    #[serde(default)]
-    pub name: Option<String>,
 }
 
 /// The entry point of `spira-ids`.
@@ -57,63 +42,6 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     out.flush()?;
     Ok(())
-}
-
-/// Calls `f` with each page of the project's test cases, 500 at a time. A refusal (401, 403)
-/// or any other error status is an `Error::Server` (exit 3).
-pub fn each_page(
-    agent: &ureq::Agent,
-    conn: &Connection,
-    args: &ConnectionArgs,
-    mut f: impl FnMut(Vec<TestCase>) -> Result<()>,
-) -> Result<()> {
-    let base = conn.project_base(args.api_version);
-    let mut row = 1usize;
-    loop {
-        let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
-        let resp = conn.get(agent, &url, args.auth).call();
-        let mut resp = resp.map_err(|e| {
-            Error::Server(format!(
-                "cannot reach {}: {}",
-                conn.url,
-                conn.redact(&e.to_string())
-            ))
-        })?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_string()
-            .map_err(|e| {
-                Error::Server(format!(
-                    "cannot read the answer: {}",
-                    conn.redact(&e.to_string())
-                ))
-            })?;
-        match status {
-            200 => {}
-            401 | 403 => {
-                return Err(Error::Server(format!(
-                    "{status} from Spira: check the user name and API key (RSS token), whether the account is locked, and that the user is a member of project PR:{}",
-                    conn.project
-                )))
-            }
-            _ => {
-                let shown: String = conn.redact(body.trim()).chars().take(300).collect();
-                return Err(Error::Server(format!("{status} from Spira: {shown}")));
-            }
-        }
-        let page: Vec<TestCase> = serde_json::from_str(&body).map_err(|e| {
-            Error::Server(format!("the test case list is not what Spira sends: {e}"))
-        })?;
-        let n = page.len();
-        f(page)?;
-        if n < PAGE {
-            return Ok(());
-        }
-        row += PAGE;
-    }
 }
 
 fn csv_io(e: csv::Error) -> Error {

@@ -1,6 +1,8 @@
 //! A fast writer of JSON lines for the hot output paths. serde_json escapes strings one byte at
 //! a time; test output is mostly long runs that need no escaping, which this copies whole.
 
+use crate::bytes;
+
 /// What each byte becomes inside a JSON string: 0 itself, `u` a `\u00XX` escape, else the
 /// letter after a backslash.
 static ESCAPE: [u8; 256] = {
@@ -37,8 +39,8 @@ pub fn escape(out: &mut Vec<u8>, s: &str) {
     let mut i = 0;
     loop {
         // The clean run: bytes that stand for themselves, eight at a time while possible.
-        while i + 8 <= b.len() {
-            let m = escape_mask(&b[i..i + 8]);
+        while let Some(w) = bytes::word(b, i) {
+            let m = bytes::special_mask(w, b'"', b'\\');
             if m != 0 {
                 // The lowest flagged byte is a true one (false flags only follow a true one).
                 i += (m.trailing_zeros() / 8) as usize;
@@ -136,25 +138,6 @@ pub fn trim_start_escaped(e: &[u8]) -> &[u8] {
     }
 }
 
-/// The bytes of 8 that are below 0x20, `"` or `\\`, as the high bit of each (little-endian).
-#[inline]
-fn escape_mask(b: &[u8]) -> u64 {
-    special_mask(b, b'"', b'\\')
-}
-
-/// The bytes of 8 that are below 0x20, `x` or `y`, as the high bit of each (little-endian):
-/// SWAR, which may flag a clean byte after a matching one, never misses one (so the lowest
-/// flagged byte is always a true one).
-#[inline]
-pub fn special_mask(b: &[u8], x: u8, y: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let w = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    below_space | zero(w ^ (ONES * u64::from(x))) | zero(w ^ (ONES * u64::from(y)))
-}
-
 /// Appends a JSON number for a finite float, or `null`.
 pub fn float(out: &mut Vec<u8>, v: Option<f64>) {
     match v {
@@ -165,19 +148,9 @@ pub fn float(out: &mut Vec<u8>, v: Option<f64>) {
     }
 }
 
-/// Appends the decimal digits of `n`.
-pub fn uint(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+/// Appends the decimal digits of `n` (itoa).
+pub fn uint(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// An object being written: keys and values, commas handled.

@@ -1,7 +1,9 @@
 //! spira-pipe: Unix filters that turn CI test reports into Spira test runs.
 
 pub mod batch;
+mod bytes;
 pub mod cli;
+mod client;
 pub mod config;
 pub mod date;
 pub mod error;

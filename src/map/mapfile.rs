@@ -4,8 +4,11 @@
 
 use std::collections::HashMap;
 
+use regex::Regex;
+
+use crate::config::spira_cfg::{Credentials, SpiraCfg};
 use crate::error::{Error, Result};
-use crate::parse::values::test_case_id;
+use crate::record::test_case_id;
 
 /// What a map entry gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -16,24 +19,10 @@ pub struct Target {
     pub test_set: Option<u64>,
 }
 
-/// The defaults a `spira.cfg` gives in `[credentials]`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Credentials {
-    /// All keys of the section, lower-cased.
-    pub values: HashMap<String, String>,
-}
-
-impl Credentials {
-    /// A numeric value, such as `release_id`.
-    pub fn id(&self, key: &str) -> Option<u64> {
-        self.values.get(key).and_then(|v| test_case_id(v))
-    }
-}
-
 /// A key and what it maps to; globs keep file order.
 struct Keyed {
     exact: HashMap<String, Target>,
-    globs: Vec<(String, Target)>,
+    globs: Vec<(Regex, Target)>,
 }
 
 impl Keyed {
@@ -44,13 +33,16 @@ impl Keyed {
         }
     }
 
-    fn insert(&mut self, key: &str, t: Target) {
+    /// Adds an entry (the first of equal keys wins); `Err` says why a glob cannot be used.
+    fn insert(&mut self, key: &str, t: Target) -> std::result::Result<(), String> {
         let k = key.trim().to_lowercase();
         if k.contains(['*', '?']) {
-            self.globs.push((k, t));
+            let re = glob(&k).map_err(|e| format!("the pattern \"{}\" cannot be used: {e}", key.trim()))?;
+            self.globs.push((re, t));
         } else {
             self.exact.entry(k).or_insert(t);
         }
+        Ok(())
     }
 
     /// Exact keys first, in the order of `candidates`; then the first glob in file order that
@@ -64,7 +56,7 @@ impl Keyed {
         }
         self.globs
             .iter()
-            .find(|(g, _)| lower.iter().any(|c| glob(g, c)))
+            .find(|(g, _)| lower.iter().any(|c| g.is_match(c)))
             .map(|(_, t)| *t)
     }
 }
@@ -100,7 +92,7 @@ impl MapFile {
             m.names = Some(read_name_list(path, text)?);
         } else if first.starts_with('{') {
             read_json(path, text, &mut m)?;
-        } else if looks_like_ini(text) {
+        } else if SpiraCfg::looks_like(text) {
             read_cfg(path, text, &mut m)?;
         } else {
             read_csv(path, text, &mut m)?;
@@ -142,39 +134,20 @@ impl MapFile {
     }
 }
 
-/// Matches `*` (any run) and `?` (one character); `[` is literal (pytest names contain it).
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
+/// A glob as a regex: `*` any run, `?` one character, everything else literal (`[` too:
+/// pytest names contain it).
+fn glob(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    let mut re = String::with_capacity(pattern.len() + 8);
+    re.push_str("(?s)^");
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
         }
     }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
-fn looks_like_ini(text: &str) -> bool {
-    text.lines().any(|l| {
-        let l = l.trim().to_lowercase();
-        l == "[test_cases]" || l == "[credentials]" || l == "[test_sets]"
-    })
+    re.push('$');
+    Regex::new(&re)
 }
 
 fn id_or_error(path: &str, line: usize, what: &str, v: &str) -> Result<u64> {
@@ -230,18 +203,21 @@ fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
                 .map(|v| id_or_error(path, line, "test_set_id", v))
                 .transpose()?,
         };
-        add(m, key, t);
+        add(m, key, t, || format!("{path}:{line}"))?;
     }
     Ok(())
 }
 
-/// An entry with only a test set is a suite entry.
-fn add(m: &mut MapFile, key: &str, t: Target) {
-    if t.test_case.is_none() {
-        m.suites.insert(key, t);
+/// An entry with only a test set is a suite entry; `at` says where it is, for an error.
+fn add(m: &mut MapFile, key: &str, t: Target, at: impl FnOnce() -> String) -> Result<()> {
+    let keyed = if t.test_case.is_none() {
+        &mut m.suites
     } else {
-        m.tests.insert(key, t);
-    }
+        &mut m.tests
+    };
+    keyed
+        .insert(key, t)
+        .map_err(|why| Error::Usage(format!("map file {}: {why}", at())))
 }
 
 fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
@@ -287,61 +263,33 @@ fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
                 test_set: None,
             },
         };
-        add(m, key, t);
+        add(m, key, t, || format!("{path}: \"{key}\""))?;
     }
     Ok(())
 }
 
-/// Inflectra's `spira.cfg`, read as Python's configparser reads it: `[section]` headers,
-/// `key = value` or `key: value` (the first `=` or `:` splits), `#` and `;` comments, keys in
-/// lower case.
+/// Inflectra's `spira.cfg`: its `[test_cases]` and `[test_sets]` sections, and the defaults of
+/// its `[credentials]` (the connection reads the rest of that section).
 fn read_cfg(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
-    let mut section = String::new();
-    let mut creds = Credentials::default();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let l = raw.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if l.starts_with('[') && l.ends_with(']') {
-            section = l[1..l.len() - 1].trim().to_lowercase();
-            continue;
-        }
-        let Some(cut) = l.find(['=', ':']) else {
-            return Err(Error::Usage(format!(
-                "map file {path}:{line}: expected key = value in [{section}]"
-            )));
+    let cfg = SpiraCfg::read(path, text)
+        .map_err(|e| Error::Usage(format!("map file {e}")))?;
+    for e in cfg.section("test_cases") {
+        let id = id_or_error(path, e.line, "test case", &e.value)?;
+        let t = Target {
+            test_case: Some(id),
+            test_set: None,
         };
-        let (key, value) = (l[..cut].trim(), l[cut + 1..].trim());
-        match section.as_str() {
-            "credentials" => {
-                creds.values.insert(key.to_lowercase(), value.to_string());
-            }
-            "test_cases" => {
-                let id = id_or_error(path, line, "test case", value)?;
-                m.tests.insert(
-                    key,
-                    Target {
-                        test_case: Some(id),
-                        test_set: None,
-                    },
-                );
-            }
-            "test_sets" => {
-                let id = id_or_error(path, line, "test set", value)?;
-                m.suites.insert(
-                    key,
-                    Target {
-                        test_case: None,
-                        test_set: Some(id),
-                    },
-                );
-            }
-            _ => {}
-        }
+        add(m, &e.key, t, || format!("{path}:{}", e.line))?;
     }
-    m.credentials = Some(creds);
+    for e in cfg.section("test_sets") {
+        let id = id_or_error(path, e.line, "test set", &e.value)?;
+        let t = Target {
+            test_case: None,
+            test_set: Some(id),
+        };
+        add(m, &e.key, t, || format!("{path}:{}", e.line))?;
+    }
+    m.credentials = Some(cfg.credentials());
     Ok(())
 }
 
@@ -379,38 +327,28 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob("tests.*", "tests.test_a"));
-        assert!(glob("test_?", "test_1"));
-        assert!(!glob("test_?", "test_12"));
-        assert!(glob("*[a-1]", "test_x[a-1]"));
-        assert!(!glob("*[ab]", "test_a"));
-        assert!(glob("a*b*c", "axxbyyc"));
+        let g = |p: &str, t: &str| glob(p).unwrap().is_match(t);
+        assert!(g("tests.*", "tests.test_a"));
+        assert!(g("test_?", "test_1"));
+        assert!(!g("test_?", "test_12"));
+        assert!(g("*[a-1]", "test_x[a-1]"));
+        assert!(!g("*[ab]", "test_a"));
+        assert!(g("a*b*c", "axxbyyc"));
+        assert!(!g("a.c", "abc"), "a dot is a dot");
+        assert!(g("é?*", "éé\n"), "any character, a line end too");
+        assert!(!g("a*b", "a\nc"));
     }
 
     #[test]
     fn exact_beats_glob_and_first_glob_wins() {
         let mut k = Keyed::new();
-        k.insert(
-            "tests.*",
-            Target {
-                test_case: Some(1),
+        for (key, tc) in [("tests.*", 1), ("tests.a*", 2), ("Tests.Alpha", 3)] {
+            let t = Target {
+                test_case: Some(tc),
                 test_set: None,
-            },
-        );
-        k.insert(
-            "tests.a*",
-            Target {
-                test_case: Some(2),
-                test_set: None,
-            },
-        );
-        k.insert(
-            "Tests.Alpha",
-            Target {
-                test_case: Some(3),
-                test_set: None,
-            },
-        );
+            };
+            k.insert(key, t).unwrap();
+        }
         assert_eq!(k.lookup(&["tests.alpha"]).unwrap().test_case, Some(3));
         assert_eq!(k.lookup(&["tests.another"]).unwrap().test_case, Some(1));
         assert_eq!(k.lookup(&["other"]), None);

@@ -14,8 +14,7 @@ use serde_json::value::RawValue;
 use crate::cli;
 use crate::date::{self, Millis};
 use crate::error::{Error, Result, EXIT_DATA};
-use crate::parse::values::test_case_id;
-use crate::record::{CustomProperty, RunParameter, RunStep, Status, TestRun};
+use crate::record::{test_case_id, CustomProperty, RunParameter, RunStep, Status, TestRun};
 use crate::spira::{self, status as sid};
 use mapfile::MapFile;
 
@@ -919,7 +918,7 @@ fn stack_trace<T: TraceText>(r: &Input<'_>, s: &mut T) -> serde_json::Result<()>
 fn stack_trace_text(r: &Input<'_>) -> serde_json::Result<Option<String>> {
     let mut s = String::new();
     stack_trace(r, &mut s)?;
-    Ok(crate::parse::xml::trim_owned(s))
+    Ok(cli::trim_owned(s))
 }
 
 /// The stack trace as the inside of a JSON string, trimmed; None when empty.

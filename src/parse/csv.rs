@@ -178,7 +178,7 @@ pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result
             r.suites = Arc::from([s.to_string()]);
         }
         let raw_status = get("status").unwrap_or("");
-        let (status, spira) = values::status_word(raw_status).ok_or_else(|| {
+        let (status, spira) = crate::record::status_word(raw_status).ok_or_else(|| {
             Error::Data(format!(
                 "{name}:{line}: unknown status \"{raw_status}\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)"
             ))
@@ -204,7 +204,7 @@ pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result
             });
         }
         if let Some(id) = get("test_case_id") {
-            r.test_case_id = Some(values::test_case_id(id).ok_or_else(|| {
+            r.test_case_id = Some(crate::record::test_case_id(id).ok_or_else(|| {
                 Error::Data(format!(
                     "{name}:{line}: test case ID \"{id}\" is not a number (write 123 or TC:123)"
                 ))

@@ -51,7 +51,7 @@ pub struct Args {
 
     /// Cap on each text field (message, stack trace, output), in bytes; K, M and G suffixes
     /// are accepted. Longer text is cut with a visible marker.
-    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = cli::parse_size)]
     pub max_field_bytes: usize,
 
     /// CSV: read FIELD from the column headed HEADER (fields: name, classname, suite, status,
@@ -110,25 +110,6 @@ impl Format {
             _ => return None,
         })
     }
-}
-
-/// A byte count with an optional K, M or G suffix (powers of 1024).
-pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, 'K' | 'k')) => (&t[..i], 1usize << 10),
-        Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
-        Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (write 1048576, 512K or 1M)"))?;
-    if n == 0 {
-        return Err("the size must be at least 1".into());
-    }
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 fn parse_column(s: &str) -> std::result::Result<(String, String), String> {
@@ -379,6 +360,7 @@ pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64>
     let input = Input {
         name: "<memory>".into(),
         path: None,
+        spooled: None,
     };
     let r = parse_stream(
         &input,

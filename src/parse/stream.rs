@@ -239,8 +239,8 @@ pub fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<(
         let mut escaped = false;
         while i < len {
             // Eight bytes at a time to the next quote, `&` or control character.
-            if i + 8 <= len {
-                let m = crate::json::special_mask(&tag[i..i + 8], quote, b'&');
+            if let Some(w) = crate::bytes::word(tag, i) {
+                let m = crate::bytes::special_mask(w, quote, b'&');
                 if m == 0 {
                     i += 8;
                     continue;

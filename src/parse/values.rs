@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::record::{Property, Status};
+use crate::record::Property;
 
 /// Why a value could not be read.
 #[derive(Debug, PartialEq)]
@@ -113,44 +113,6 @@ pub fn resolve_attachment(path: &str, dir: Option<&Path>) -> Option<String> {
     })
 }
 
-/// A status word as CSV files and free-form reports write it, and the Spira status it names
-/// directly, if any.
-pub fn status_word(raw: &str) -> Option<(Status, Option<&'static str>)> {
-    let w: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '_' | '-'))
-        .flat_map(char::to_lowercase)
-        .collect();
-    Some(match w.as_str() {
-        "pass" | "passed" | "ok" | "success" | "successful" | "succeeded" | "green" | "good" => {
-            (Status::Passed, None)
-        }
-        "fail" | "failed" | "failure" | "ko" | "red" | "bad" | "nok" => (Status::Failed, None),
-        "error" | "errored" | "broken" | "crash" | "crashed" | "exception" | "timeout"
-        | "timedout" => (Status::Error, None),
-        "skip" | "skipped" | "ignore" | "ignored" | "pending" | "disabled" | "todo"
-        | "excluded" | "xfail" | "xfailed" | "notexecuted" => (Status::Skipped, None),
-        "warning" | "warn" | "warned" => (Status::Warning, None),
-        "blocked" => (Status::Error, Some("Blocked")),
-        "caution" => (Status::Warning, Some("Caution")),
-        "notrun" => (Status::Skipped, Some("Not Run")),
-        "n/a" | "na" | "notapplicable" => (Status::Skipped, Some("N/A")),
-        _ => return None,
-    })
-}
-
-/// A test case ID as users write it: `123`, `TC123`, `TC:123`, `TC-123`.
-pub fn test_case_id(raw: &str) -> Option<u64> {
-    let s = raw.trim();
-    let s = s
-        .strip_prefix("TC")
-        .or_else(|| s.strip_prefix("tc"))
-        .map(|r| r.trim_start_matches([':', '-', ' ']))
-        .unwrap_or(s);
-    s.parse::<u64>().ok().filter(|&n| n > 0)
-}
-
 /// `Namespace.Class.Method` with class `Namespace.Class` becomes `Method`, the full name kept
 /// in `extra.fullname`, so that `classname.name` does not repeat the class.
 pub fn strip_class_prefix(r: &mut crate::record::TestResult) {
@@ -202,23 +164,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn reads_status_words_and_ids() {
-        assert_eq!(status_word("OK"), Some((Status::Passed, None)));
-        assert_eq!(
-            status_word("Not Run"),
-            Some((Status::Skipped, Some("Not Run")))
-        );
-        assert_eq!(
-            status_word("blocked"),
-            Some((Status::Error, Some("Blocked")))
-        );
-        assert_eq!(status_word("maybe"), None);
-        assert_eq!(test_case_id("TC:12"), Some(12));
-        assert_eq!(test_case_id("TC-7"), Some(7));
-        assert_eq!(test_case_id("42"), Some(42));
-        assert_eq!(test_case_id("x"), None);
-    }
 }
 
 /// Odd durations and timestamps in one file: each read gives null for an odd value, and the

@@ -912,19 +912,7 @@ pub fn trimmed_text(doc: &mut XmlDoc, empty: bool) -> Result<Option<String>> {
     if empty {
         return Ok(None);
     }
-    Ok(read_text(doc)?.and_then(trim_owned))
-}
-
-/// `s` without surrounding white space; `None` when nothing is left.
-pub fn trim_owned(s: String) -> Option<String> {
-    let t = s.trim();
-    if t.is_empty() {
-        None
-    } else if t.len() == s.len() {
-        Some(s)
-    } else {
-        Some(t.to_string())
-    }
+    Ok(read_text(doc)?.and_then(cli::trim_owned))
 }
 
 /// `message` or `stack-trace` style children of a failure-like element, by name, trimmed.

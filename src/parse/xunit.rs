@@ -141,7 +141,7 @@ fn test(
                             Ok(())
                         })?;
                     }
-                    r.message = inner.or_else(|| text.finish().and_then(xml::trim_owned));
+                    r.message = inner.or_else(|| text.finish().and_then(crate::cli::trim_owned));
                 }
                 "output" => r.stdout = xml::trimmed_text(doc, empty)?,
                 "traits" if !empty => xml::each_child(doc, None, |_, n, a, _| {

@@ -216,10 +216,9 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     let mut inputs = cli::inputs(&args.files);
-    let mut _spool = None;
     let mut plan = None;
     if args.preflight || want_build {
-        let (p, again, s) = plan::first_pass(&inputs, args.release)?;
+        let (p, again) = plan::first_pass(&inputs, args.release)?;
         if want_build {
             if let Some(at) = &p.no_release {
                 return Err(Error::Usage(format!(
@@ -228,7 +227,6 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         inputs = again;
-        _spool = Some(s);
         plan = Some(p);
     }
     let build_name = want_build.then(|| {
@@ -952,7 +950,7 @@ fn preflight(
     plan: Option<&plan::Plan>,
 ) -> Result<HashSet<u64>> {
     let mut known = HashSet::new();
-    crate::ids::each_page(agent, conn, &args.conn, |page| {
+    crate::client::each_page(agent, conn, &args.conn, |page| {
         known.extend(page.iter().map(|t| t.test_case_id));
         Ok(())
     })?;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -43,66 +43,38 @@ struct Peek {
     runner: Option<String>,
 }
 
-/// A temporary copy of standard input, removed when dropped.
-pub struct Spool(Option<PathBuf>);
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        if let Some(p) = &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
 /// A number as JSON gives it: a number or a numeric string.
 pub fn id(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())
 }
 
-/// Reads every input once. Returns the plan, the inputs to read for the upload (standard input
-/// replaced by its spooled copy, under the same name) and the spool's guard.
-pub fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<Input>, Spool)> {
-    let mut spool = Spool(None);
+/// Reads every input once. Returns the plan and the inputs to read for the upload: standard
+/// input is copied on the way to an unlinked temporary file (the tempfile crate: a kill cannot
+/// leave it behind), which the second reading reads under the same name.
+pub fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<Input>)> {
     let mut again = Vec::new();
     for input in inputs {
         if input.path.is_some() {
-            again.push(Input {
-                name: input.name.clone(),
-                path: input.path.clone(),
-            });
+            again.push(Input::new(input.path.as_deref().unwrap_or(Path::new("-"))));
             continue;
         }
-        if spool.0.is_some() {
+        if again.iter().any(|i: &Input| i.spooled.is_some()) {
             return Err(Error::Usage("standard input is named twice".into()));
         }
-        let path = std::env::temp_dir().join(format!(
-            "spira-post-{}-{}.jsonl",
-            std::process::id(),
-            crate::date::now()
-        ));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot create a temporary file in {}: {}",
-                    std::env::temp_dir().display(),
-                    cli::io_reason(&e)
-                ))
-            })?;
-        spool.0 = Some(path.clone());
-        std::io::copy(&mut input.open_raw()?, &mut f).map_err(|e| {
+        let tmp = |e: std::io::Error| {
             Error::Usage(format!(
-                "cannot copy standard input to {}: {}",
-                path.display(),
+                "cannot copy standard input to a temporary file in {}: {}",
+                std::env::temp_dir().display(),
                 cli::io_reason(&e)
             ))
-        })?;
-        f.flush()?;
+        };
+        let mut f = tempfile::tempfile().map_err(tmp)?;
+        std::io::copy(&mut input.open_raw()?, &mut f).map_err(tmp)?;
+        f.flush().map_err(tmp)?;
         again.push(Input {
             name: input.name.clone(),
-            path: Some(path),
+            path: None,
+            spooled: Some(f),
         });
     }
     let mut plan = Plan::default();
@@ -131,5 +103,5 @@ pub fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<I
         }
         Ok(())
     })?;
-    Ok((plan, again, spool))
+    Ok((plan, again))
 }

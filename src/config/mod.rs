@@ -10,7 +10,9 @@ use clap::Args as ClapArgs;
 
 use crate::cli;
 use crate::error::{Error, Result};
-use crate::map::mapfile::MapFile;
+use spira_cfg::{Credentials, SpiraCfg};
+
+pub(crate) mod spira_cfg;
 
 /// The connection flags, shared by every tool that talks to Spira.
 #[derive(ClapArgs, Debug, Clone, Default)]
@@ -66,7 +68,7 @@ pub struct Connection {
     /// Project ID.
     pub project: u64,
     /// The `[credentials]` of a spira.cfg, when one was given.
-    pub cfg: Option<crate::map::mapfile::Credentials>,
+    pub cfg: Option<Credentials>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -90,9 +92,7 @@ impl ConnectionArgs {
     /// [`resolve`](Self::resolve) with the environment given.
     pub fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> Result<Connection> {
         let cfg = match &self.config {
-            Some(p) => MapFile::load(p, false)?
-                .credentials
-                .ok_or_else(|| Error::Usage(format!("--config {p}: no [credentials] section")))?,
+            Some(p) => read_cfg(p)?,
             None => Default::default(),
         };
         let from_cfg = |k: &str| cfg.values.get(k).cloned().filter(|v| !v.is_empty());
@@ -204,6 +204,23 @@ impl ConnectionArgs {
     }
 }
 
+/// The `[credentials]` of the spira.cfg at `path`.
+fn read_cfg(path: &str) -> Result<Credentials> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "--config: cannot open '{path}': {}",
+            cli::io_reason(&e)
+        ))
+    })?;
+    let cfg = SpiraCfg::read(path, &text).map_err(|e| Error::Usage(format!("--config {e}")))?;
+    if !cfg.has("credentials") {
+        return Err(Error::Usage(format!(
+            "--config {path}: no [credentials] section (a spira.cfg holds url, username, token and project_id there)"
+        )));
+    }
+    Ok(cfg.credentials())
+}
+
 fn missing(what: &str, flag: &str, env: &str, cfg: &str) -> Error {
     Error::Usage(format!(
         "{what} is not set: use {flag}, the environment variable {env}, or {cfg} in a spira.cfg given with --config"
@@ -234,17 +251,15 @@ impl Connection {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// Percent-encodes everything but unreserved characters (RFC 3986), as a query value.
+pub(crate) fn percent_encode(s: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -342,28 +357,10 @@ pub enum Auth {
     Basic,
 }
 
-/// Standard base64 with padding, for HTTP Basic.
-pub fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        out.push(A[(n >> 18) as usize & 63] as char);
-        out.push(A[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 {
-            A[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if c.len() > 2 {
-            A[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
+/// Standard base64 with padding: HTTP Basic credentials, and the documents spira-post uploads.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 impl Connection {
@@ -418,13 +415,15 @@ impl Connection {
 }
 
 #[cfg(test)]
-mod base64_tests {
+mod encoding_tests {
     #[test]
-    fn encodes() {
+    fn encodes_basic_credentials_and_query_values() {
         assert_eq!(
             super::base64(b"demo:{00000000-DEMO-KEY0-0000-000000000000}"),
             "ZGVtbzp7MDAwMDAwMDAtREVNTy1LRVkwLTAwMDAtMDAwMDAwMDAwMDAwfQ=="
         );
         assert_eq!(super::base64(b"ab"), "YWI=");
+        // Every auth form must carry these through: %, +, / and = among them.
+        assert_eq!(super::percent_encode("{A b}%+/=~-_.é"), "%7BA%20b%7D%25%2B%2F%3D~-_.%C3%A9");
     }
 }

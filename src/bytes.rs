@@ -1,0 +1,42 @@
+//! Byte scanning shared by the JSON writer and spira-parse's attribute splitter: eight bytes at
+//! a time (SWAR), on the hot paths of both.
+
+/// The eight bytes of `b` from `i` as one little-endian word, if there are eight.
+#[inline]
+pub(crate) fn word(b: &[u8], i: usize) -> Option<u64> {
+    let w: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// The bytes of word `w` that are below 0x20, `x` or `y`, as the high bit of each: SWAR, which
+/// may flag a clean byte after a matching one but never misses one, so the lowest flagged byte
+/// is always a true one (`trailing_zeros() / 8` is its index).
+#[inline]
+pub(crate) fn special_mask(w: u64, x: u8, y: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    below_space | zero(w ^ (ONES * u64::from(x))) | zero(w ^ (ONES * u64::from(y)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mask against a byte-by-byte reading, with the special byte at every place.
+    #[test]
+    fn the_lowest_flag_is_the_first_special_byte() {
+        for special in [b'"', b'\\', b'&', 0x00, 0x1F, b'\n'] {
+            for at in 0..8 {
+                let mut b = *b"abcdefgh";
+                b[at] = special;
+                let m = special_mask(word(&b, 0).unwrap(), b'"', if special == b'&' { b'&' } else { b'\\' });
+                assert_eq!((m.trailing_zeros() / 8) as usize, at, "{special} at {at}");
+            }
+        }
+        assert_eq!(special_mask(word(b"plain ok", 0).unwrap(), b'"', b'\\'), 0);
+        assert_eq!(word(b"short", 0), None);
+        assert_eq!(word(b"12345678", usize::MAX), None);
+    }
+}
