@@ -16,7 +16,7 @@ Examples:
   spira-batch --unbatch spira-post.dead.jsonl > to-fix.jsonl";
 
 /// Spira's advice: 100 to 500 runs per record-multiple call.
-pub const ADVISED_MAX: usize = 500;
+pub(crate) const ADVISED_MAX: usize = 500;
 
 /// Groups lines into JSON arrays of runs, one array per line, each a record-multiple body.
 #[derive(Parser, Debug)]
@@ -24,19 +24,19 @@ pub const ADVISED_MAX: usize = 500;
 pub struct Args {
     /// Line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 
     /// Runs per batch (Spira advises 100 to 500).
     #[arg(long, value_name = "N", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
-    pub size: u64,
+    pub(crate) size: u64,
 
     /// A batch is also closed before its body would pass this many bytes; K, M, G suffixes.
     #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = cli::parse_size)]
-    pub max_bytes: usize,
+    pub(crate) max_bytes: usize,
 
     /// The reverse: arrays (and dead-letter records with a `runs` array) to one object per line.
     #[arg(long)]
-    pub unbatch: bool,
+    pub(crate) unbatch: bool,
 }
 
 /// The entry point of `spira-batch`.

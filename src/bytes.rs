@@ -31,7 +31,11 @@ mod tests {
             for at in 0..8 {
                 let mut b = *b"abcdefgh";
                 b[at] = special;
-                let m = special_mask(word(&b, 0).unwrap(), b'"', if special == b'&' { b'&' } else { b'\\' });
+                let m = special_mask(
+                    word(&b, 0).unwrap(),
+                    b'"',
+                    if special == b'&' { b'&' } else { b'\\' },
+                );
                 assert_eq!((m.trailing_zeros() / 8) as usize, at, "{special} at {at}");
             }
         }

@@ -11,22 +11,22 @@ use crate::error::{Error, Result, EXIT_OK};
 static TOOL: OnceLock<&'static str> = OnceLock::new();
 
 /// The running tool's name, as it prefixes every message.
-pub fn tool() -> &'static str {
+pub(crate) fn tool() -> &'static str {
     TOOL.get().copied().unwrap_or("spira-pipe")
 }
 
 /// Prints `TOOL: warning: MESSAGE` on stderr. Warnings never change the exit code.
-pub fn warn(msg: std::fmt::Arguments<'_>) {
+pub(crate) fn warn(msg: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "{}: warning: {}", tool(), msg);
 }
 
 /// Prints `TOOL: MESSAGE` on stderr: an error that the tool recovers from or reports at the end.
-pub fn error(msg: std::fmt::Arguments<'_>) {
+pub(crate) fn error(msg: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "{}: {}", tool(), msg);
 }
 
 /// Prints `TOOL: MESSAGE` on stderr: information for people.
-pub fn info(msg: std::fmt::Arguments<'_>) {
+pub(crate) fn info(msg: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "{}: {}", tool(), msg);
 }
 
@@ -81,7 +81,12 @@ fn with_generate(cmd: clap::Command) -> clap::Command {
 }
 
 /// Writes the man page or the completions of `cmd`, generated from its clap definition.
-pub fn generate(cmd: clap::Command, name: &str, kind: &str, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn generate(
+    cmd: clap::Command,
+    name: &str,
+    kind: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     use clap_complete::Shell;
     let mut cmd = cmd.bin_name(name.to_string());
     let shell = match kind {
@@ -95,7 +100,7 @@ pub fn generate(cmd: clap::Command, name: &str, kind: &str, out: &mut dyn Write)
 }
 
 /// Standard output, locked once and buffered: by line on a terminal, in blocks otherwise.
-pub fn stdout() -> Box<dyn Write> {
+pub(crate) fn stdout() -> Box<dyn Write> {
     let out = io::stdout();
     if out.is_terminal() {
         Box::new(io::LineWriter::new(out.lock()))
@@ -105,19 +110,19 @@ pub fn stdout() -> Box<dyn Write> {
 }
 
 /// One named input: a file, or standard input when the name is `-`.
-pub struct Input {
+pub(crate) struct Input {
     /// The name used in messages: the path as given, or `<stdin>`.
-    pub name: String,
+    pub(crate) name: String,
     /// The path, or `None` for standard input.
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// A copy of standard input in an unlinked temporary file, read instead of it (for a tool
     /// that reads its input twice).
-    pub spooled: Option<File>,
+    pub(crate) spooled: Option<File>,
 }
 
 impl Input {
     /// The input named `arg`; `-` means standard input.
-    pub fn new(arg: &Path) -> Input {
+    pub(crate) fn new(arg: &Path) -> Input {
         if arg == Path::new("-") {
             Input::stdin()
         } else {
@@ -130,7 +135,7 @@ impl Input {
     }
 
     /// Standard input.
-    pub fn stdin() -> Input {
+    pub(crate) fn stdin() -> Input {
         Input {
             name: "<stdin>".to_string(),
             path: None,
@@ -139,7 +144,7 @@ impl Input {
     }
 
     /// Opens the input for raw reading. A file that cannot be opened is a usage error (exit 2).
-    pub fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
+    pub(crate) fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
         if let Some(f) = &self.spooled {
             use std::io::Seek;
             let f = f
@@ -168,7 +173,7 @@ impl Input {
     }
 
     /// Opens the input buffered, for line-oriented tools.
-    pub fn open(&self) -> Result<Box<dyn BufRead>> {
+    pub(crate) fn open(&self) -> Result<Box<dyn BufRead>> {
         Ok(Box::new(BufReader::with_capacity(
             32 * 1024,
             self.open_raw()?,
@@ -177,7 +182,7 @@ impl Input {
 }
 
 /// Opens `path` for appending, creating it if needed (a reject, dead-letter or record file).
-pub fn open_append(path: &Path) -> Result<io::BufWriter<File>> {
+pub(crate) fn open_append(path: &Path) -> Result<io::BufWriter<File>> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -193,7 +198,7 @@ pub fn open_append(path: &Path) -> Result<io::BufWriter<File>> {
 }
 
 /// The inputs named on the command line; none means standard input.
-pub fn inputs(args: &[PathBuf]) -> Vec<Input> {
+pub(crate) fn inputs(args: &[PathBuf]) -> Vec<Input> {
     if args.is_empty() {
         vec![Input::stdin()]
     } else {
@@ -202,7 +207,7 @@ pub fn inputs(args: &[PathBuf]) -> Vec<Input> {
 }
 
 /// A byte count with an optional K, M or G suffix (powers of 1024).
-pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+pub(crate) fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {
         Some((i, 'K' | 'k')) => (&t[..i], 1usize << 10),
@@ -221,7 +226,7 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
 }
 
 /// `s` without surrounding white space; `None` when nothing is left.
-pub fn trim_owned(s: String) -> Option<String> {
+pub(crate) fn trim_owned(s: String) -> Option<String> {
     let t = s.trim();
     if t.is_empty() {
         None
@@ -233,7 +238,7 @@ pub fn trim_owned(s: String) -> Option<String> {
 }
 
 /// An I/O error's reason without Rust's "(os error N)" suffix, as coreutils prints it.
-pub fn io_reason(e: &io::Error) -> String {
+pub(crate) fn io_reason(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
@@ -243,7 +248,7 @@ pub fn io_reason(e: &io::Error) -> String {
 
 /// Standard output for JSON lines: records are serialized into one buffer, written out in
 /// large blocks (at once on a terminal), so the hot path makes no small writes.
-pub struct LineOut {
+pub(crate) struct LineOut {
     out: Box<dyn Write>,
     buf: Vec<u8>,
     eager: bool,
@@ -251,7 +256,7 @@ pub struct LineOut {
 
 impl LineOut {
     /// Any writer, written in blocks.
-    pub fn new(out: Box<dyn Write>) -> LineOut {
+    pub(crate) fn new(out: Box<dyn Write>) -> LineOut {
         LineOut {
             out,
             buf: Vec::with_capacity(128 * 1024),
@@ -261,7 +266,7 @@ impl LineOut {
 
     /// Standard output. The blocks go to it unbuffered: they end with a line end, so its own
     /// line buffering passes them straight through, where a `BufWriter` would copy them again.
-    pub fn stdout() -> LineOut {
+    pub(crate) fn stdout() -> LineOut {
         LineOut {
             out: Box::new(io::stdout().lock()),
             buf: Vec::with_capacity(128 * 1024),
@@ -270,7 +275,7 @@ impl LineOut {
     }
 
     /// Appends one line: `write` serializes the record, the newline is added here.
-    pub fn line(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+    pub(crate) fn line(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
         write(&mut self.buf);
         self.buf.push(b'\n');
         if self.eager || self.buf.len() >= 64 * 1024 {
@@ -282,7 +287,7 @@ impl LineOut {
 
     /// Appends one line that is already whole (its newline included), writing it straight out
     /// when nothing is pending.
-    pub fn raw_line(&mut self, line: &[u8]) -> Result<()> {
+    pub(crate) fn raw_line(&mut self, line: &[u8]) -> Result<()> {
         if self.buf.is_empty() && line.len() >= 64 * 1024 {
             self.out.write_all(line)?;
             if self.eager {
@@ -294,7 +299,7 @@ impl LineOut {
     }
 
     /// Writes everything out.
-    pub fn flush(&mut self) -> Result<()> {
+    pub(crate) fn flush(&mut self) -> Result<()> {
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         self.out.flush()?;
@@ -306,7 +311,7 @@ impl LineOut {
 /// line's bytes without its line end (LF or CR LF) or a leading BOM. Blank lines are passed
 /// over. A final line without a newline is a line. Lines are handed out from the read buffer
 /// itself; only a line cut by the buffer's end is copied.
-pub fn each_line(
+pub(crate) fn each_line(
     inputs: &[Input],
     mut f: impl FnMut(&str, u64, &[u8]) -> Result<()>,
 ) -> Result<()> {

@@ -6,22 +6,22 @@ use crate::config::{Connection, ConnectionArgs};
 use crate::error::{Error, Result};
 
 /// Rows per page: Spira answers at most 500.
-pub const PAGE: usize = 500;
+pub(crate) const PAGE: usize = 500;
 
 /// One test case as Spira lists it.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct TestCase {
+pub(crate) struct TestCase {
     /// Its ID (TC:n).
-    pub test_case_id: u64,
+    pub(crate) test_case_id: u64,
     /// Its name.
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// Calls `f` with each page of the project's test cases, 500 at a time. A refusal (401, 403)
 /// or any other error status is an `Error::Server` (exit 3).
-pub fn each_page(
+pub(crate) fn each_page(
     agent: &ureq::Agent,
     conn: &Connection,
     args: &ConnectionArgs,

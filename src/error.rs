@@ -29,7 +29,7 @@ pub enum Error {
 
 impl Error {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Data(_) => EXIT_DATA,
             Error::Usage(_) => EXIT_USAGE,
@@ -41,7 +41,7 @@ impl Error {
     }
 
     /// True when this error is the quiet end of a closed downstream pipe.
-    pub fn is_broken_pipe(&self) -> bool {
+    pub(crate) fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 }

@@ -1,11 +1,11 @@
 //! `spira-ids`: the project's test cases as CSV `test_case_id,name`, the list
 //! `spira-map --map FILE --match name` reads and map files are built from.
 
-use clap::Parser;
 use crate::cli;
 use crate::client::each_page;
 use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
+use clap::Parser;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -19,7 +19,7 @@ Examples:
 #[command(name = "spira-ids", version, after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
-    pub conn: ConnectionArgs,
+    pub(crate) conn: ConnectionArgs,
 }
 
 /// The entry point of `spira-ids`.

@@ -28,24 +28,24 @@ pub struct Args {
     /// Files of result, run, batch, created, dry-run request or dead-letter lines; `-` or
     /// nothing means standard input.
     #[arg(value_name = "FILE")]
-    pub files: Vec<std::path::PathBuf>,
+    pub(crate) files: Vec<std::path::PathBuf>,
 
     /// The summary as one JSON object.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// How many entries the lists show (slowest tests, test cases with several runs, names).
     #[arg(long, default_value_t = 10, value_name = "N")]
-    pub top: usize,
+    pub(crate) top: usize,
 
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value = "auto")]
-    pub color: Color,
+    pub(crate) color: Color,
 }
 
 /// When to colour the summary.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Color {
+pub(crate) enum Color {
     Auto,
     Always,
     Never,

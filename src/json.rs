@@ -31,7 +31,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends `s` escaped for the inside of a JSON string literal, without the quotes.
-pub fn escape(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn escape(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = s.as_bytes();
     out.reserve(b.len());
@@ -139,7 +139,7 @@ pub fn trim_start_escaped(e: &[u8]) -> &[u8] {
 }
 
 /// Appends a JSON number for a finite float, or `null`.
-pub fn float(out: &mut Vec<u8>, v: Option<f64>) {
+pub(crate) fn float(out: &mut Vec<u8>, v: Option<f64>) {
     match v {
         Some(f) if f.is_finite() => {
             let _ = serde_json::to_writer(&mut *out, &f);
@@ -149,19 +149,19 @@ pub fn float(out: &mut Vec<u8>, v: Option<f64>) {
 }
 
 /// Appends the decimal digits of `n` (itoa).
-pub fn uint(out: &mut Vec<u8>, n: u64) {
+pub(crate) fn uint(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// An object being written: keys and values, commas handled.
-pub struct Obj<'a> {
+pub(crate) struct Obj<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
 }
 
 impl<'a> Obj<'a> {
     /// Starts an object.
-    pub fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
         out.push(b'{');
         Obj { out, first: true }
     }
@@ -169,7 +169,7 @@ impl<'a> Obj<'a> {
     /// Writes a key and returns the buffer for its value. Keys must need no escaping.
     /// Inlined: a literal key is then copied as a constant, without a call.
     #[inline(always)]
-    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+    pub(crate) fn key(&mut self, k: &str) -> &mut Vec<u8> {
         let out = &mut *self.out;
         out.reserve(k.len() + 4);
         if !self.first {
@@ -183,7 +183,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Writes a key that may need escaping and returns the buffer for its value.
-    pub fn key_escaped(&mut self, k: &str) -> &mut Vec<u8> {
+    pub(crate) fn key_escaped(&mut self, k: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
@@ -194,7 +194,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Appends members already written as JSON (`"k":v,"k2":v2`, or nothing).
-    pub fn members(&mut self, json: &[u8]) {
+    pub(crate) fn members(&mut self, json: &[u8]) {
         if json.is_empty() {
             return;
         }
@@ -207,7 +207,7 @@ impl<'a> Obj<'a> {
 
     /// A string value, or `null`.
     #[inline(always)]
-    pub fn str(&mut self, k: &str, v: Option<&str>) {
+    pub(crate) fn str(&mut self, k: &str, v: Option<&str>) {
         let out = self.key(k);
         match v {
             Some(s) => string(out, s),
@@ -217,14 +217,14 @@ impl<'a> Obj<'a> {
 
     /// A string value, left out when `None`.
     #[inline(always)]
-    pub fn opt_str(&mut self, k: &str, v: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, k: &str, v: Option<&str>) {
         if v.is_some() {
             self.str(k, v);
         }
     }
 
     /// An unsigned integer, left out when `None`.
-    pub fn opt_u64(&mut self, k: &str, v: Option<u64>) {
+    pub(crate) fn opt_u64(&mut self, k: &str, v: Option<u64>) {
         if let Some(n) = v {
             let out = self.key(k);
             uint(out, n);
@@ -232,7 +232,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Ends the object.
-    pub fn end(self) {
+    pub(crate) fn end(self) {
         self.out.push(b'}');
     }
 }

@@ -14,7 +14,7 @@ use crate::json;
 /// The normalised outcome of one test.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// The test passed.
     Passed,
     /// The test ran and a check failed.
@@ -29,7 +29,7 @@ pub enum Status {
 
 impl Status {
     /// The lower-case name used in result lines.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Passed => "passed",
             Status::Failed => "failed",
@@ -40,7 +40,7 @@ impl Status {
     }
 
     /// All statuses, in the order summaries print them.
-    pub const ALL: [Status; 5] = [
+    pub(crate) const ALL: [Status; 5] = [
         Status::Passed,
         Status::Failed,
         Status::Error,
@@ -51,7 +51,7 @@ impl Status {
 
 /// A status word as CSV files and free-form reports write it, and the Spira status it names
 /// directly, if any.
-pub fn status_word(raw: &str) -> Option<(Status, Option<&'static str>)> {
+pub(crate) fn status_word(raw: &str) -> Option<(Status, Option<&'static str>)> {
     let w: String = raw
         .trim()
         .chars()
@@ -77,7 +77,7 @@ pub fn status_word(raw: &str) -> Option<(Status, Option<&'static str>)> {
 }
 
 /// A test case ID as users write it: `123`, `TC123`, `TC:123`, `TC-123`.
-pub fn test_case_id(raw: &str) -> Option<u64> {
+pub(crate) fn test_case_id(raw: &str) -> Option<u64> {
     let s = raw.trim();
     let s = s
         .strip_prefix("TC")
@@ -89,48 +89,48 @@ pub fn test_case_id(raw: &str) -> Option<u64> {
 
 /// A name/value pair: a report property, an xUnit trait, a CSV extra column.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-pub struct Property {
+pub(crate) struct Property {
     /// The property's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its value: the `value` attribute, or the element's text when there is no attribute.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// One result element besides the one that decided the status (a second `<failure>`, a
 /// `<skipped>` beside an `<error>`...).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The element as written: `failure`, `error`, `skipped`, `warning`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Its message.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Its type (exception class).
     #[serde(rename = "type")]
-    pub failure_type: Option<String>,
+    pub(crate) failure_type: Option<String>,
     /// Its body: usually a stack trace.
-    pub details: Option<String>,
+    pub(crate) details: Option<String>,
 }
 
 /// One earlier attempt of a rerun test (surefire `rerunFailure`, `flakyError`, ...).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-pub struct Rerun {
+pub(crate) struct Rerun {
     /// The element as written: `rerunFailure`, `rerunError`, `flakyFailure`, `flakyError`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The attempt's status: `failed` or `error`.
-    pub status: Option<Status>,
+    pub(crate) status: Option<Status>,
     /// Its message.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Its type (exception class).
     #[serde(rename = "type")]
-    pub failure_type: Option<String>,
+    pub(crate) failure_type: Option<String>,
     /// Its stack trace.
-    pub details: Option<String>,
+    pub(crate) details: Option<String>,
     /// Its standard output.
-    pub stdout: Option<String>,
+    pub(crate) stdout: Option<String>,
     /// Its standard error.
-    pub stderr: Option<String>,
+    pub(crate) stderr: Option<String>,
     /// Its duration in seconds.
-    pub duration: Option<f64>,
+    pub(crate) duration: Option<f64>,
 }
 
 fn is_empty_slice<T>(s: &Arc<[T]>) -> bool {
@@ -143,87 +143,87 @@ fn is_false(b: &bool) -> bool {
 
 /// A **result** line: one executed (or skipped) test case as the report describes it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct TestResult {
+pub(crate) struct TestResult {
     /// The report's format: `junit`, `csv`, `nunit3`, ...
-    pub format: Cow<'static, str>,
+    pub(crate) format: Cow<'static, str>,
     /// The report file the result comes from, as named on the command line (`<stdin>` for `-`).
-    pub report: Arc<str>,
+    pub(crate) report: Arc<str>,
     /// Enclosing suite names, outer to inner.
-    pub suites: Arc<[String]>,
+    pub(crate) suites: Arc<[String]>,
     /// The class (or group) name, if any.
-    pub classname: Option<String>,
+    pub(crate) classname: Option<String>,
     /// The test's name, if any.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The normalised status.
-    pub status: Status,
+    pub(crate) status: Status,
     /// The outcome word as the report wrote it (`failure`, `Failed`, `SKIP`, ...), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub(crate) outcome: Option<String>,
     /// A Spira execution status named directly by the report (CSV `blocked`, `caution`,
     /// `not run`, `n/a`): `Blocked`, `Caution`, `Not Run` or `N/A`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spira_status: Option<String>,
+    pub(crate) spira_status: Option<String>,
     /// A Spira test case ID given by the report itself (a CSV test case ID column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_case_id: Option<u64>,
+    pub(crate) test_case_id: Option<u64>,
     /// Duration in seconds; null when the report gives none or an unreadable one.
-    pub duration: Option<f64>,
+    pub(crate) duration: Option<f64>,
     /// The test's own start time, ISO 8601, with its offset only when the report gives one.
-    pub start: Option<String>,
+    pub(crate) start: Option<String>,
     /// The enclosing suite's start time (JUnit `testsuite@timestamp`), same form as `start`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suite_start: Option<Arc<str>>,
+    pub(crate) suite_start: Option<Arc<str>>,
     /// The message of the result element that decided the status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// The failure type (exception class).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub failure_type: Option<String>,
+    pub(crate) failure_type: Option<String>,
     /// The failure details: usually a stack trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<String>,
+    pub(crate) details: Option<String>,
     /// Standard output captured for this test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdout: Option<String>,
+    pub(crate) stdout: Option<String>,
     /// Standard error captured for this test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stderr: Option<String>,
+    pub(crate) stderr: Option<String>,
     /// Further result elements of the same test, in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub other_outcomes: Vec<Outcome>,
+    pub(crate) other_outcomes: Vec<Outcome>,
     /// The test's own properties, duplicates kept, in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub properties: Vec<Property>,
+    pub(crate) properties: Vec<Property>,
     /// Properties of the enclosing suites that come before the test, outer suite first.
     #[serde(default, skip_serializing_if = "is_empty_slice")]
-    pub suite_properties: Arc<[Property]>,
+    pub(crate) suite_properties: Arc<[Property]>,
     /// The test's source file, if the report names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub(crate) file: Option<String>,
     /// The test's source line, if the report names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
+    pub(crate) line: Option<u64>,
     /// Number of assertions, if the report counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assertions: Option<u64>,
+    pub(crate) assertions: Option<u64>,
     /// Earlier attempts of a rerun test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reruns: Vec<Rerun>,
+    pub(crate) reruns: Vec<Rerun>,
     /// True when the test passed after failed attempts.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub flaky: bool,
+    pub(crate) flaky: bool,
     /// Attachment paths (resolved against the report's folder) and URLs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attachments: Vec<String>,
+    pub(crate) attachments: Vec<String>,
     /// Everything else the report says about the test: attributes and elements this contract
     /// has no field for, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<Cow<'static, str>, String>,
+    pub(crate) extra: BTreeMap<Cow<'static, str>, String>,
 }
 
 impl TestResult {
     /// An empty result of `format` from `report`, passed until something says otherwise.
-    pub fn new(format: &'static str, report: &Arc<str>) -> TestResult {
+    pub(crate) fn new(format: &'static str, report: &Arc<str>) -> TestResult {
         static NO_SUITES: OnceLock<Arc<[String]>> = OnceLock::new();
         static NO_PROPERTIES: OnceLock<Arc<[Property]>> = OnceLock::new();
         TestResult::in_suites(
@@ -237,7 +237,7 @@ impl TestResult {
 
     /// Like [`TestResult::new`], in the suites `suites` (outer to inner) with their properties
     /// and start time (shared by the results of a suite, not copied).
-    pub fn in_suites(
+    pub(crate) fn in_suites(
         format: &'static str,
         report: &Arc<str>,
         suites: Arc<[String]>,
@@ -333,7 +333,7 @@ type HeadOf = (Cow<'static, str>, Arc<str>, Arc<[String]>);
 /// suite properties), kept from one result to the next: a suite's results carry the same
 /// shared slices, so their JSON is written once per suite, not once per result.
 #[derive(Default)]
-pub struct SharedJson {
+pub(crate) struct SharedJson {
     head_of: Option<HeadOf>,
     head: Vec<u8>,
     props_of: Option<Arc<[Property]>>,
@@ -389,14 +389,16 @@ impl SharedJson {
 
 impl TestResult {
     /// Appends this result as one compact JSON object, exactly as serde would write it, but
-    /// faster: this is the hot path of `spira-parse`.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
+    /// faster: this is the hot path of `spira-parse` (which writes through
+    /// [`TestResult::write_json_shared`]; this form is for the tests).
+    #[cfg(test)]
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         self.write_json_shared(out, &mut SharedJson::default())
     }
 
     /// Like [`TestResult::write_json`], taking what this result shares with the one before
     /// from `shared`.
-    pub fn write_json_shared(&self, out: &mut Vec<u8>, shared: &mut SharedJson) {
+    pub(crate) fn write_json_shared(&self, out: &mut Vec<u8>, shared: &mut SharedJson) {
         let mut o = json::Obj::new(out);
         o.members(shared.head(self));
         o.str("classname", self.classname.as_deref());
@@ -447,52 +449,52 @@ impl TestResult {
 /// A name and value of a parameterised test (`{Name, Value}`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "PascalCase")]
-pub struct RunParameter {
+pub(crate) struct RunParameter {
     /// Parameter name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its value.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// One step of a run (here: one attempt of a rerun test).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "PascalCase")]
-pub struct RunStep {
+pub(crate) struct RunStep {
     /// What the step is; never empty.
-    pub description: String,
+    pub(crate) description: String,
     /// The step's execution status ID.
-    pub execution_status_id: u8,
+    pub(crate) execution_status_id: u8,
     /// What happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual_result: Option<String>,
+    pub(crate) actual_result: Option<String>,
     /// 1-based position.
-    pub position: u32,
+    pub(crate) position: u32,
 }
 
 /// A value of a project's custom property.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct CustomProperty {
+pub(crate) struct CustomProperty {
     /// The property's number (1-based custom field).
-    pub property_number: u32,
+    pub(crate) property_number: u32,
     /// A text value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub string_value: Option<String>,
+    pub(crate) string_value: Option<String>,
     /// An integer value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integer_value: Option<i64>,
+    pub(crate) integer_value: Option<i64>,
     /// A decimal value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decimal_value: Option<f64>,
+    pub(crate) decimal_value: Option<f64>,
     /// A yes/no value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boolean_value: Option<bool>,
+    pub(crate) boolean_value: Option<bool>,
     /// A date value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_time_value: Option<String>,
+    pub(crate) date_time_value: Option<String>,
     /// A list of IDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integer_list_value: Option<Vec<i64>>,
+    pub(crate) integer_list_value: Option<Vec<i64>>,
 }
 
 /// A **run** line: a Spira `RemoteAutomatedTestRun`, ready for `record-multiple`. Its schema is
@@ -500,56 +502,56 @@ pub struct CustomProperty {
 /// the server prefers.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "PascalCase")]
-pub struct TestRun {
+pub(crate) struct TestRun {
     /// The Spira test case.
-    pub test_case_id: u64,
+    pub(crate) test_case_id: u64,
     /// 1 Failed, 2 Passed, 3 Not Run, 4 N/A, 5 Blocked, 6 Caution.
-    pub execution_status_id: u8,
+    pub(crate) execution_status_id: u8,
     /// Start, ISO 8601 UTC or WCF form.
-    pub start_date: String,
+    pub(crate) start_date: String,
     /// End, same form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_date: Option<String>,
+    pub(crate) end_date: Option<String>,
     /// The runner's name, at most 20 characters (shared: the same on every run).
-    pub runner_name: std::sync::Arc<str>,
+    pub(crate) runner_name: std::sync::Arc<str>,
     /// `classname.name`, at most 255 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runner_test_name: Option<String>,
+    pub(crate) runner_test_name: Option<String>,
     /// The first line of the message, at most 255 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runner_message: Option<String>,
+    pub(crate) runner_message: Option<String>,
     /// Type, message, details, output and properties.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runner_stack_trace: Option<String>,
+    pub(crate) runner_stack_trace: Option<String>,
     /// 1 plain text, 2 HTML.
-    pub test_run_format_id: u8,
+    pub(crate) test_run_format_id: u8,
     /// Assertions counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runner_assert_count: Option<u64>,
+    pub(crate) runner_assert_count: Option<u64>,
     /// Release (iteration) the run belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release_id: Option<u64>,
+    pub(crate) release_id: Option<u64>,
     /// Test set the run belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_set_id: Option<u64>,
+    pub(crate) test_set_id: Option<u64>,
     /// Build the run belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_id: Option<u64>,
+    pub(crate) build_id: Option<u64>,
     /// Test configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_configuration_id: Option<u64>,
+    pub(crate) test_configuration_id: Option<u64>,
     /// Automation host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub automation_host_id: Option<u64>,
+    pub(crate) automation_host_id: Option<u64>,
     /// Parameters of a parameterised test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parameters: Vec<RunParameter>,
+    pub(crate) parameters: Vec<RunParameter>,
     /// Steps: one per attempt with `--steps reruns`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub test_run_steps: Vec<RunStep>,
+    pub(crate) test_run_steps: Vec<RunStep>,
     /// Custom property values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub custom_properties: Vec<CustomProperty>,
+    pub(crate) custom_properties: Vec<CustomProperty>,
     /// Files and links to attach once the run exists. Never sent: spira-post strips every
     /// field whose name starts with `_` and uploads these through `documents/file` or `/url`.
     #[serde(
@@ -557,19 +559,19 @@ pub struct TestRun {
         default,
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub attachments: Vec<String>,
+    pub(crate) attachments: Vec<String>,
 }
 
 impl TestRun {
     /// Appends this run as one compact JSON object, as serde would write it but faster: the
     /// hot path of `spira-map`.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         self.write_json_with_trace(out, None)
     }
 
     /// Like [`TestRun::write_json`], with `trace`, when given, as the RunnerStackTrace: the
     /// inside of a JSON string literal, already escaped.
-    pub fn write_json_with_trace(&self, out: &mut Vec<u8>, trace: Option<&[u8]>) {
+    pub(crate) fn write_json_with_trace(&self, out: &mut Vec<u8>, trace: Option<&[u8]>) {
         let mut o = json::Obj::new(out);
         o.opt_u64("TestCaseId", Some(self.test_case_id));
         o.opt_u64(
@@ -634,5 +636,79 @@ mod word_tests {
         assert_eq!(test_case_id("TC-7"), Some(7));
         assert_eq!(test_case_id("42"), Some(42));
         assert_eq!(test_case_id("x"), None);
+    }
+}
+
+/// The hand-written writers against serde's derive, on every golden line: each line read back
+/// into its record is written again byte for byte, and serde's own serialisation of the record
+/// holds the same JSON value.
+#[cfg(test)]
+mod golden_tests {
+    use super::*;
+
+    fn golden(dir: &str, name_ends: &str) -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut out = Vec::new();
+        let mut dirs: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        dirs.sort();
+        for p in dirs
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(name_ends))
+        {
+            for line in std::fs::read_to_string(&p).unwrap().lines() {
+                out.push((p.display().to_string(), line.to_string()));
+            }
+        }
+        out
+    }
+
+    fn same_as_serde<T: Serialize>(r: &T, line: &str, at: &str) {
+        let ours: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(serde_json::to_value(r).unwrap(), ours, "{at}: {line}");
+    }
+
+    #[test]
+    fn result_lines_are_written_as_serde_would() {
+        let mut n = 0;
+        for dir in ["junit", "nunit2", "nunit3", "xunit", "trx", "testng", "csv"] {
+            for (at, line) in golden(dir, ".expected.jsonl") {
+                let r: TestResult = serde_json::from_str(&line).unwrap();
+                let mut again = Vec::new();
+                r.write_json(&mut again);
+                assert_eq!(String::from_utf8(again).unwrap(), line, "{at}");
+                same_as_serde(&r, &line, &at);
+                n += 1;
+            }
+        }
+        assert!(n > 150, "only {n} golden result lines");
+    }
+
+    #[test]
+    fn run_lines_are_written_as_serde_would() {
+        let lines = golden("map", "runs.expected.jsonl");
+        for (at, line) in &lines {
+            let r: TestRun = serde_json::from_str(line).unwrap();
+            let mut again = Vec::new();
+            r.write_json(&mut again);
+            assert_eq!(&String::from_utf8(again).unwrap(), line, "{at}");
+            same_as_serde(&r, line, at);
+        }
+        // Every optional part of a run is among them.
+        for part in [
+            "TestRunSteps",
+            "Parameters",
+            "CustomProperties",
+            "BuildId",
+            "/Date(",
+        ] {
+            assert!(
+                lines.iter().any(|(_, l)| l.contains(part)),
+                "no golden run has {part}"
+            );
+        }
+        assert!(lines.len() > 200, "only {} golden run lines", lines.len());
     }
 }

@@ -2,22 +2,22 @@
 //! the REST API reads are in [`crate::date`].
 
 /// Execution status IDs.
-pub mod status {
+pub(crate) mod status {
     /// Failed.
-    pub const FAILED: u8 = 1;
+    pub(crate) const FAILED: u8 = 1;
     /// Passed.
-    pub const PASSED: u8 = 2;
+    pub(crate) const PASSED: u8 = 2;
     /// Not Run.
-    pub const NOT_RUN: u8 = 3;
+    pub(crate) const NOT_RUN: u8 = 3;
     /// N/A.
-    pub const NOT_APPLICABLE: u8 = 4;
+    pub(crate) const NOT_APPLICABLE: u8 = 4;
     /// Blocked.
-    pub const BLOCKED: u8 = 5;
+    pub(crate) const BLOCKED: u8 = 5;
     /// Caution.
-    pub const CAUTION: u8 = 6;
+    pub(crate) const CAUTION: u8 = 6;
 
     /// Spira's name for a status ID.
-    pub fn name(id: u8) -> &'static str {
+    pub(crate) fn name(id: u8) -> &'static str {
         match id {
             FAILED => "Failed",
             PASSED => "Passed",
@@ -30,7 +30,7 @@ pub mod status {
     }
 
     /// The ID of a Spira status name (`Blocked`, `not run`, `N/A`, ...).
-    pub fn by_name(name: &str) -> Option<u8> {
+    pub(crate) fn by_name(name: &str) -> Option<u8> {
         let n: String = name
             .chars()
             .filter(|c| !matches!(c, ' ' | '_' | '-'))
@@ -48,7 +48,7 @@ pub mod status {
     }
 
     /// Worst first, for aggregation: Failed > Blocked > Caution > Not Run > N/A > Passed.
-    pub fn severity(id: u8) -> u8 {
+    pub(crate) fn severity(id: u8) -> u8 {
         match id {
             FAILED => 6,
             BLOCKED => 5,
@@ -62,17 +62,17 @@ pub mod status {
 }
 
 /// `RunnerName`: a database column of 20 characters.
-pub const RUNNER_NAME_MAX: usize = 20;
+pub(crate) const RUNNER_NAME_MAX: usize = 20;
 /// `RunnerTestName` and `RunnerMessage`: 255 characters.
-pub const TEXT_255: usize = 255;
+pub(crate) const TEXT_255: usize = 255;
 
 /// The length of `s` in UTF-16 code units, as the server's columns count it.
-pub fn utf16_len(s: &str) -> usize {
+pub(crate) fn utf16_len(s: &str) -> usize {
     s.chars().map(char::len_utf16).sum()
 }
 
 /// `s` cut to at most `max` UTF-16 units on a character boundary, ending with `…` when cut.
-pub fn truncate_utf16(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+pub(crate) fn truncate_utf16(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     // A character never takes more UTF-16 units than UTF-8 bytes.
     if s.len() <= max || utf16_len(s) <= max {
         return std::borrow::Cow::Borrowed(s);

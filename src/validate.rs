@@ -14,11 +14,12 @@ use crate::error::{Error, Result, EXIT_DATA};
 use crate::spira::utf16_len;
 
 /// The result contract.
-pub const RESULT_SCHEMA: &str = include_str!("../schemas/test-result.schema.json");
+pub(crate) const RESULT_SCHEMA: &str = include_str!("../schemas/test-result.schema.json");
 /// The run contract.
-pub const RUN_SCHEMA: &str = include_str!("../schemas/remote-automated-test-run.schema.json");
+pub(crate) const RUN_SCHEMA: &str =
+    include_str!("../schemas/remote-automated-test-run.schema.json");
 /// The batch contract.
-pub const BATCH_SCHEMA: &str = include_str!("../schemas/batch.schema.json");
+pub(crate) const BATCH_SCHEMA: &str = include_str!("../schemas/batch.schema.json");
 
 const EXAMPLES: &str = "\
 Examples:
@@ -33,19 +34,19 @@ Examples:
 pub struct Args {
     /// Line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 
     /// The schema: run (default), result, batch, or the path of a JSON Schema file.
     #[arg(long, value_name = "run|result|batch|PATH", default_value = "run")]
-    pub schema: String,
+    pub(crate) schema: String,
 
     /// Append each invalid line to FILE as {"line", "errors", "input"}.
     #[arg(long, value_name = "FILE")]
-    pub reject: Option<PathBuf>,
+    pub(crate) reject: Option<PathBuf>,
 
     /// Stop at the first invalid line.
     #[arg(long)]
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
 }
 
 /// `maxUtf16Length`: a string's length in UTF-16 code units, as Spira's columns count it.
@@ -82,7 +83,7 @@ fn max_utf16<'a>(
 
 /// The schema named by `--schema`, with the batch schema's reference to the run schema
 /// resolved from the embedded copy (nothing is fetched).
-pub fn load_schema(which: &str) -> Result<Value> {
+pub(crate) fn load_schema(which: &str) -> Result<Value> {
     let parse = |text: &str, name: &str| -> Result<Value> {
         serde_json::from_str(text)
             .map_err(|e| Error::Usage(format!("schema {name}: not valid JSON: {e}")))
@@ -108,7 +109,7 @@ pub fn load_schema(which: &str) -> Result<Value> {
 }
 
 /// A validator for `schema`, with the `maxUtf16Length` keyword.
-pub fn compile(schema: &Value) -> Result<Validator> {
+pub(crate) fn compile(schema: &Value) -> Result<Validator> {
     jsonschema::options()
         .with_keyword("maxUtf16Length", max_utf16)
         .build(schema)
@@ -116,7 +117,7 @@ pub fn compile(schema: &Value) -> Result<Validator> {
 }
 
 /// The reasons `value` is invalid, as `/pointer: reason` (empty when valid).
-pub fn errors(validator: &Validator, value: &Value) -> Vec<String> {
+pub(crate) fn errors(validator: &Validator, value: &Value) -> Vec<String> {
     if validator.is_valid(value) {
         return Vec::new();
     }

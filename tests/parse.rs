@@ -65,10 +65,10 @@ fn golden_fixtures() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// Every golden line is valid against the result schema, and reads back into the library's
-/// type, which writes it out again byte for byte.
+/// Every golden line is valid against the result schema (that the writer matches serde on them
+/// is checked in `src/record.rs`)
 #[test]
-fn golden_lines_match_the_schema_and_round_trip() {
+fn golden_lines_match_the_schema() {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("schemas/test-result.schema.json")).unwrap(),
     )
@@ -90,10 +90,6 @@ fn golden_lines_match_the_schema_and_round_trip() {
                     .map(|e| format!("{}: {e}", e.instance_path()))
                     .collect();
                 assert!(errors.is_empty(), "{}: {line}\n{errors:?}", p.display());
-                let r: spira_pipe::record::TestResult = serde_json::from_str(line).unwrap();
-                let mut again = Vec::new();
-                r.write_json(&mut again);
-                assert_eq!(String::from_utf8(again).unwrap(), line, "{}", p.display());
                 lines += 1;
             }
         }

@@ -1,5 +1,7 @@
-//! the JSON map-file reader: errors are fine, panics, hangs and unbounded memory are not.
+//! The map-file readers on a json file, through spira-map's --map (and --match name): errors are
+//! fine, panics, hangs and unbounded memory are not.
 #![no_main]
+use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
 mod input_file;
@@ -7,6 +9,8 @@ use input_file::input_file;
 
 fuzz_target!(|data: &[u8]| {
     let Some(path) = input_file(data, "mapfile_json.json") else { return };
-    let p = path.as_str();
-    let _ = spira_pipe::map::mapfile::MapFile::load(p, false);
+    let Some(empty) = input_file(b"", "mapfile_json.empty.jsonl") else { return };
+    let (p, e) = (path.as_str(), empty.as_str());
+    let _ = spira_pipe::map::run(spira_pipe::map::Args::parse_from(["spira-map", "--map", p, e]));
+    let _ = spira_pipe::map::run(spira_pipe::map::Args::parse_from(["spira-map", "--map", p, "--match", "name", e]));
 });

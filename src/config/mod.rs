@@ -16,59 +16,59 @@ pub(crate) mod spira_cfg;
 
 /// The connection flags, shared by every tool that talks to Spira.
 #[derive(ClapArgs, Debug, Clone, Default)]
-pub struct ConnectionArgs {
+pub(crate) struct ConnectionArgs {
     /// Spira's base URL, e.g. https://mycompany.spiraservice.net (env SPIRA_URL).
     #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
 
     /// The user name (env SPIRA_USERNAME).
     #[arg(long, value_name = "NAME")]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
 
     /// The project ID (env SPIRA_PROJECT_ID).
     #[arg(long, value_name = "ID")]
-    pub project: Option<u64>,
+    pub(crate) project: Option<u64>,
 
     /// A file holding the API key (RSS token); the key itself is never a flag (env
     /// SPIRA_API_KEY).
     #[arg(long, value_name = "FILE")]
-    pub api_key_file: Option<PathBuf>,
+    pub(crate) api_key_file: Option<PathBuf>,
 
     /// Inflectra's spira.cfg, read unchanged: [credentials] url, username, token, project_id.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<String>,
+    pub(crate) config: Option<String>,
 
     /// The REST API version: 7 (v7_0) or 6 (v6_0).
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(6..=7))]
-    pub api_version: u8,
+    pub(crate) api_version: u8,
 
     /// How credentials travel: headers (default), query, basic.
     #[arg(long, value_enum, default_value = "headers")]
-    pub auth: Auth,
+    pub(crate) auth: Auth,
 
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 60)]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
 
     /// Trust the certificate authorities in this PEM file (an on-premises Spira's CA) instead
     /// of the built-in public ones.
     #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 /// Where and as whom to connect. `Debug` never shows the key.
 #[derive(Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Base URL without a trailing slash.
-    pub url: String,
+    pub(crate) url: String,
     /// User name.
-    pub username: String,
+    pub(crate) username: String,
     /// API key (RSS token): a secret.
-    pub api_key: String,
+    pub(crate) api_key: String,
     /// Project ID.
-    pub project: u64,
+    pub(crate) project: u64,
     /// The `[credentials]` of a spira.cfg, when one was given.
-    pub cfg: Option<Credentials>,
+    pub(crate) cfg: Option<Credentials>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -85,12 +85,12 @@ impl std::fmt::Debug for Connection {
 impl ConnectionArgs {
     /// Resolves flags, then the environment, then `--config`. A missing piece is a usage error
     /// naming every place it could come from.
-    pub fn resolve(&self) -> Result<Connection> {
+    pub(crate) fn resolve(&self) -> Result<Connection> {
         self.resolve_with(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
 
     /// [`resolve`](Self::resolve) with the environment given.
-    pub fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> Result<Connection> {
+    pub(crate) fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> Result<Connection> {
         let cfg = match &self.config {
             Some(p) => read_cfg(p)?,
             None => Default::default(),
@@ -165,7 +165,7 @@ impl ConnectionArgs {
     /// An HTTP client that keeps connections alive, waits `--timeout`, trusts `--ca-cert`,
     /// takes its proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
     /// `NO_PROXY`), and lets every status through for the caller to judge.
-    pub fn agent(&self) -> Result<ureq::Agent> {
+    pub(crate) fn agent(&self) -> Result<ureq::Agent> {
         let mut b = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(self.timeout)));
@@ -229,7 +229,7 @@ fn missing(what: &str, flag: &str, env: &str, cfg: &str) -> Error {
 
 impl Connection {
     /// The REST base for API version `v` (6 or 7): `.../Services/v7_0/RestService.svc/projects/N`.
-    pub fn project_base(&self, v: u8) -> String {
+    pub(crate) fn project_base(&self, v: u8) -> String {
         format!(
             "{}/Services/v{v}_0/RestService.svc/projects/{}",
             self.url, self.project
@@ -237,7 +237,7 @@ impl Connection {
     }
 
     /// Replaces every occurrence of the key in `s`: for anything shown to people.
-    pub fn redact(&self, s: &str) -> String {
+    pub(crate) fn redact(&self, s: &str) -> String {
         if self.api_key.is_empty() {
             return s.to_string();
         }
@@ -347,7 +347,7 @@ mod tests {
 
 /// How credentials travel.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Auth {
+pub(crate) enum Auth {
     /// `username` and `api-key` headers (Spira v7's documented form).
     #[default]
     Headers,
@@ -365,7 +365,7 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
 
 impl Connection {
     /// A GET of `url` with the credentials in the chosen form.
-    pub fn get(
+    pub(crate) fn get(
         &self,
         agent: &ureq::Agent,
         url: &str,
@@ -375,7 +375,7 @@ impl Connection {
     }
 
     /// A POST to `url` with the credentials in the chosen form.
-    pub fn post(
+    pub(crate) fn post(
         &self,
         agent: &ureq::Agent,
         url: &str,
@@ -424,6 +424,9 @@ mod encoding_tests {
         );
         assert_eq!(super::base64(b"ab"), "YWI=");
         // Every auth form must carry these through: %, +, / and = among them.
-        assert_eq!(super::percent_encode("{A b}%+/=~-_.é"), "%7BA%20b%7D%25%2B%2F%3D~-_.%C3%A9");
+        assert_eq!(
+            super::percent_encode("{A b}%+/=~-_.é"),
+            "%7BA%20b%7D%25%2B%2F%3D~-_.%C3%A9"
+        );
     }
 }

@@ -121,12 +121,21 @@ mod tests {
         assert_eq!(c.values.get("url").map(String::as_str), Some("http://x"));
         assert_eq!(c.values.get("token").map(String::as_str), Some("{A=B}"));
         assert_eq!(c.id("project_id"), Some(3));
-        let tc: Vec<_> = cfg.section("test_cases").map(|e| (e.key.as_str(), e.value.as_str(), e.line)).collect();
+        let tc: Vec<_> = cfg
+            .section("test_cases")
+            .map(|e| (e.key.as_str(), e.value.as_str(), e.line))
+            .collect();
         assert_eq!(tc, [("A.b", "5", 7)]);
         assert!(SpiraCfg::looks_like(text) && cfg.has("test_cases") && !cfg.has("test_sets"));
         let e = SpiraCfg::read("s.cfg", "[credentials]\nurl\n").unwrap_err();
-        assert_eq!(e.to_string(), "s.cfg:2: expected key = value in [credentials]");
+        assert_eq!(
+            e.to_string(),
+            "s.cfg:2: expected key = value in [credentials]"
+        );
         let before = SpiraCfg::read("s.cfg", "url = x\n[credentials]\n").unwrap();
-        assert!(before.credentials().values.is_empty(), "an entry before any section is in none");
+        assert!(
+            before.credentials().values.is_empty(),
+            "an entry before any section is in none"
+        );
     }
 }

@@ -20,20 +20,20 @@ static SPACED_ZONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+([Zz+-][0
 static ZONED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([Zz]|[+-]\d\d(:?\d\d)?)$").unwrap());
 
 /// Whether trimmed `t` is in the forms `crate::date` reads.
-pub fn in_grammar(t: &str) -> bool {
+pub(crate) fn in_grammar(t: &str) -> bool {
     GRAMMAR.is_match(t)
 }
 
 /// Whether both readers should give the same answer for trimmed `t`: it is in the grammar, and
 /// within what jiff reads (9 fraction digits, zones to ±25:59, instants up to 9999-12-30).
-pub fn comparable(t: &str) -> bool {
+pub(crate) fn comparable(t: &str) -> bool {
     in_grammar(t) && !LONG_FRACTION.is_match(t) && !WIDE_ZONE.is_match(t) && !t.starts_with("9999")
 }
 
 /// What jiff makes of `s`: an instant in milliseconds (rounded down, as `crate::date` cuts a
 /// fraction), a time without a zone read as UTC. Our spellings jiff does not take (`UTC`, white
 /// space before the zone) are given to it in its own.
-pub fn jiff_millis(s: &str) -> Option<i64> {
+pub(crate) fn jiff_millis(s: &str) -> Option<i64> {
     let caps = UTC_WORD.captures(s)?;
     let mut text = caps.get(1).map_or("", |m| m.as_str()).to_string();
     text = SPACED_ZONE.replace(&text, "$1").into_owned();

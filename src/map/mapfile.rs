@@ -12,11 +12,11 @@ use crate::record::test_case_id;
 
 /// What a map entry gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Target {
+pub(crate) struct Target {
     /// The test case, if the entry names one (a suite entry names only a test set).
-    pub test_case: Option<u64>,
+    pub(crate) test_case: Option<u64>,
     /// The test set, if given.
-    pub test_set: Option<u64>,
+    pub(crate) test_set: Option<u64>,
 }
 
 /// A key and what it maps to; globs keep file order.
@@ -37,7 +37,8 @@ impl Keyed {
     fn insert(&mut self, key: &str, t: Target) -> std::result::Result<(), String> {
         let k = key.trim().to_lowercase();
         if k.contains(['*', '?']) {
-            let re = glob(&k).map_err(|e| format!("the pattern \"{}\" cannot be used: {e}", key.trim()))?;
+            let re = glob(&k)
+                .map_err(|e| format!("the pattern \"{}\" cannot be used: {e}", key.trim()))?;
             self.globs.push((re, t));
         } else {
             self.exact.entry(k).or_insert(t);
@@ -62,18 +63,18 @@ impl Keyed {
 }
 
 /// A loaded map file.
-pub struct MapFile {
+pub(crate) struct MapFile {
     tests: Keyed,
     suites: Keyed,
     /// `--match name`: test case names (lower case) to IDs.
     names: Option<HashMap<String, u64>>,
     /// From a `spira.cfg`.
-    pub credentials: Option<Credentials>,
+    pub(crate) credentials: Option<Credentials>,
 }
 
 impl MapFile {
     /// Reads a map file. `by_name` reads a `test_case_id,name` list for `--match name`.
-    pub fn load(path: &str, by_name: bool) -> Result<MapFile> {
+    pub(crate) fn load(path: &str, by_name: bool) -> Result<MapFile> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Usage(format!(
                 "cannot open map file '{path}': {}",
@@ -102,7 +103,7 @@ impl MapFile {
 
     /// The entry for a test: by `classname.name`, then `name`; with `--match name`, the test
     /// case whose name equals the test's name.
-    pub fn test(&self, classname: Option<&str>, name: Option<&str>) -> Option<Target> {
+    pub(crate) fn test(&self, classname: Option<&str>, name: Option<&str>) -> Option<Target> {
         if let Some(names) = &self.names {
             let n = name?.to_lowercase();
             return names.get(&n).map(|&id| Target {
@@ -129,7 +130,7 @@ impl MapFile {
     }
 
     /// The test set for a suite (the innermost enclosing suite's name).
-    pub fn suite(&self, suite: &str) -> Option<u64> {
+    pub(crate) fn suite(&self, suite: &str) -> Option<u64> {
         self.suites.lookup(&[suite]).and_then(|t| t.test_set)
     }
 }
@@ -271,8 +272,7 @@ fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
 /// Inflectra's `spira.cfg`: its `[test_cases]` and `[test_sets]` sections, and the defaults of
 /// its `[credentials]` (the connection reads the rest of that section).
 fn read_cfg(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
-    let cfg = SpiraCfg::read(path, text)
-        .map_err(|e| Error::Usage(format!("map file {e}")))?;
+    let cfg = SpiraCfg::read(path, text).map_err(|e| Error::Usage(format!("map file {e}")))?;
     for e in cfg.section("test_cases") {
         let id = id_or_error(path, e.line, "test case", &e.value)?;
         let t = Target {

@@ -1,6 +1,6 @@
 //! `spira-map`: **result** lines in, **run** lines (Spira `RemoteAutomatedTestRun`) out.
 
-pub mod mapfile;
+pub(crate) mod mapfile;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,107 +30,107 @@ Examples:
 pub struct Args {
     /// Result-line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 
     /// A map file: CSV key,test_case_id[,test_set_id]; a JSON object; Inflectra's spira.cfg;
     /// or, with --match name, a test_case_id,name list.
     #[arg(long, value_name = "FILE")]
-    pub map: Option<String>,
+    pub(crate) map: Option<String>,
 
     /// How the map file matches tests: by key (classname.name, then name) or by test case name.
     #[arg(long = "match", value_enum, default_value = "key")]
-    pub match_by: MatchBy,
+    pub(crate) match_by: MatchBy,
 
     /// Another property name that holds a test case ID (repeatable). Always read: TestCaseId,
     /// test_case_id, spira_id, spira.testcase.
     #[arg(long = "id-property", value_name = "NAME")]
-    pub id_properties: Vec<String>,
+    pub(crate) id_properties: Vec<String>,
 
     /// The pattern of an ID token in a test's name or classname; its first group (or its digits)
     /// is the ID.
     #[arg(long, value_name = "REGEX", default_value = r"\bTC[:-]?(\d+)\b")]
-    pub id_pattern: String,
+    pub(crate) id_pattern: String,
 
     /// The test case for results nothing else maps.
     #[arg(long, value_name = "ID")]
-    pub default_test_case: Option<u64>,
+    pub(crate) default_test_case: Option<u64>,
 
     /// ReleaseId for every run (default: release_id from a spira.cfg map).
     #[arg(long, value_name = "ID")]
-    pub release: Option<u64>,
+    pub(crate) release: Option<u64>,
 
     /// TestSetId for every run without a per-suite or per-test one (default: test_set_id from a
     /// spira.cfg map).
     #[arg(long, value_name = "ID")]
-    pub test_set: Option<u64>,
+    pub(crate) test_set: Option<u64>,
 
     /// BuildId for every run.
     #[arg(long, value_name = "ID")]
-    pub build: Option<u64>,
+    pub(crate) build: Option<u64>,
 
     /// TestConfigurationId for every run.
     #[arg(long, value_name = "ID")]
-    pub test_configuration: Option<u64>,
+    pub(crate) test_configuration: Option<u64>,
 
     /// AutomationHostId for every run.
     #[arg(long, value_name = "ID")]
-    pub automation_host: Option<u64>,
+    pub(crate) automation_host: Option<u64>,
 
     /// A custom property value, NUM=VALUE (repeatable). VALUE is text unless typed:
     /// int:5, decimal:1.5, bool:true, date:2024-05-14T12:00:00Z, list:1,2.
     #[arg(long = "custom-property", value_name = "NUM=VALUE", value_parser = parse_custom)]
-    pub custom_properties: Vec<CustomProperty>,
+    pub(crate) custom_properties: Vec<CustomProperty>,
 
     /// RunnerName: at most 20 characters.
     #[arg(long, default_value = "spira-pipe")]
-    pub runner_name: String,
+    pub(crate) runner_name: String,
 
     /// Override a status mapping, NAME=ID (repeatable): NAME is passed, failed, error, skipped,
     /// warning, flaky, blocked, caution, not-run or n/a; ID is 1 Failed, 2 Passed, 3 Not Run,
     /// 4 N/A, 5 Blocked, 6 Caution.
     #[arg(long = "status", value_name = "NAME=ID", value_parser = parse_status)]
-    pub statuses: Vec<(String, u8)>,
+    pub(crate) statuses: Vec<(String, u8)>,
 
     /// Reference time for results without any time: ISO 8601 (default: now).
     #[arg(long, value_name = "TIME")]
-    pub start: Option<String>,
+    pub(crate) start: Option<String>,
 
     /// The zone of times written without one: UTC or a fixed offset such as +02:00.
     #[arg(long, default_value = "UTC", value_parser = parse_zone)]
-    pub timezone: i32,
+    pub(crate) timezone: i32,
 
     /// How dates are written.
     #[arg(long, value_enum, default_value = "iso")]
-    pub date_format: DateFormat,
+    pub(crate) date_format: DateFormat,
 
     /// Write RunnerStackTrace as HTML (TestRunFormatId 2).
     #[arg(long)]
-    pub html: bool,
+    pub(crate) html: bool,
 
     /// Steps to write: `reruns` makes each attempt of a rerun test a TestRunStep.
     #[arg(long, value_enum)]
-    pub steps: Option<Steps>,
+    pub(crate) steps: Option<Steps>,
 
     /// Read Parameters from a parameterised name: test_x[a-1], Test(value: 2).
     #[arg(long)]
-    pub parameters_from_name: bool,
+    pub(crate) parameters_from_name: bool,
 
     /// One run per test case and test set: the worst status, the earliest start, the latest end.
     #[arg(long)]
-    pub aggregate: bool,
+    pub(crate) aggregate: bool,
 
     /// Write unmapped results to FILE as result lines.
     #[arg(long, value_name = "FILE")]
-    pub unmapped_out: Option<PathBuf>,
+    pub(crate) unmapped_out: Option<PathBuf>,
 
     /// Exit 1 when any result is unmapped.
     #[arg(long)]
-    pub strict: bool,
+    pub(crate) strict: bool,
 }
 
 /// How a map file matches.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MatchBy {
+pub(crate) enum MatchBy {
     /// By `classname.name`, then `name`, case-insensitively; `*` and `?` globs.
     Key,
     /// By test case name (a `test_case_id,name` list), case-insensitively.
@@ -139,7 +139,7 @@ pub enum MatchBy {
 
 /// How dates are written.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DateFormat {
+pub(crate) enum DateFormat {
     /// `2024-05-14T12:00:00.000Z`.
     Iso,
     /// `/Date(1715688000000-0000)/`.
@@ -148,7 +148,7 @@ pub enum DateFormat {
 
 /// Which steps to write.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Steps {
+pub(crate) enum Steps {
     /// One step per attempt of a rerun test.
     Reruns,
 }
@@ -949,7 +949,7 @@ fn html_escape(s: &str) -> String {
 
 /// Parameters from the last bracketed group of a name: `test_x[a-1]` gives `{1: a-1}`,
 /// `Test(value: 2, b=3)` gives `{value: 2, b: 3}`; unnamed values are numbered from 1.
-pub fn parameters(name: &str) -> Vec<RunParameter> {
+pub(crate) fn parameters(name: &str) -> Vec<RunParameter> {
     let name = name.trim_end();
     let (open, close) = match name.chars().last() {
         Some(']') => ('[', ']'),

@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::record::TestResult;
 
 /// The format's name in result lines.
-pub const FORMAT: &str = "csv";
+pub(crate) const FORMAT: &str = "csv";
 
 /// The fields a column can fill, with the header aliases that name them (compared in lower
 /// case, without spaces, `_` and `-`).
-pub const FIELDS: &[(&str, &[&str])] = &[
+pub(crate) const FIELDS: &[(&str, &[&str])] = &[
     ("name", &["name", "test", "testname", "title", "testcase"]),
     ("classname", &["classname", "class"]),
     ("suite", &["suite", "testsuite", "suitename"]),
@@ -44,7 +44,7 @@ fn norm(h: &str) -> String {
 }
 
 /// The field a header names, if any.
-pub fn field_of(header: &str) -> Option<&'static str> {
+pub(crate) fn field_of(header: &str) -> Option<&'static str> {
     let h = norm(header);
     FIELDS
         .iter()
@@ -53,7 +53,7 @@ pub fn field_of(header: &str) -> Option<&'static str> {
 }
 
 /// Guesses the delimiter of a header line: the most frequent of `,` `;` tab `|`.
-pub fn guess_delimiter(header: &str) -> u8 {
+pub(crate) fn guess_delimiter(header: &str) -> u8 {
     [b',', b';', b'\t', b'|']
         .into_iter()
         .max_by_key(|d| header.bytes().filter(|b| b == d).count())
@@ -62,7 +62,11 @@ pub fn guess_delimiter(header: &str) -> u8 {
 
 /// Whether a first line looks like a CSV report header: a name column and a status column.
 /// `FIELD=HEADER` overrides count.
-pub fn looks_like_header(line: &str, delimiter: Option<u8>, columns: &[(String, String)]) -> bool {
+pub(crate) fn looks_like_header(
+    line: &str,
+    delimiter: Option<u8>,
+    columns: &[(String, String)],
+) -> bool {
     let d = delimiter.unwrap_or_else(|| guess_delimiter(line)) as char;
     let headers: Vec<&str> = line.split(d).map(|h| h.trim().trim_matches('"')).collect();
     let has = |field: &str| {
@@ -75,7 +79,7 @@ pub fn looks_like_header(line: &str, delimiter: Option<u8>, columns: &[(String, 
 }
 
 /// The field a `--column FIELD=HEADER` names; an unknown one is a usage error.
-pub fn known_field(field: &str, header: &str) -> Result<&'static str> {
+pub(crate) fn known_field(field: &str, header: &str) -> Result<&'static str> {
     FIELDS
         .iter()
         .find(|(f, _)| *f == field)
@@ -90,15 +94,15 @@ pub fn known_field(field: &str, header: &str) -> Result<&'static str> {
 
 /// Options for CSV reading.
 #[derive(Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// The separator; guessed from the header line when `None`.
-    pub delimiter: Option<u8>,
+    pub(crate) delimiter: Option<u8>,
     /// `FIELD=HEADER` overrides.
-    pub columns: Vec<(String, String)>,
+    pub(crate) columns: Vec<(String, String)>,
 }
 
 /// Parses a CSV report.
-pub fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result<()> {
     let arc = report.name.clone();
     let name = arc.to_string();
     let mut input = Decoded::new(raw, &name, false, usize::MAX)

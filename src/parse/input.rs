@@ -29,7 +29,7 @@ const MIN_AVAILABLE: usize = 64;
 const HISTORY: usize = 512 * 1024;
 
 /// The marker left where text was cut.
-pub fn truncation_marker(omitted: u64) -> String {
+pub(crate) fn truncation_marker(omitted: u64) -> String {
     format!("…[truncated: {omitted} bytes omitted]")
 }
 
@@ -82,7 +82,7 @@ struct Lexer {
 /// The bytes of a chunk: the filter's own while it fills them, shared once another thread
 /// needs them for positions (then they are never written again).
 #[derive(Clone)]
-pub enum Data {
+pub(crate) enum Data {
     Own(Vec<u8>),
     Shared(Arc<Vec<u8>>),
 }
@@ -131,18 +131,18 @@ impl Data {
 
 /// A stretch of filtered output kept for position lookups.
 #[derive(Clone)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// Offset of its first byte in the filtered stream.
-    pub base: u64,
+    pub(crate) base: u64,
     /// Lines ended before it (in the original text, dropped ones included).
-    pub lines: u64,
+    pub(crate) lines: u64,
     /// The filtered bytes (of which the first `end` belong to the chunk).
     data: Data,
     /// Where the chunk ends in `data`: bytes after it were moved to the next chunk, or are
     /// not yet read by the parser (a view of the chunk being read).
     end: usize,
     /// `(offset, lines)`: lines dropped by a cut just before that offset.
-    pub cuts: Vec<(u64, u64)>,
+    pub(crate) cuts: Vec<(u64, u64)>,
 }
 
 impl Chunk {
@@ -158,7 +158,7 @@ impl Chunk {
 
     /// The chunk's bytes.
     #[inline]
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         let d = self.data.as_slice();
         &d[..self.end.min(d.len())]
     }
@@ -196,7 +196,7 @@ fn count_lines(s: &[u8]) -> u64 {
 
 /// The line and column (1-based; the column counts bytes of UTF-8) of an offset in a filtered
 /// stream of which `chunks` (in order) are the recent part, or `None` when it is too far back.
-pub fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
+pub(crate) fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
     let idx = chunks
         .iter()
         .rposition(|c| c.base <= offset && (offset - c.base) as usize <= c.bytes().len())?;
@@ -235,7 +235,7 @@ pub fn line_col_in(chunks: &[&Chunk], offset: u64) -> Option<(u64, u64)> {
 }
 
 /// Reads raw report bytes and yields clean UTF-8 through [`BufRead`].
-pub struct Decoded<R: Read> {
+pub(crate) struct Decoded<R: Read> {
     inner: R,
     name: String,
     raw: Vec<u8>,
@@ -258,26 +258,26 @@ pub struct Decoded<R: Read> {
     lexer: Option<Lexer>,
     cap: usize,
     /// Illegal characters replaced so far.
-    pub illegal: u64,
+    pub(crate) illegal: u64,
     /// Runs cut at the cap so far.
-    pub truncated: u64,
+    pub(crate) truncated: u64,
     warned_utf: bool,
     /// Give no warnings (a second reading of the same input).
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// On a reader thread: chunks to hand on (shared, not copied) for positions.
     views: Option<Vec<Chunk>>,
     /// On a reader thread: where tokens, positions and warnings are handed on.
-    pub outbox: Option<super::stream::Outbox>,
+    pub(crate) outbox: Option<super::stream::Outbox>,
     /// Warnings kept to be handed on with the data they are about.
     pending: Vec<String>,
     /// On a reader thread: hand on what is ready before each read, which may wait (a pipe).
-    pub hand_on_before_read: bool,
+    pub(crate) hand_on_before_read: bool,
 }
 
 impl<R: Read> Decoded<R> {
     /// Wraps `inner`, sniffing its encoding from a BOM, UTF-16 without a BOM, or the XML
     /// declaration. `xml` turns on the lexer that caps text at `cap` bytes.
-    pub fn new(mut inner: R, name: &str, xml: bool, cap: usize) -> io::Result<Decoded<R>> {
+    pub(crate) fn new(mut inner: R, name: &str, xml: bool, cap: usize) -> io::Result<Decoded<R>> {
         let mut raw = vec![0u8; CHUNK];
         let mut raw_end = 0;
         let mut raw_eof = false;
@@ -341,18 +341,18 @@ impl<R: Read> Decoded<R> {
     }
 
     /// How many bytes of filtered output are kept for position lookups.
-    pub fn history_cap(&self) -> usize {
+    pub(crate) fn history_cap(&self) -> usize {
         self.history_cap
     }
 
     /// True when the whole input has been read and filtered.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.finished
     }
 
     /// Starts keeping, for another thread, the chunks read from here on (see
     /// [`Decoded::take_views`]), and returns the history up to here, for positions before it.
-    pub fn start_views(&mut self) -> Vec<Chunk> {
+    pub(crate) fn start_views(&mut self) -> Vec<Chunk> {
         let mut seen: Vec<Chunk> = self.history.iter_mut().map(|c| c.view(c.end)).collect();
         seen.push(self.cur.view(self.out_pos));
         self.views = Some(Vec::new());
@@ -362,7 +362,7 @@ impl<R: Read> Decoded<R> {
     /// The chunks read since the last call (or since [`Decoded::start_views`]): those done
     /// with, and the part of the current one read so far. Later views of a chunk replace
     /// earlier ones.
-    pub fn take_views(&mut self) -> Vec<Chunk> {
+    pub(crate) fn take_views(&mut self) -> Vec<Chunk> {
         let Some(v) = self.views.as_mut() else {
             return Vec::new();
         };
@@ -372,7 +372,7 @@ impl<R: Read> Decoded<R> {
     }
 
     /// On a reader thread: hands on the tokens read so far with their positions and warnings.
-    pub fn hand_on(&mut self, force: bool) {
+    pub(crate) fn hand_on(&mut self, force: bool) {
         if self.outbox.is_none() {
             return;
         }
@@ -385,20 +385,15 @@ impl<R: Read> Decoded<R> {
         }
     }
 
-    /// The encoding the input is read in.
-    pub fn encoding(&self) -> &'static Encoding {
-        self.encoding
-    }
-
     /// The line and column (1-based; the column counts bytes of UTF-8) of an offset in the
     /// filtered stream, or `None` when it is too far back to be remembered.
-    pub fn line_col(&self, offset: u64) -> Option<(u64, u64)> {
+    pub(crate) fn line_col(&self, offset: u64) -> Option<(u64, u64)> {
         let chunks: Vec<&Chunk> = self.history.iter().chain([&self.cur]).collect();
         line_col_in(&chunks, offset)
     }
 
     /// `NAME:LINE:COL` for an offset in the filtered stream (`NAME:byte N` when unknown).
-    pub fn position(&self, offset: u64) -> String {
+    pub(crate) fn position(&self, offset: u64) -> String {
         match self.line_col(offset) {
             Some((l, c)) => format!("{}:{}:{}", self.name, l, c),
             None => format!("{}:byte {}", self.name, offset),
@@ -1027,7 +1022,7 @@ fn read_retry<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// The encoding of a document from its first bytes, and how many BOM bytes to skip.
-pub fn sniff(head: &[u8]) -> (&'static Encoding, usize) {
+pub(crate) fn sniff(head: &[u8]) -> (&'static Encoding, usize) {
     if let Some((enc, len)) = Encoding::for_bom(head) {
         return (enc, len);
     }

@@ -12,12 +12,7 @@ use crate::error::Result;
 use crate::record::{Outcome, Property, Rerun, Status, TestResult};
 
 /// The format's name in result lines.
-pub const FORMAT: &str = "junit";
-
-/// Whether a root element name is JUnit's.
-pub fn is_root(name: &str) -> bool {
-    matches!(name, "testsuites" | "testsuite")
-}
+pub(crate) const FORMAT: &str = "junit";
 
 struct State<'r, 'w> {
     report: &'r mut Report<'w>,
@@ -27,7 +22,7 @@ struct State<'r, 'w> {
 }
 
 /// Parses a JUnit document whose root start tag has just been read.
-pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
     let mut st = State {
         report,
         suites: SuiteStack::default(),

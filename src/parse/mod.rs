@@ -1,18 +1,18 @@
 //! `spira-parse`: report files in, **result** lines out. One module per format; detection,
 //! directory walking and output are shared here.
 
-pub mod csv;
-pub mod input;
-pub mod junit;
-pub mod nunit2;
-pub mod nunit3;
-pub mod stream;
-pub mod suites;
-pub mod testng;
-pub mod trx;
-pub mod values;
-pub mod xml;
-pub mod xunit;
+pub(crate) mod csv;
+pub(crate) mod input;
+pub(crate) mod junit;
+pub(crate) mod nunit2;
+pub(crate) mod nunit3;
+pub(crate) mod stream;
+pub(crate) mod suites;
+pub(crate) mod testng;
+pub(crate) mod trx;
+pub(crate) mod values;
+pub(crate) mod xml;
+pub(crate) mod xunit;
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -39,45 +39,45 @@ pub struct Args {
     /// Report files, or directories to search for *.xml, *.trx and *.csv files (recursively,
     /// in sorted order). `-` or nothing means standard input.
     #[arg(value_name = "FILE|DIR|-")]
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
 
     /// Read every input as this format instead of detecting it from the content.
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
 
     /// After a bad file, report it and go on with the next one (exit 1 at the end).
     #[arg(long)]
-    pub keep_going: bool,
+    pub(crate) keep_going: bool,
 
     /// Cap on each text field (message, stack trace, output), in bytes; K, M and G suffixes
     /// are accepted. Longer text is cut with a visible marker.
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = cli::parse_size)]
-    pub max_field_bytes: usize,
+    pub(crate) max_field_bytes: usize,
 
     /// CSV: read FIELD from the column headed HEADER (fields: name, classname, suite, status,
     /// duration, duration_ms, message, details, start, test_case_id). Repeatable.
     #[arg(long = "column", value_name = "FIELD=HEADER", value_parser = parse_column)]
-    pub columns: Vec<(String, String)>,
+    pub(crate) columns: Vec<(String, String)>,
 
     /// CSV: the field separator (default: guessed from the header among , ; tab |).
     #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
-    pub delimiter: Option<u8>,
+    pub(crate) delimiter: Option<u8>,
 
     /// Print counts per status on stderr at the end.
     #[arg(long)]
-    pub stats: bool,
+    pub(crate) stats: bool,
 
     /// Threads to use: with 2, a large XML report is read and tokenised on a thread of its own
     /// while this one builds and writes the results; 1 does everything on one thread (for a
     /// machine whose cores are busy with the rest of a pipeline). The output is the same.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub threads: u8,
+    pub(crate) threads: u8,
 }
 
 /// The report formats `spira-parse` reads.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// JUnit XML and its dialects.
     Junit,
     /// NUnit 3 (`<test-run>`).
@@ -98,7 +98,7 @@ pub enum Format {
 
 impl Format {
     /// The format an XML root element names.
-    pub fn of_root(name: &str) -> Option<Format> {
+    pub(crate) fn of_root(name: &str) -> Option<Format> {
         Some(match name {
             "testsuites" | "testsuite" => Format::Junit,
             "test-run" => Format::Nunit3,
@@ -131,24 +131,24 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 
 /// Counts of results written, by status.
 #[derive(Default, Debug, Clone, Copy)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Results per status, in [`Status::ALL`] order.
-    pub by_status: [u64; 5],
+    pub(crate) by_status: [u64; 5],
 }
 
 impl Counts {
     /// All results.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.by_status.iter().sum()
     }
 }
 
 /// Where a parser sends the results of one report.
-pub struct Report<'w> {
+pub(crate) struct Report<'w> {
     /// The report's name in messages and in result lines.
-    pub name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// The report's folder, against which relative attachment paths are resolved.
-    pub dir: Option<&'w Path>,
+    pub(crate) dir: Option<&'w Path>,
     out: &'w mut cli::LineOut,
     counts: &'w mut Counts,
     shared: crate::record::SharedJson,
@@ -156,7 +156,7 @@ pub struct Report<'w> {
 
 impl Report<'_> {
     /// Writes one result line.
-    pub fn emit(&mut self, r: &TestResult) -> Result<()> {
+    pub(crate) fn emit(&mut self, r: &TestResult) -> Result<()> {
         let shared = &mut self.shared;
         self.out.line(|buf| r.write_json_shared(buf, shared))?;
         let i = Status::ALL.iter().position(|s| *s == r.status).unwrap_or(0);
@@ -166,13 +166,13 @@ impl Report<'_> {
 }
 
 /// The root element of an XML report, as read by detection.
-pub struct Root {
+pub(crate) struct Root {
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its attributes.
-    pub attrs: xml::Attrs,
+    pub(crate) attrs: xml::Attrs,
     /// True for `<root/>`.
-    pub empty: bool,
+    pub(crate) empty: bool,
 }
 
 /// The entry point of `spira-parse`.
@@ -228,7 +228,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The inputs named by the arguments: files as given, directories searched recursively for
 /// report files in sorted order. A missing path is a usage error before anything is read.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
+pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     if paths.is_empty() {
         return Ok(vec![Input::stdin()]);
     }
@@ -285,7 +285,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`.
-pub fn is_report_name(p: &Path) -> bool {
+pub(crate) fn is_report_name(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         ["xml", "trx", "csv"]
             .iter()
@@ -295,7 +295,7 @@ pub fn is_report_name(p: &Path) -> bool {
 
 /// What the first bytes of an input look like.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Sniffed {
+pub(crate) enum Sniffed {
     /// Markup: an XML report of some kind.
     Xml,
     /// A CSV header naming a test and a status column.
@@ -313,7 +313,7 @@ pub enum Sniffed {
 }
 
 /// Guesses what an input is from its first bytes.
-pub fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, String)]) -> Sniffed {
+pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, String)]) -> Sniffed {
     let (enc, skip) = input::sniff(head);
     let (text, _) = enc.decode_without_bom_handling(&head[skip..]);
     let t = text.trim_start();

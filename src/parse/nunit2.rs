@@ -10,10 +10,14 @@ use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 
 /// The format's name in result lines.
-pub const FORMAT: &str = "nunit2";
+pub(crate) const FORMAT: &str = "nunit2";
 
 /// NUnit 2's `result`, or before 2.5 `executed` and `success`, as a status.
-pub fn status(result: Option<&str>, executed: Option<&str>, success: Option<&str>) -> Status {
+pub(crate) fn status(
+    result: Option<&str>,
+    executed: Option<&str>,
+    success: Option<&str>,
+) -> Status {
     let yes = |v: Option<&str>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let no = |v: Option<&str>| v.is_some_and(|v| v.eq_ignore_ascii_case("false"));
     if no(executed) {
@@ -32,7 +36,7 @@ pub fn status(result: Option<&str>, executed: Option<&str>, success: Option<&str
 
 /// Splits NUnit 2's full test name at the last `.` outside parentheses and quotes:
 /// `NS.Fixture.Method(1, "a.b")` → (`NS.Fixture`, `Method(1, "a.b")`).
-pub fn split_name(full: &str) -> (Option<&str>, &str) {
+pub(crate) fn split_name(full: &str) -> (Option<&str>, &str) {
     let mut depth = 0i32;
     let mut quote = None;
     let mut cut = None;
@@ -54,7 +58,7 @@ pub fn split_name(full: &str) -> (Option<&str>, &str) {
 }
 
 /// Parses an NUnit 2 document whose root start tag has just been read.
-pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
     let mut suites = SuiteStack::default();
     let mut odd = OddValues::default();
     // The run's date and clock time, when `time` is a clock time and not a duration.

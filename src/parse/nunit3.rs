@@ -8,11 +8,11 @@ use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 
 /// The format's name in result lines.
-pub const FORMAT: &str = "nunit3";
+pub(crate) const FORMAT: &str = "nunit3";
 
 /// NUnit 3's `result` and `label` as a status: Failed with label Error, Cancelled or Invalid is
 /// an error; Skipped (Ignored, Explicit) and Inconclusive are skipped; Warning is a warning.
-pub fn status(result: Option<&str>, label: Option<&str>) -> Status {
+pub(crate) fn status(result: Option<&str>, label: Option<&str>) -> Status {
     match result.unwrap_or("") {
         "Passed" => Status::Passed,
         "Failed" => match label {
@@ -27,7 +27,7 @@ pub fn status(result: Option<&str>, label: Option<&str>) -> Status {
 }
 
 /// Parses an NUnit 3 document whose root start tag has just been read.
-pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
     let mut suites = SuiteStack::default();
     let mut odd = OddValues::default();
     if !root.empty {
@@ -62,7 +62,7 @@ pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()
 }
 
 /// `properties/property@name,@value`.
-pub fn properties(doc: &mut XmlDoc) -> Result<Vec<Property>> {
+pub(crate) fn properties(doc: &mut XmlDoc) -> Result<Vec<Property>> {
     let mut out = Vec::new();
     xml::each_child(doc, None, |doc, name, attrs, empty| {
         if name == "property" {

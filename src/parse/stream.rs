@@ -77,18 +77,18 @@ const SPANS_UNKNOWN: u32 = u32::MAX;
 /// Where an attribute's name and value are in a start tag's text, and whether the value holds
 /// a reference or a line end (a value without needs no unescaping).
 #[derive(Clone, Copy, Debug)]
-pub struct Span {
+pub(crate) struct Span {
     /// The name, as a byte range of the tag's text.
-    pub key: (u32, u32),
+    pub(crate) key: (u32, u32),
     /// The value as written, between the quotes.
-    pub value: (u32, u32),
+    pub(crate) value: (u32, u32),
     /// True when the value has `&`, tab, CR or LF.
-    pub escaped: bool,
+    pub(crate) escaped: bool,
 }
 
 /// Events handed on at once, with the filtered bytes they came from and the warnings about them.
 #[derive(Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     text: String,
     toks: Vec<Tok>,
     spans: Vec<Span>,
@@ -101,7 +101,7 @@ pub struct Batch {
 }
 
 /// The reader thread's end of the hand-over.
-pub struct Outbox {
+pub(crate) struct Outbox {
     batch: Batch,
     tx: SyncSender<Batch>,
     back: Receiver<Batch>,
@@ -115,14 +115,14 @@ pub struct Outbox {
 
 impl Outbox {
     /// Adds filtered bytes, warnings and the running count of replaced characters.
-    pub fn add(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64) {
+    pub(crate) fn add(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64) {
         self.batch.views.extend(views);
         self.batch.warnings.extend(warnings);
         self.batch.illegal = illegal;
     }
 
     /// Hands the batch on if it holds events (or `force`).
-    pub fn send(&mut self, force: bool) {
+    pub(crate) fn send(&mut self, force: bool) {
         if self.closed || (self.batch.toks.is_empty() && !force) {
             return;
         }
@@ -214,7 +214,7 @@ const ESCAPED: [bool; 256] = {
 /// The attributes of a start tag's text after its name, pushed to `out`; `None` when the tag
 /// holds anything but quoted `name=value` pairs. What is accepted is split as quick-xml's
 /// `Attributes` (without checks) splits it.
-pub fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
+pub(crate) fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
     let len = tag.len();
     let mut i = name_len;
     loop {
@@ -266,7 +266,7 @@ pub fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<(
 }
 
 /// The calling thread's end: events in order, and the positions of recent offsets.
-pub struct Stream {
+pub(crate) struct Stream {
     rx: Receiver<Batch>,
     back: SyncSender<Batch>,
     /// Batches sent and not yet taken (shared with the reader thread's [`Outbox`]).
@@ -290,7 +290,7 @@ pub struct Stream {
 /// Moves the reading of `reader` to a thread of its own, from the current position on.
 /// `may_wait`: reading the input may wait (a pipe or a terminal), so what is ready is handed on
 /// before each read; a file is handed on in full batches only.
-pub fn spawn(
+pub(crate) fn spawn(
     mut reader: Reader<Decoded<Source>>,
     name: &str,
     history_cap: usize,
@@ -380,7 +380,7 @@ fn read_events(mut reader: Reader<Decoded<Source>>) {
 
 impl Stream {
     /// A stream that gives nothing but `msg`: what stands in for one that could not be made.
-    pub fn failed(name: &str, msg: String) -> Stream {
+    pub(crate) fn failed(name: &str, msg: String) -> Stream {
         let (_, rx) = sync_channel(0);
         let (back, _) = sync_channel(0);
         let mut s = Stream::new(rx, back, name, 0);
@@ -425,7 +425,7 @@ impl Stream {
 
     /// The next event, with its start offset in `start`. Its text lives in `text`, into which
     /// each new batch's text is moved. An error is the whole message.
-    pub fn next_event<'b>(
+    pub(crate) fn next_event<'b>(
         &mut self,
         text: &'b mut String,
         start: &mut u64,
@@ -485,7 +485,7 @@ impl Stream {
     }
 
     /// `NAME:LINE:COL` of a recent offset (`NAME:byte N` when it is too far back).
-    pub fn position(&self, offset: u64) -> String {
+    pub(crate) fn position(&self, offset: u64) -> String {
         let chunks: Vec<&Chunk> = self.history.iter().collect();
         match line_col_in(&chunks, offset) {
             Some((l, c)) => format!("{}:{}:{}", self.name, l, c),
@@ -495,13 +495,13 @@ impl Stream {
 
     /// The attributes of the start tag just returned, as found by the reader thread; `None`
     /// when they were not split (a malformed tag) or the last event is no start tag.
-    pub fn attribute_spans(&self) -> Option<&[Span]> {
+    pub(crate) fn attribute_spans(&self) -> Option<&[Span]> {
         let (from, to) = self.last_spans;
         self.spans.get(from as usize..to as usize)
     }
 
     /// Characters the filter replaced so far.
-    pub fn illegal(&self) -> u64 {
+    pub(crate) fn illegal(&self) -> u64 {
         self.illegal
     }
 }

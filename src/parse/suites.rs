@@ -17,25 +17,25 @@ struct Frame {
 
 /// What the open suites give a result.
 #[derive(Clone)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// Suite names, outer to inner.
-    pub suites: Arc<[String]>,
+    pub(crate) suites: Arc<[String]>,
     /// Properties of the suites, outer first.
-    pub properties: Arc<[Property]>,
+    pub(crate) properties: Arc<[Property]>,
     /// The innermost suite start time.
-    pub start: Option<Arc<str>>,
+    pub(crate) start: Option<Arc<str>>,
 }
 
 /// The open suites, innermost last.
 #[derive(Default)]
-pub struct SuiteStack {
+pub(crate) struct SuiteStack {
     frames: Vec<Frame>,
     cache: Option<Shared>,
 }
 
 impl SuiteStack {
     /// Opens a suite whose content is at element depth `depth`.
-    pub fn push(&mut self, depth: usize, name: String, start: Option<String>) {
+    pub(crate) fn push(&mut self, depth: usize, name: String, start: Option<String>) {
         self.frames.push(Frame {
             depth,
             name,
@@ -47,7 +47,7 @@ impl SuiteStack {
     }
 
     /// Closes the suites whose content was deeper than `depth`.
-    pub fn close_to(&mut self, depth: usize) {
+    pub(crate) fn close_to(&mut self, depth: usize) {
         while self.frames.last().is_some_and(|f| f.depth > depth) {
             self.frames.pop();
             self.cache = None;
@@ -55,29 +55,29 @@ impl SuiteStack {
     }
 
     /// Closes the innermost suite.
-    pub fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         self.frames.pop();
         self.cache = None;
     }
 
     /// True when no suite is open.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
     /// The innermost suite's name.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         self.frames.last().map(|f| f.name.as_str())
     }
 
     /// True when the innermost suite has not yet had a test: its properties are still for
     /// every test that follows.
-    pub fn before_first_case(&self) -> bool {
+    pub(crate) fn before_first_case(&self) -> bool {
         self.frames.last().is_some_and(|f| !f.seen_case)
     }
 
     /// Adds properties to the innermost suite.
-    pub fn add_properties(&mut self, props: Vec<Property>) {
+    pub(crate) fn add_properties(&mut self, props: Vec<Property>) {
         if let Some(f) = self.frames.last_mut() {
             f.properties.extend(props);
             self.cache = None;
@@ -85,7 +85,7 @@ impl SuiteStack {
     }
 
     /// Notes that a test was seen in every open suite.
-    pub fn saw_case(&mut self) {
+    pub(crate) fn saw_case(&mut self) {
         if self.frames.last().is_some_and(|f| !f.seen_case) {
             for f in &mut self.frames {
                 f.seen_case = true;
@@ -94,7 +94,7 @@ impl SuiteStack {
     }
 
     /// The shared suite data, built once per change of the stack.
-    pub fn shared(&mut self) -> Shared {
+    pub(crate) fn shared(&mut self) -> Shared {
         if self.cache.is_none() {
             self.cache = Some(Shared {
                 suites: self.frames.iter().map(|f| f.name.clone()).collect(),
@@ -110,7 +110,7 @@ impl SuiteStack {
     }
 
     /// A new result of `format` from `report` carrying the suite data.
-    pub fn result(&mut self, format: &'static str, report: &Arc<str>) -> TestResult {
+    pub(crate) fn result(&mut self, format: &'static str, report: &Arc<str>) -> TestResult {
         let s = self.shared();
         TestResult::in_suites(format, report, s.suites, s.properties, s.start)
     }
@@ -118,7 +118,7 @@ impl SuiteStack {
 
 /// Reads a nested-suite document to its end: `open` is called for each element start, and the
 /// suites close as their elements end. Every XML format with nested suites walks this way.
-pub fn walk(
+pub(crate) fn walk(
     doc: &mut crate::parse::xml::XmlDoc,
     suites: &mut SuiteStack,
     mut open: impl FnMut(

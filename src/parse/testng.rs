@@ -14,11 +14,11 @@ use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 
 /// The format's name in result lines.
-pub const FORMAT: &str = "testng";
+pub(crate) const FORMAT: &str = "testng";
 
 /// A TestNG status: PASS, FAIL, SKIP; SUCCESS_PERCENTAGE_FAILURE (a test allowed to fail some
 /// of its invocations) is a warning.
-pub fn status(raw: Option<&str>) -> Status {
+pub(crate) fn status(raw: Option<&str>) -> Status {
     match raw.unwrap_or("") {
         "PASS" => Status::Passed,
         "FAIL" => Status::Failed,
@@ -29,7 +29,7 @@ pub fn status(raw: Option<&str>) -> Status {
 }
 
 /// Parses a TestNG document whose root start tag has just been read.
-pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
     let mut suites = SuiteStack::default();
     let mut odd = OddValues::default();
     // Method signature → groups, from `suite/groups`, which comes before the tests.

@@ -17,10 +17,10 @@ use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 
 /// The format's name in result lines.
-pub const FORMAT: &str = "trx";
+pub(crate) const FORMAT: &str = "trx";
 
 /// A TRX outcome as a status. A result without an outcome did not complete: an error.
-pub fn status(outcome: Option<&str>) -> Status {
+pub(crate) fn status(outcome: Option<&str>) -> Status {
     match outcome {
         Some("Passed" | "PassedButRunAborted" | "Completed") => Status::Passed,
         Some("Failed") => Status::Failed,
@@ -85,7 +85,7 @@ struct State<'r, 'w> {
 
 /// Parses a TRX document whose root start tag has just been read. `reopen` reads the same
 /// input again from the start, when that is possible.
-pub fn parse(
+pub(crate) fn parse(
     doc: &mut XmlDoc,
     root: Root,
     report: &mut Report<'_>,

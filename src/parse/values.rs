@@ -7,7 +7,7 @@ use crate::record::Property;
 
 /// Why a value could not be read.
 #[derive(Debug, PartialEq)]
-pub enum Odd {
+pub(crate) enum Odd {
     /// The attribute is absent or empty.
     Missing,
     /// It has a value that is not a plain non-negative number; the reason.
@@ -16,7 +16,7 @@ pub enum Odd {
 
 /// Seconds from a decimal number (`1.5`, `2`, `1.4e-05`). Thousands separators, negative,
 /// infinite and non-numeric values are odd: the caller records null and warns.
-pub fn seconds(raw: Option<&str>) -> Result<f64, Odd> {
+pub(crate) fn seconds(raw: Option<&str>) -> Result<f64, Odd> {
     let s = raw.map(str::trim).unwrap_or("");
     if s.is_empty() {
         return Err(Odd::Missing);
@@ -34,7 +34,7 @@ pub fn seconds(raw: Option<&str>) -> Result<f64, Odd> {
 
 /// A count or line number from an attribute; a value that is not one is kept in `extra` under
 /// the attribute's name, as written.
-pub fn count(
+pub(crate) fn count(
     v: String,
     key: std::borrow::Cow<'static, str>,
     extra: &mut std::collections::BTreeMap<std::borrow::Cow<'static, str>, String>,
@@ -50,13 +50,13 @@ pub fn count(
 
 /// Warns once per file about odd values of one kind.
 #[derive(Default)]
-pub struct OnceWarn {
+pub(crate) struct OnceWarn {
     warned: bool,
 }
 
 impl OnceWarn {
     /// Calls `f` to warn the first time only.
-    pub fn warn(&mut self, f: impl FnOnce()) {
+    pub(crate) fn warn(&mut self, f: impl FnOnce()) {
         if !self.warned {
             self.warned = true;
             f();
@@ -66,7 +66,7 @@ impl OnceWarn {
 
 /// Collects `[[ATTACHMENT|path]]` and `[[PROPERTY|name=value]]` lines from test output.
 /// Attachment paths are resolved against `dir` (the report's folder) unless absolute or URLs.
-pub fn scan_output(
+pub(crate) fn scan_output(
     text: &str,
     dir: Option<&Path>,
     attachments: &mut Vec<String>,
@@ -99,7 +99,7 @@ pub fn scan_output(
 
 /// An attachment path as a user can open it: URLs and absolute paths as written, relative
 /// paths joined to the report's folder. An empty path is no attachment.
-pub fn resolve_attachment(path: &str, dir: Option<&Path>) -> Option<String> {
+pub(crate) fn resolve_attachment(path: &str, dir: Option<&Path>) -> Option<String> {
     let p = path.trim();
     if p.is_empty() {
         return None;
@@ -115,7 +115,7 @@ pub fn resolve_attachment(path: &str, dir: Option<&Path>) -> Option<String> {
 
 /// `Namespace.Class.Method` with class `Namespace.Class` becomes `Method`, the full name kept
 /// in `extra.fullname`, so that `classname.name` does not repeat the class.
-pub fn strip_class_prefix(r: &mut crate::record::TestResult) {
+pub(crate) fn strip_class_prefix(r: &mut crate::record::TestResult) {
     if let (Some(c), Some(n)) = (&r.classname, &r.name) {
         if let Some(rest) = n.strip_prefix(c.as_str()).and_then(|x| x.strip_prefix('.')) {
             if !rest.is_empty() {
@@ -163,20 +163,19 @@ mod tests {
             }]
         );
     }
-
 }
 
 /// Odd durations and timestamps in one file: each read gives null for an odd value, and the
 /// first odd value of each kind is warned about, with where it was.
 #[derive(Default)]
-pub struct OddValues {
+pub(crate) struct OddValues {
     time: OnceWarn,
     stamp: OnceWarn,
 }
 
 impl OddValues {
     /// Seconds from attribute `attr` of element `elem`; `scale` divides (1000 for ms).
-    pub fn seconds(
+    pub(crate) fn seconds(
         &mut self,
         raw: Option<&str>,
         scale: f64,
@@ -205,7 +204,11 @@ impl OddValues {
     }
 
     /// A duration already read some other way, or the reason it could not be.
-    pub fn other(&mut self, v: Result<f64, String>, at: impl FnOnce() -> String) -> Option<f64> {
+    pub(crate) fn other(
+        &mut self,
+        v: Result<f64, String>,
+        at: impl FnOnce() -> String,
+    ) -> Option<f64> {
         match v {
             Ok(v) => Some(v),
             Err(why) => {
@@ -221,7 +224,7 @@ impl OddValues {
     }
 
     /// A normalised timestamp, or null (and the first time, a warning) when it is not ISO 8601.
-    pub fn timestamp(&mut self, raw: &str, at: impl FnOnce() -> String) -> Option<String> {
+    pub(crate) fn timestamp(&mut self, raw: &str, at: impl FnOnce() -> String) -> Option<String> {
         match crate::date::normalize(raw) {
             Ok(t) => t,
             Err(crate::date::NotIso) => {
@@ -238,7 +241,7 @@ impl OddValues {
 }
 
 /// Seconds from a .NET `TimeSpan` as TRX writes it: `[d.]hh:mm:ss[.fffffff]`.
-pub fn timespan(raw: &str) -> Result<f64, String> {
+pub(crate) fn timespan(raw: &str) -> Result<f64, String> {
     let s = raw.trim();
     let bad = || format!("duration \"{raw}\" is not [d.]hh:mm:ss[.fffffff]");
     let (days, rest) = match s.split_once(':') {

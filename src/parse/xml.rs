@@ -15,38 +15,38 @@ use crate::cli;
 use crate::error::{Error, Result};
 
 /// The raw bytes of a report.
-pub type Source = Box<dyn Read + Send>;
+pub(crate) type Source = Box<dyn Read + Send>;
 
 /// Deeper nesting than this is refused: no real report comes near it, and it bounds memory.
-pub const MAX_DEPTH: usize = 1024;
+pub(crate) const MAX_DEPTH: usize = 1024;
 
 /// An XML document being read.
-pub struct XmlDoc {
+pub(crate) struct XmlDoc {
     /// Where the events come from.
-    pub reader: Src,
+    pub(crate) reader: Src,
     /// The event buffer.
-    pub buf: Buf,
+    pub(crate) buf: Buf,
     /// Everything else: the name, the cap, depth and warning state.
-    pub ctx: Ctx,
+    pub(crate) ctx: Ctx,
 }
 
 /// The state of a document that is not the reader or its buffer, so that it can be used while
 /// an event borrows the buffer.
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The report's name in messages.
-    pub name: String,
+    pub(crate) name: String,
     /// The cap on one text field, in bytes.
-    pub cap: usize,
+    pub(crate) cap: usize,
     /// Open elements.
-    pub depth: usize,
+    pub(crate) depth: usize,
     /// Where the last event started, in the filtered stream.
-    pub start: u64,
+    pub(crate) start: u64,
     warned_refs: bool,
     warned_dup: bool,
     illegal_refs: u64,
     quiet: bool,
     /// Buffers handed back after use, to be filled again.
-    pub pool: Pool,
+    pub(crate) pool: Pool,
     /// Where a start tag's attributes are, when this thread splits them.
     spans: Vec<Span>,
 }
@@ -56,7 +56,7 @@ pub struct Ctx {
 /// allocates and frees next to nothing. Bounded: at most [`POOL_STRINGS`] short and as many
 /// long strings of at most [`POOL_STRING_BYTES`] each are kept.
 #[derive(Default)]
-pub struct Pool {
+pub(crate) struct Pool {
     /// Strings with room for a short value (an attribute), and with more (a text).
     short: Vec<String>,
     long: Vec<String>,
@@ -72,7 +72,7 @@ const POOL_STRING_BYTES: usize = 16 << 10;
 
 impl Pool {
     /// An empty string for about `n` bytes, in room handed back if there is some that fits.
-    pub fn string(&mut self, n: usize) -> String {
+    pub(crate) fn string(&mut self, n: usize) -> String {
         let spare = if n < POOL_LONG {
             self.short.pop().or_else(|| self.long.pop())
         } else {
@@ -82,14 +82,14 @@ impl Pool {
     }
 
     /// A copy of `s`.
-    pub fn copy(&mut self, s: &str) -> String {
+    pub(crate) fn copy(&mut self, s: &str) -> String {
         let mut b = self.string(s.len());
         b.push_str(s);
         b
     }
 
     /// Keeps `s`'s room for a later string (or frees it, when the pool is full or `s` large).
-    pub fn give(&mut self, mut s: String) {
+    pub(crate) fn give(&mut self, mut s: String) {
         let keep = if s.capacity() >= POOL_LONG {
             &mut self.long
         } else {
@@ -102,19 +102,19 @@ impl Pool {
     }
 
     /// [`Pool::give`] for each string there is.
-    pub fn give_all<const N: usize>(&mut self, strings: [Option<String>; N]) {
+    pub(crate) fn give_all<const N: usize>(&mut self, strings: [Option<String>; N]) {
         for s in strings.into_iter().flatten() {
             self.give(s);
         }
     }
 
     /// An empty attribute list, with room from one handed back if there is one.
-    pub fn attrs(&mut self) -> Attrs {
+    pub(crate) fn attrs(&mut self) -> Attrs {
         self.attrs.pop().unwrap_or_default()
     }
 
     /// Keeps an attribute list and its values' room for later.
-    pub fn give_attrs(&mut self, mut a: Attrs) {
+    pub(crate) fn give_attrs(&mut self, mut a: Attrs) {
         for (_, v) in a.drain(..) {
             self.give(v);
         }
@@ -126,7 +126,7 @@ impl Pool {
 
 impl XmlDoc {
     /// Reads an XML document from `raw`, named `name` in messages, with text capped at `cap`.
-    pub fn new(raw: impl Read + Send + 'static, name: &str, cap: usize) -> Result<XmlDoc> {
+    pub(crate) fn new(raw: impl Read + Send + 'static, name: &str, cap: usize) -> Result<XmlDoc> {
         let raw: Source = Box::new(raw);
         let decoded = Decoded::new(raw, name, true, cap)
             .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
@@ -159,7 +159,7 @@ impl XmlDoc {
     /// Reads on with a thread of its own (see [`stream`](super::stream)), unless the whole
     /// input has been read already: a small file is read faster on one thread. `may_wait`:
     /// the input is not a file, and a read may wait for more.
-    pub fn read_ahead(&mut self, may_wait: bool) {
+    pub(crate) fn read_ahead(&mut self, may_wait: bool) {
         let name = self.ctx.name.clone();
         let placeholder = Src::Thread(Box::new(Stream::failed(
             &name,
@@ -175,7 +175,7 @@ impl XmlDoc {
     }
 
     /// Gives no warnings from now on: for a second reading of the same input.
-    pub fn quiet(&mut self) {
+    pub(crate) fn quiet(&mut self) {
         self.ctx.quiet = true;
         if let Src::Here(r) = &mut self.reader {
             r.get_mut().quiet = true;
@@ -183,18 +183,18 @@ impl XmlDoc {
     }
 
     /// The next event, with the depth tracked and errors given a position.
-    pub fn event(&mut self) -> Result<Event<'_>> {
+    pub(crate) fn event(&mut self) -> Result<Event<'_>> {
         next_event(&mut self.reader, &mut self.buf, &mut self.ctx)
     }
 
     /// `NAME:LINE:COL` of the start of the last event.
-    pub fn here(&self) -> String {
+    pub(crate) fn here(&self) -> String {
         self.reader.position(self.ctx.start)
     }
 
     /// Reads the rest of the document after its root element closed, warning about anything
     /// but comments and white space there, and gives the end-of-file warnings.
-    pub fn finish(&mut self) -> Result<()> {
+    pub(crate) fn finish(&mut self) -> Result<()> {
         let mut warned = false;
         loop {
             let ev = self.event()?;
@@ -217,7 +217,7 @@ impl XmlDoc {
     }
 
     /// The end-of-file summaries of recovered problems.
-    pub fn warn_totals(&self) {
+    pub(crate) fn warn_totals(&self) {
         let illegal = self.reader.illegal() + self.ctx.illegal_refs;
         if illegal > 1 {
             cli::warn(format_args!(
@@ -229,7 +229,7 @@ impl XmlDoc {
 }
 
 /// The source of a document's events: quick-xml on this thread, or a reader thread.
-pub enum Src {
+pub(crate) enum Src {
     /// quick-xml over the filter, on this thread.
     Here(Box<Reader<Decoded<Source>>>),
     /// A reader thread (see [`stream`](super::stream)).
@@ -238,7 +238,7 @@ pub enum Src {
 
 impl Src {
     /// `NAME:LINE:COL` of a recent offset in the filtered stream.
-    pub fn position(&self, offset: u64) -> String {
+    pub(crate) fn position(&self, offset: u64) -> String {
         match self {
             Src::Here(r) => r.get_ref().position(offset),
             Src::Thread(s) => s.position(offset),
@@ -255,7 +255,7 @@ impl Src {
 }
 
 /// Where an event's text is kept.
-pub struct Buf {
+pub(crate) struct Buf {
     /// For quick-xml on this thread: cleared before each event.
     bytes: Vec<u8>,
     /// For a reader thread: the text of the current batch.
@@ -264,7 +264,11 @@ pub struct Buf {
 
 /// Reads one event into `buf`: the free-function form of [`XmlDoc::event`], for parsers that
 /// keep the reader, the buffer and the context apart.
-pub fn next_event<'b>(reader: &mut Src, buf: &'b mut Buf, ctx: &mut Ctx) -> Result<Event<'b>> {
+pub(crate) fn next_event<'b>(
+    reader: &mut Src,
+    buf: &'b mut Buf,
+    ctx: &mut Ctx,
+) -> Result<Event<'b>> {
     let read = match reader {
         Src::Here(r) => {
             ctx.start = r.buffer_position();
@@ -343,7 +347,7 @@ impl Ctx {
     /// Resolves a reference into `out`: predefined entities and character references. An
     /// undefined entity is kept as written, with a warning; a reference to a character XML
     /// forbids becomes U+FFFD, with a warning.
-    pub fn push_ref(&mut self, name: &str, out: &mut Text, reader: &Src) {
+    pub(crate) fn push_ref(&mut self, name: &str, out: &mut Text, reader: &Src) {
         match self.resolve(name, reader) {
             Resolved::Str(s) => out.push(s),
             Resolved::Char(c) => out.push(c.encode_utf8(&mut [0u8; 4])),
@@ -389,7 +393,7 @@ impl Ctx {
     /// The attributes of a start tag, unescaped and normalised, in document order.
     /// Duplicate attributes (not well-formed XML) are kept, the last one winning for lookups by
     /// [`attr`]; the first in a file is a warning.
-    pub fn attrs(&mut self, e: &BytesStart<'_>, reader: &Src) -> Result<Attrs> {
+    pub(crate) fn attrs(&mut self, e: &BytesStart<'_>, reader: &Src) -> Result<Attrs> {
         let tag: &str = e;
         // The reader thread found the attributes already, or they are split here (a tag that
         // is not plain `name="value"` pairs is read by quick-xml, which says what is wrong).
@@ -523,12 +527,12 @@ impl Ctx {
 }
 
 /// Whether XML 1.0 allows the character in a document.
-pub fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// A text field being gathered, capped at a number of bytes with a visible marker.
-pub struct Text {
+pub(crate) struct Text {
     s: String,
     cap: usize,
     omitted: u64,
@@ -539,12 +543,12 @@ const MARKER_SLACK: usize = 64;
 
 impl Text {
     /// An empty field capped at `cap` bytes.
-    pub fn new(cap: usize) -> Text {
+    pub(crate) fn new(cap: usize) -> Text {
         Text::in_buffer(String::new(), cap)
     }
 
     /// An empty field capped at `cap` bytes, gathered in `s` (emptied first).
-    pub fn in_buffer(mut s: String, cap: usize) -> Text {
+    pub(crate) fn in_buffer(mut s: String, cap: usize) -> Text {
         s.clear();
         Text {
             s,
@@ -554,7 +558,7 @@ impl Text {
     }
 
     /// Appends `t`, cutting at the cap on a character boundary.
-    pub fn push(&mut self, t: &str) {
+    pub(crate) fn push(&mut self, t: &str) {
         if self.omitted > 0 {
             self.omitted += t.len() as u64;
             return;
@@ -577,19 +581,14 @@ impl Text {
     }
 
     /// Appends a reference kept as written: `&name;`.
-    pub fn push_ref_raw(&mut self, name: &str) {
+    pub(crate) fn push_ref_raw(&mut self, name: &str) {
         self.push("&");
         self.push(name);
         self.push(";");
     }
 
-    /// True when nothing was gathered.
-    pub fn is_empty(&self) -> bool {
-        self.s.is_empty()
-    }
-
     /// The gathered text with the marker if it was cut; `None` when empty.
-    pub fn finish(mut self) -> Option<String> {
+    pub(crate) fn finish(mut self) -> Option<String> {
         if self.omitted > 0 {
             self.s.push_str(&truncation_marker(self.omitted));
         }
@@ -601,7 +600,7 @@ impl Text {
     }
 
     /// [`Text::finish`], handing the buffer back to `pool` when there is no text.
-    pub fn finish_pooled(self, pool: &mut Pool) -> Option<String> {
+    pub(crate) fn finish_pooled(self, pool: &mut Pool) -> Option<String> {
         if self.s.is_empty() && self.omitted == 0 {
             pool.give(self.s);
             return None;
@@ -611,7 +610,7 @@ impl Text {
 }
 
 /// Adds a text-like event (Text, CDATA, reference) to `out`; returns false for other events.
-pub fn gather(ev: &Event<'_>, out: &mut Text, ctx: &mut Ctx, reader: &Src) -> bool {
+pub(crate) fn gather(ev: &Event<'_>, out: &mut Text, ctx: &mut Ctx, reader: &Src) -> bool {
     match ev {
         Event::Text(t) => out.push(&t.xml10_content()),
         Event::CData(t) => out.push(&t.xml10_content()),
@@ -623,7 +622,7 @@ pub fn gather(ev: &Event<'_>, out: &mut Text, ctx: &mut Ctx, reader: &Src) -> bo
 
 /// Reads the text content of the element whose start tag was just read, up to its end tag.
 /// Text inside nested elements is included; comments and instructions are not.
-pub fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
+pub(crate) fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
     let mut text = Text::in_buffer(doc.ctx.pool.string(POOL_LONG), doc.ctx.cap);
     let depth = doc.ctx.depth;
     loop {
@@ -639,7 +638,7 @@ pub fn read_text(doc: &mut XmlDoc) -> Result<Option<String>> {
 }
 
 /// Skips the element whose start tag was just read, up to its end tag.
-pub fn skip(doc: &mut XmlDoc) -> Result<()> {
+pub(crate) fn skip(doc: &mut XmlDoc) -> Result<()> {
     let depth = doc.ctx.depth;
     loop {
         let ev = doc.event()?;
@@ -652,7 +651,7 @@ pub fn skip(doc: &mut XmlDoc) -> Result<()> {
 }
 
 /// Attributes in document order: names (common ones without an allocation) and values.
-pub type Attrs = Vec<(Cow<'static, str>, String)>;
+pub(crate) type Attrs = Vec<(Cow<'static, str>, String)>;
 
 /// `$name` as the one of the literals that it equals (no allocation), or an owned copy.
 macro_rules! interned {
@@ -731,7 +730,7 @@ fn intern(name: &str) -> Cow<'static, str> {
 }
 
 /// An element name: the formats' common ones without an allocation.
-pub type Name = Cow<'static, str>;
+pub(crate) type Name = Cow<'static, str>;
 
 /// A name from the formats' common element names, or an owned copy.
 fn intern_element(name: &str) -> Name {
@@ -813,7 +812,7 @@ fn intern_element(name: &str) -> Name {
 }
 
 /// The value of attribute `key`, if present (the last one, if duplicated).
-pub fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], key: &str) -> Option<&'a str> {
+pub(crate) fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], key: &str) -> Option<&'a str> {
     attrs
         .iter()
         .rev()
@@ -822,13 +821,13 @@ pub fn attr<'a>(attrs: &'a [(Cow<'static, str>, String)], key: &str) -> Option<&
 }
 
 /// Takes the value of attribute `key` out of `attrs` (the one [`attr`] gives), if present.
-pub fn take_attr(attrs: &mut Attrs, key: &str) -> Option<String> {
+pub(crate) fn take_attr(attrs: &mut Attrs, key: &str) -> Option<String> {
     let i = attrs.iter().rposition(|(k, _)| k == key)?;
     Some(attrs.swap_remove(i).1)
 }
 
 /// What [`next_item`] found.
-pub enum Item {
+pub(crate) enum Item {
     /// An element start (`empty` for `<x/>`), with its attributes read.
     Open {
         /// The element's name.
@@ -846,7 +845,7 @@ pub enum Item {
 
 /// Reads up to the next element start or end. Text, CDATA and references on the way are
 /// gathered into `text` when given; comments and instructions are passed over.
-pub fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> {
+pub(crate) fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> {
     let XmlDoc { reader, buf, ctx } = doc;
     loop {
         let ev = next_event(reader, buf, ctx)?;
@@ -874,7 +873,7 @@ pub fn next_item(doc: &mut XmlDoc, mut text: Option<&mut Text>) -> Result<Item> 
 /// Calls `f` for each child element of the element whose start tag was just read, up to that
 /// element's end tag. `f` may read a child's text or children, or leave it: whatever it leaves
 /// unread of a child is skipped. Text between children goes to `text` when given.
-pub fn each_child(
+pub(crate) fn each_child(
     doc: &mut XmlDoc,
     mut text: Option<&mut Text>,
     mut f: impl FnMut(&mut XmlDoc, Name, Attrs, bool) -> Result<()>,
@@ -908,7 +907,7 @@ fn skip_to(doc: &mut XmlDoc, depth: usize) -> Result<()> {
 
 /// The text of the element just opened (`None` for an empty element), trimmed of the white
 /// space that formats put around CDATA.
-pub fn trimmed_text(doc: &mut XmlDoc, empty: bool) -> Result<Option<String>> {
+pub(crate) fn trimmed_text(doc: &mut XmlDoc, empty: bool) -> Result<Option<String>> {
     if empty {
         return Ok(None);
     }
@@ -916,7 +915,7 @@ pub fn trimmed_text(doc: &mut XmlDoc, empty: bool) -> Result<Option<String>> {
 }
 
 /// `message` or `stack-trace` style children of a failure-like element, by name, trimmed.
-pub fn child_texts(doc: &mut XmlDoc, names: &[&str]) -> Result<Vec<Option<String>>> {
+pub(crate) fn child_texts(doc: &mut XmlDoc, names: &[&str]) -> Result<Vec<Option<String>>> {
     let mut out: Vec<Option<String>> = vec![None; names.len()];
     each_child(doc, None, |doc, name, _, empty| {
         if let Some(i) = names.iter().position(|n| *n == name) {
@@ -936,7 +935,7 @@ pub fn child_texts(doc: &mut XmlDoc, names: &[&str]) -> Result<Vec<Option<String
 }
 
 /// The `message` and `stack-trace` children of a failure element.
-pub fn message_and_trace(doc: &mut XmlDoc) -> Result<(Option<String>, Option<String>)> {
+pub(crate) fn message_and_trace(doc: &mut XmlDoc) -> Result<(Option<String>, Option<String>)> {
     let mut t = child_texts(doc, &["message", "stack-trace"])?;
     let trace = t.pop().flatten();
     Ok((t.pop().flatten(), trace))
@@ -944,7 +943,7 @@ pub fn message_and_trace(doc: &mut XmlDoc) -> Result<(Option<String>, Option<Str
 
 /// Keeps an element no field is for in `extra`: its text under its name, its attributes as
 /// `name@attribute`.
-pub fn keep_unknown(
+pub(crate) fn keep_unknown(
     doc: &mut XmlDoc,
     extra: &mut std::collections::BTreeMap<Cow<'static, str>, String>,
     name: Name,
@@ -968,7 +967,7 @@ pub fn keep_unknown(
 /// Passes over the rest of the element `name` whose start tag was just read, without parsing
 /// it: the input is searched for `</name` directly. For large sections whose content is not
 /// wanted (the results in a first reading of a TRX file). The end tag is then read as usual.
-pub fn skip_raw(doc: &mut XmlDoc, name: &str) -> Result<()> {
+pub(crate) fn skip_raw(doc: &mut XmlDoc, name: &str) -> Result<()> {
     use std::io::BufRead;
     let pattern = format!("</{name}");
     let finder = memchr::memmem::Finder::new(pattern.as_bytes());

@@ -9,12 +9,12 @@ use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 
 /// The format name of v2 and v3 reports.
-pub const FORMAT_V2: &str = "xunit2";
+pub(crate) const FORMAT_V2: &str = "xunit2";
 /// The format name of v1 reports.
-pub const FORMAT_V1: &str = "xunit1";
+pub(crate) const FORMAT_V1: &str = "xunit1";
 
 /// xUnit.net's `result` as a status: Pass, Fail, and Skip or NotRun.
-pub fn status(result: Option<&str>) -> Status {
+pub(crate) fn status(result: Option<&str>) -> Status {
     match result.unwrap_or("") {
         "Pass" => Status::Passed,
         "Fail" => Status::Failed,
@@ -24,7 +24,7 @@ pub fn status(result: Option<&str>) -> Status {
 }
 
 /// Parses an xUnit.net document whose root start tag has just been read.
-pub fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Result<()> {
     let format = if root.name == "assembly" {
         FORMAT_V1
     } else {

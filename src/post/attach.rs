@@ -14,15 +14,15 @@ const TEST_RUN: u64 = 5;
 
 /// What became of the attachments of one batch.
 #[derive(Default, Clone, Copy)]
-pub struct Attached {
-    pub uploaded: u64,
-    pub missing: u64,
-    pub failed: u64,
-    pub retries: u64,
+pub(crate) struct Attached {
+    pub(crate) uploaded: u64,
+    pub(crate) missing: u64,
+    pub(crate) failed: u64,
+    pub(crate) retries: u64,
 }
 
 /// Whether `s` is a link rather than a file path.
-pub fn is_url(s: &str) -> bool {
+pub(crate) fn is_url(s: &str) -> bool {
     match s.find("://") {
         Some(i) => {
             i > 0
@@ -36,7 +36,7 @@ pub fn is_url(s: &str) -> bool {
 
 /// Uploads `lists[i]` for the run `ids[i]`. Stops early (returning what was done) when the
 /// credentials are refused: that is `Err` with the status.
-pub fn upload(
+pub(crate) fn upload(
     sender: &Sender<'_>,
     base: &str,
     ids: &[u64],

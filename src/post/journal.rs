@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 
 /// What an earlier run did with one batch.
 #[derive(Debug, Clone, PartialEq)]
-pub enum State {
+pub(crate) enum State {
     /// The request went out and no answer was recorded: it may or may not be stored.
     Sending,
     /// Stored; the created test run IDs.
@@ -40,17 +40,17 @@ pub enum State {
 
 /// One batch's record from earlier runs.
 #[derive(Debug, Clone)]
-pub struct Prior {
-    pub hash: String,
-    pub state: State,
-    pub attached: bool,
+pub(crate) struct Prior {
+    pub(crate) hash: String,
+    pub(crate) state: State,
+    pub(crate) attached: bool,
     /// A request for it may have reached the server without its answer arriving.
-    pub uncertain: bool,
+    pub(crate) uncertain: bool,
 }
 
 /// What to do with a batch, given the journal.
 #[derive(Debug, PartialEq)]
-pub enum Resume {
+pub(crate) enum Resume {
     /// Not in the journal, or known not stored: send it.
     Send,
     /// Stored or rejected before: do not send it again.
@@ -62,16 +62,16 @@ pub enum Resume {
 }
 
 /// An open journal.
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     prior: HashMap<u64, Prior>,
     /// Builds created by earlier runs, by release.
-    pub builds: BTreeMap<u64, u64>,
+    pub(crate) builds: BTreeMap<u64, u64>,
 }
 
 /// The SHA-256 of a batch line, in hex.
-pub fn hash(line: &[u8]) -> String {
+pub(crate) fn hash(line: &[u8]) -> String {
     let d = Sha256::digest(line);
     let mut s = String::with_capacity(64);
     for b in d {
@@ -83,7 +83,7 @@ pub fn hash(line: &[u8]) -> String {
 impl Journal {
     /// Opens (or creates) the journal at `path`, reads what earlier runs recorded, refuses one
     /// written for another server or project, and appends this run's header.
-    pub fn open(path: &Path, conn: &Connection) -> Result<Journal> {
+    pub(crate) fn open(path: &Path, conn: &Connection) -> Result<Journal> {
         let shown = path.display();
         let mut prior: HashMap<u64, Prior> = HashMap::new();
         let mut builds = BTreeMap::new();
@@ -148,7 +148,7 @@ impl Journal {
 
     /// What to do with batch `index` whose line hashes to `hash`. A different hash at the same
     /// place means the journal was written for other input: that is refused.
-    pub fn resume(&self, index: u64, hash: &str, name: &str, line: u64) -> Result<Resume> {
+    pub(crate) fn resume(&self, index: u64, hash: &str, name: &str, line: u64) -> Result<Resume> {
         let Some(p) = self.prior.get(&index) else {
             return Ok(Resume::Send);
         };
@@ -168,12 +168,12 @@ impl Journal {
     }
 
     /// Batch `index` is about to be sent.
-    pub fn sending(&self, index: u64, hash: &str, runs: u64) -> Result<()> {
+    pub(crate) fn sending(&self, index: u64, hash: &str, runs: u64) -> Result<()> {
         self.write(&json!({"batch": index, "hash": hash, "runs": runs, "state": "sending"}))
     }
 
     /// Batch `index` was stored as `ids`; `attached` when it has no attachments to upload.
-    pub fn stored(&self, index: u64, hash: &str, ids: &[u64], attached: bool) -> Result<()> {
+    pub(crate) fn stored(&self, index: u64, hash: &str, ids: &[u64], attached: bool) -> Result<()> {
         self.write(&json!({"batch": index, "hash": hash, "state": "stored", "ids": ids}))?;
         if attached {
             self.attached(index, hash)?;
@@ -182,24 +182,24 @@ impl Journal {
     }
 
     /// Batch `index`'s attachments were uploaded (or reported missing).
-    pub fn attached(&self, index: u64, hash: &str) -> Result<()> {
+    pub(crate) fn attached(&self, index: u64, hash: &str) -> Result<()> {
         self.write(&json!({"batch": index, "hash": hash, "state": "attached"}))
     }
 
     /// Batch `index` was rejected with `status`.
-    pub fn rejected(&self, index: u64, hash: &str, status: u16) -> Result<()> {
+    pub(crate) fn rejected(&self, index: u64, hash: &str, status: u16) -> Result<()> {
         self.write(&json!({"batch": index, "hash": hash, "state": "rejected", "status": status}))
     }
 
     /// Retries for batch `index` ran out.
-    pub fn failed(&self, index: u64, hash: &str, maybe_stored: bool) -> Result<()> {
+    pub(crate) fn failed(&self, index: u64, hash: &str, maybe_stored: bool) -> Result<()> {
         self.write(
             &json!({"batch": index, "hash": hash, "state": "failed", "maybe_stored": maybe_stored}),
         )
     }
 
     /// A build was created in `release`.
-    pub fn build(&self, release: u64, build: u64, name: &str) -> Result<()> {
+    pub(crate) fn build(&self, release: u64, build: u64, name: &str) -> Result<()> {
         self.write(&json!({"build": build, "release": release, "name": name}))
     }
 

@@ -45,74 +45,74 @@ Examples:
 pub struct Args {
     /// Batch-line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 
     #[command(flatten)]
-    pub conn: ConnectionArgs,
+    pub(crate) conn: ConnectionArgs,
 
     /// Retries of a request after 429, 500, 502, 503, 504, a broken connection or a timeout.
     #[arg(long, default_value_t = 5)]
-    pub retries: u32,
+    pub(crate) retries: u32,
 
     /// The first backoff, in milliseconds; it doubles on each retry (full jitter), up to 30 s.
     #[arg(long, default_value_t = 500, hide = true)]
-    pub backoff_ms: u64,
+    pub(crate) backoff_ms: u64,
 
     /// Where rejected batches go, one JSON line each (created only when one is rejected).
     #[arg(long, value_name = "FILE", default_value = "spira-post.dead.jsonl")]
-    pub dead_letter: PathBuf,
+    pub(crate) dead_letter: PathBuf,
 
     /// Stop at the first rejected batch.
     #[arg(long)]
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
 
     /// Record each batch's hash and outcome in FILE (flushed to disk); run again with the same
     /// input and journal to send only what is not yet stored.
     #[arg(long, value_name = "FILE")]
-    pub journal: Option<PathBuf>,
+    pub(crate) journal: Option<PathBuf>,
 
     /// On resuming, skip the batches whose answer never arrived instead of sending them again.
     #[arg(long, requires = "journal")]
-    pub skip_uncertain: bool,
+    pub(crate) skip_uncertain: bool,
 
     /// Requests in flight at once (Spira deadlocks under many parallel writers: keep it ≤ 3).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub jobs: u64,
+    pub(crate) jobs: u64,
 
     /// Before sending anything, check the credentials and that every TestCaseId exists in the
     /// project; runs naming unknown test cases go to the dead-letter file unsent.
     #[arg(long)]
-    pub preflight: bool,
+    pub(crate) preflight: bool,
 
     /// Create a build named NAME in the runs' release before the first batch, and set its
     /// BuildId on every run (failed if any run failed or was blocked, else passed).
     #[arg(long, value_name = "NAME")]
-    pub create_build: Option<String>,
+    pub(crate) create_build: Option<String>,
 
     /// The release for --create-build (for runs without a ReleaseId) or --refresh-only.
     #[arg(long, value_name = "ID")]
-    pub release: Option<u64>,
+    pub(crate) release: Option<u64>,
 
     /// Print each request that would be sent, as a JSON line, and send nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// At the end, ask Spira to refresh the summaries of the releases that received runs
     /// (refresh-caches, asynchronously; needs an administrator account).
     #[arg(long)]
-    pub refresh: bool,
+    pub(crate) refresh: bool,
 
     /// Only refresh summaries (of --release, or the whole project); upload nothing.
     #[arg(long)]
-    pub refresh_only: bool,
+    pub(crate) refresh_only: bool,
 
     /// No summary and no progress on stderr.
     #[arg(long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Log each request's method, URL and status on stderr.
     #[arg(long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// What happened, for the summary.

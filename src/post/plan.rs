@@ -14,20 +14,20 @@ use crate::error::{Error, Result};
 
 /// What the whole input holds.
 #[derive(Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Every TestCaseId named.
-    pub test_cases: BTreeSet<u64>,
+    pub(crate) test_cases: BTreeSet<u64>,
     /// Each release the runs go to (their own, or `--release`), and whether any run in it
     /// failed (Failed or Blocked).
-    pub releases: BTreeMap<u64, bool>,
+    pub(crate) releases: BTreeMap<u64, bool>,
     /// Where the first run without a release is, if any.
-    pub no_release: Option<String>,
+    pub(crate) no_release: Option<String>,
     /// The first run's RunnerName, for a generated build name.
-    pub runner: Option<String>,
+    pub(crate) runner: Option<String>,
     /// Runs in all.
-    pub runs: u64,
+    pub(crate) runs: u64,
     /// Runs that failed or were blocked.
-    pub failed: u64,
+    pub(crate) failed: u64,
 }
 
 /// The fields the first reading looks at; the rest is skipped unparsed.
@@ -44,14 +44,14 @@ struct Peek {
 }
 
 /// A number as JSON gives it: a number or a numeric string.
-pub fn id(v: &Value) -> Option<u64> {
+pub(crate) fn id(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())
 }
 
 /// Reads every input once. Returns the plan and the inputs to read for the upload: standard
 /// input is copied on the way to an unlinked temporary file (the tempfile crate: a kill cannot
 /// leave it behind), which the second reading reads under the same name.
-pub fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<Input>)> {
+pub(crate) fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan, Vec<Input>)> {
     let mut again = Vec::new();
     for input in inputs {
         if input.path.is_some() {

@@ -9,7 +9,7 @@ use crate::cli;
 use crate::config::{Auth, Connection};
 
 /// The final answer to one request, after any retries.
-pub enum Answer {
+pub(crate) enum Answer {
     /// 200 (or 201), with the body.
     Ok(String),
     /// A status that retrying will not change, with the first line of the body.
@@ -24,21 +24,21 @@ pub enum Answer {
 
 /// An answer, how many retries it took, and whether an earlier attempt may have reached the
 /// server (so that a success may have stored the same data twice).
-pub struct Sent {
-    pub answer: Answer,
-    pub retries: u64,
-    pub maybe_stored: bool,
+pub(crate) struct Sent {
+    pub(crate) answer: Answer,
+    pub(crate) retries: u64,
+    pub(crate) maybe_stored: bool,
 }
 
 /// What every request needs.
-pub struct Sender<'a> {
-    pub agent: ureq::Agent,
-    pub conn: &'a Connection,
-    pub auth: Auth,
-    pub retries: u32,
-    pub backoff_ms: u64,
-    pub verbose: bool,
-    pub stop: &'a AtomicBool,
+pub(crate) struct Sender<'a> {
+    pub(crate) agent: ureq::Agent,
+    pub(crate) conn: &'a Connection,
+    pub(crate) auth: Auth,
+    pub(crate) retries: u32,
+    pub(crate) backoff_ms: u64,
+    pub(crate) verbose: bool,
+    pub(crate) stop: &'a AtomicBool,
 }
 
 /// The outcome of one attempt.
@@ -54,7 +54,7 @@ enum Attempt {
 impl Sender<'_> {
     /// POSTs `body` (JSON) to `url` until it gets a final answer, the retries run out, or the
     /// upload is stopped.
-    pub fn post(&self, url: &str, body: &str, rng: &mut u64) -> Sent {
+    pub(crate) fn post(&self, url: &str, body: &str, rng: &mut u64) -> Sent {
         let mut sent = Sent {
             answer: Answer::Stopped,
             retries: 0,
@@ -157,7 +157,7 @@ impl Sender<'_> {
 }
 
 /// The first line of an error body, without the quotes of a JSON string, at most 500 characters.
-pub fn first_line(text: &str) -> String {
+pub(crate) fn first_line(text: &str) -> String {
     let t = text.trim().trim_matches('"');
     t.lines().next().unwrap_or("").chars().take(500).collect()
 }
@@ -172,7 +172,7 @@ fn backoff(base_ms: u64, tries: u64, rng: &mut u64) -> Duration {
 }
 
 /// A seed for the jitter, different per process and per worker.
-pub fn seed(salt: u64) -> u64 {
+pub(crate) fn seed(salt: u64) -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
