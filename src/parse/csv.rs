@@ -5,8 +5,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use super::input::Decoded;
+use super::report::Report;
 use super::values::{self, OnceWarn};
-use super::Report;
 use crate::cli;
 use crate::error::{Error, Result};
 use crate::record::TestResult;

@@ -4,10 +4,11 @@
 //! Streaming: each result is written as its `</testcase>` closes. Only the stack of open
 //! suites (names, timestamps, and the properties written before their first testcase) is kept.
 
+use super::report::Report;
 use super::suites::SuiteStack;
 use super::values::{self, count, OddValues};
+use super::xml::Root;
 use super::xml::{self, attr, Item, XmlDoc};
-use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Outcome, Property, Rerun, Status, TestResult};
 

@@ -1,18 +1,20 @@
 //! `spira-parse`: report files in, **result** lines out. One module per format; detection,
 //! directory walking and output are shared here.
 
-pub(crate) mod csv;
-pub(crate) mod input;
-pub(crate) mod junit;
-pub(crate) mod nunit2;
-pub(crate) mod nunit3;
-pub(crate) mod stream;
-pub(crate) mod suites;
-pub(crate) mod testng;
-pub(crate) mod trx;
-pub(crate) mod values;
-pub(crate) mod xml;
-pub(crate) mod xunit;
+mod csv;
+mod input;
+mod junit;
+mod nunit2;
+mod nunit3;
+mod report;
+mod stream;
+mod suites;
+mod testng;
+mod tokens;
+mod trx;
+mod values;
+mod xml;
+mod xunit;
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +25,8 @@ use quick_xml::events::Event;
 
 use crate::cli::{self, Input};
 use crate::error::{Error, Result};
-use crate::record::{Status, TestResult};
+use report::{Counts, Report};
+use xml::Root;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -127,52 +130,6 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
         _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
         _ => Err(format!("'{s}' is not a single ASCII character")),
     }
-}
-
-/// Counts of results written, by status.
-#[derive(Default, Debug, Clone, Copy)]
-pub(crate) struct Counts {
-    /// Results per status, in [`Status::ALL`] order.
-    pub(crate) by_status: [u64; 5],
-}
-
-impl Counts {
-    /// All results.
-    pub(crate) fn total(&self) -> u64 {
-        self.by_status.iter().sum()
-    }
-}
-
-/// Where a parser sends the results of one report.
-pub(crate) struct Report<'w> {
-    /// The report's name in messages and in result lines.
-    pub(crate) name: Arc<str>,
-    /// The report's folder, against which relative attachment paths are resolved.
-    pub(crate) dir: Option<&'w Path>,
-    out: &'w mut cli::LineOut,
-    counts: &'w mut Counts,
-    shared: crate::record::SharedJson,
-}
-
-impl Report<'_> {
-    /// Writes one result line.
-    pub(crate) fn emit(&mut self, r: &TestResult) -> Result<()> {
-        let shared = &mut self.shared;
-        self.out.line(|buf| r.write_json_shared(buf, shared))?;
-        let i = Status::ALL.iter().position(|s| *s == r.status).unwrap_or(0);
-        self.counts.by_status[i] += 1;
-        Ok(())
-    }
-}
-
-/// The root element of an XML report, as read by detection.
-pub(crate) struct Root {
-    /// Its name.
-    pub(crate) name: String,
-    /// Its attributes.
-    pub(crate) attrs: xml::Attrs,
-    /// True for `<root/>`.
-    pub(crate) empty: bool,
 }
 
 /// The entry point of `spira-parse`.

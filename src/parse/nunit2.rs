@@ -2,10 +2,11 @@
 //! `test-suite/results/(test-suite/results)*/test-case`.
 
 use super::nunit3::properties;
+use super::report::Report;
 use super::suites::{self, SuiteStack};
 use super::values::{count, OddValues};
+use super::xml::Root;
 use super::xml::{self, attr, XmlDoc};
-use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 

@@ -1,9 +1,10 @@
 //! NUnit 3 (`<test-run>`): nested `test-suite` elements, one result per `test-case`.
 
+use super::report::Report;
 use super::suites::{self, SuiteStack};
 use super::values::{self, count, OddValues};
+use super::xml::Root;
 use super::xml::{self, attr, XmlDoc};
-use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 

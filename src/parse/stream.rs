@@ -7,7 +7,7 @@
 //! The events come out exactly as from a reader on the calling thread: the same events, the same
 //! errors with the same positions, the same warnings in the same order. For positions, the
 //! reader thread hands on, with each batch, the filter's chunks of filtered bytes read so far
-//! (shared, not copied; see [`Decoded::take_views`]), so that the calling thread can tell the
+//! (shared, not copied; see [`super::input::Relay`]), so that the calling thread can tell the
 //! line and column of any recent offset itself. Memory stays bounded: batches are small (64 KiB
 //! of text), four at most wait, and their buffers go back to the reader thread to be used again.
 //!
@@ -15,7 +15,7 @@
 //! attributes. The reader thread splits them while batches wait for the calling thread (which
 //! then is the slower half), and leaves them to the calling thread while it waits for batches.
 
-use std::collections::VecDeque;
+use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -23,10 +23,9 @@ use std::sync::Arc;
 use quick_xml::events::{
     BytesCData, BytesDecl, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event,
 };
-use quick_xml::Reader;
 
-use super::input::{line_col_in, Chunk, Decoded};
-use super::xml::{malformed, Source};
+use super::input::{Chunk, History, Relay};
+use super::tokens::{malformed, split_spans, Span, XmlReader};
 use crate::cli;
 
 /// A batch is handed on when its text reaches this size...
@@ -74,18 +73,6 @@ struct Tok {
 /// malformed): the calling thread splits them itself, or reports the error.
 const SPANS_UNKNOWN: u32 = u32::MAX;
 
-/// Where an attribute's name and value are in a start tag's text, and whether the value holds
-/// a reference or a line end (a value without needs no unescaping).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Span {
-    /// The name, as a byte range of the tag's text.
-    pub(crate) key: (u32, u32),
-    /// The value as written, between the quotes.
-    pub(crate) value: (u32, u32),
-    /// True when the value has `&`, tab, CR or LF.
-    pub(crate) escaped: bool,
-}
-
 /// Events handed on at once, with the filtered bytes they came from and the warnings about them.
 #[derive(Default)]
 pub(crate) struct Batch {
@@ -113,16 +100,27 @@ pub(crate) struct Outbox {
     split: bool,
 }
 
+impl Relay for Outbox {
+    fn relay(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64, force: bool) {
+        self.add(views, warnings, illegal);
+        self.send(force);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
 impl Outbox {
     /// Adds filtered bytes, warnings and the running count of replaced characters.
-    pub(crate) fn add(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64) {
+    fn add(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64) {
         self.batch.views.extend(views);
         self.batch.warnings.extend(warnings);
         self.batch.illegal = illegal;
     }
 
     /// Hands the batch on if it holds events (or `force`).
-    pub(crate) fn send(&mut self, force: bool) {
+    fn send(&mut self, force: bool) {
         if self.closed || (self.batch.toks.is_empty() && !force) {
             return;
         }
@@ -188,83 +186,6 @@ impl Outbox {
     }
 }
 
-/// XML white space, as quick-xml reads it between attributes.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-/// The first index at or after `i` in `tag` that is not white space.
-fn skip_space(tag: &[u8], mut i: usize) -> usize {
-    while i < tag.len() && is_space(tag[i]) {
-        i += 1;
-    }
-    i
-}
-
-/// Bytes that make a value need unescaping: a reference, or a line end or tab to normalise.
-const ESCAPED: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'&' as usize] = true;
-    t[b'\t' as usize] = true;
-    t[b'\n' as usize] = true;
-    t[b'\r' as usize] = true;
-    t
-};
-
-/// The attributes of a start tag's text after its name, pushed to `out`; `None` when the tag
-/// holds anything but quoted `name=value` pairs. What is accepted is split as quick-xml's
-/// `Attributes` (without checks) splits it.
-pub(crate) fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> Option<()> {
-    let len = tag.len();
-    let mut i = name_len;
-    loop {
-        i = skip_space(tag, i);
-        if i == len {
-            return Some(());
-        }
-        let key_from = i;
-        while i < len && tag[i] != b'=' && !is_space(tag[i]) {
-            i += 1;
-        }
-        let key_to = i;
-        i = skip_space(tag, i);
-        if key_to == key_from || i == len || tag[i] != b'=' {
-            return None;
-        }
-        i += 1;
-        i = skip_space(tag, i);
-        let quote = *tag.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
-        i += 1;
-        let value_from = i;
-        let mut escaped = false;
-        while i < len {
-            // Eight bytes at a time to the next quote, `&` or control character.
-            if let Some(w) = crate::bytes::word(tag, i) {
-                let m = crate::bytes::special_mask(w, quote, b'&');
-                if m == 0 {
-                    i += 8;
-                    continue;
-                }
-                i += (m.trailing_zeros() / 8) as usize;
-            }
-            if tag[i] == quote {
-                break;
-            }
-            escaped |= ESCAPED[tag[i] as usize];
-            i += 1;
-        }
-        if i == len {
-            return None;
-        }
-        out.push(Span {
-            key: (key_from as u32, key_to as u32),
-            value: (value_from as u32, i as u32),
-            escaped,
-        });
-        i += 1;
-    }
-}
-
 /// The calling thread's end: events in order, and the positions of recent offsets.
 pub(crate) struct Stream {
     rx: Receiver<Batch>,
@@ -276,9 +197,7 @@ pub(crate) struct Stream {
     /// The attributes of the last event, if it is a start tag whose attributes were split.
     last_spans: (u32, u32),
     next: usize,
-    history: VecDeque<Chunk>,
-    history_bytes: usize,
-    history_cap: usize,
+    history: History,
     illegal: u64,
     name: String,
     /// The end of input, once reached.
@@ -291,7 +210,7 @@ pub(crate) struct Stream {
 /// `may_wait`: reading the input may wait (a pipe or a terminal), so what is ready is handed on
 /// before each read; a file is handed on in full batches only.
 pub(crate) fn spawn(
-    mut reader: Reader<Decoded<Source>>,
+    mut reader: XmlReader,
     name: &str,
     history_cap: usize,
     may_wait: bool,
@@ -299,13 +218,11 @@ pub(crate) fn spawn(
     let (tx, rx) = sync_channel(QUEUE);
     let (back_tx, back) = sync_channel(2);
     let d = reader.get_mut();
-    let seen = d.start_views();
-    let illegal = d.illegal;
-    d.hand_on_before_read = may_wait;
+    let illegal = d.illegal();
     // The batches reach ahead of the event being read; the filter's own history reaches back
     // from where it has read to: a little more here covers as much.
     let mut s = Stream::new(rx, back_tx, name, history_cap + 2 * BATCH_TEXT);
-    d.outbox = Some(Outbox {
+    let outbox = Outbox {
         batch: Batch {
             illegal,
             ..Batch::default()
@@ -315,10 +232,11 @@ pub(crate) fn spawn(
         closed: false,
         waiting: Arc::clone(&s.waiting),
         split: true,
-    });
+    };
+    let seen = d.relay_to(Box::new(outbox), may_wait);
     s.illegal = illegal;
     for c in seen {
-        s.remember(c);
+        s.history.remember(c);
     }
     // The thread is not joined: when the calling thread stops early (a bad file), the reader
     // thread finds the channel closed at its next hand-over and ends by itself.
@@ -335,7 +253,7 @@ pub(crate) fn spawn(
 }
 
 /// The reader thread: events from quick-xml into batches, until the end or an error.
-fn read_events(mut reader: Reader<Decoded<Source>>) {
+fn read_events(mut reader: XmlReader) {
     let mut buf = Vec::with_capacity(4096);
     loop {
         buf.clear();
@@ -367,12 +285,14 @@ fn read_events(mut reader: Reader<Decoded<Source>>) {
         };
         let d = reader.get_mut();
         let done = matches!(kind, Kind::Eof | Kind::Error);
-        let Some(out) = d.outbox.as_mut() else { return };
+        let Some(out) = d.relay_mut::<Outbox>() else {
+            return;
+        };
         out.push(kind, start, text, name_len);
         if done || out.is_full() {
             d.hand_on(done);
         }
-        if done || d.outbox.as_ref().is_none_or(|o| o.closed) {
+        if done || d.relay_mut::<Outbox>().is_none_or(|o| o.closed) {
             return;
         }
     }
@@ -397,29 +317,11 @@ impl Stream {
             spans: Vec::new(),
             last_spans: (SPANS_UNKNOWN, SPANS_UNKNOWN),
             next: 0,
-            history: VecDeque::new(),
-            history_bytes: 0,
-            history_cap,
+            history: History::new(history_cap),
             illegal: 0,
             name: name.to_string(),
             eof: None,
             failure: None,
-        }
-    }
-
-    /// Keeps a chunk for positions; a later view of the same chunk replaces the earlier one.
-    fn remember(&mut self, c: Chunk) {
-        if self.history.back().is_some_and(|last| last.base == c.base) {
-            if let Some(old) = self.history.pop_back() {
-                self.history_bytes -= old.bytes().len();
-            }
-        }
-        self.history_bytes += c.bytes().len();
-        self.history.push_back(c);
-        while self.history_bytes > self.history_cap && self.history.len() > 1 {
-            if let Some(old) = self.history.pop_front() {
-                self.history_bytes -= old.bytes().len();
-            }
         }
     }
 
@@ -449,7 +351,7 @@ impl Stream {
                 cli::warn(format_args!("{w}"));
             }
             for c in b.views.drain(..) {
-                self.remember(c);
+                self.history.remember(c);
             }
             self.illegal = b.illegal;
             std::mem::swap(text, &mut b.text);
@@ -486,11 +388,7 @@ impl Stream {
 
     /// `NAME:LINE:COL` of a recent offset (`NAME:byte N` when it is too far back).
     pub(crate) fn position(&self, offset: u64) -> String {
-        let chunks: Vec<&Chunk> = self.history.iter().collect();
-        match line_col_in(&chunks, offset) {
-            Some((l, c)) => format!("{}:{}:{}", self.name, l, c),
-            None => format!("{}:byte {}", self.name, offset),
-        }
+        self.history.position(None, &self.name, offset)
     }
 
     /// The attributes of the start tag just returned, as found by the reader thread; `None`
@@ -503,96 +401,5 @@ impl Stream {
     /// Characters the filter replaced so far.
     pub(crate) fn illegal(&self) -> u64 {
         self.illegal
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What quick-xml reads from a tag: (key, value) pairs, or `None` at its first error.
-    fn quick_xml_pairs(tag: &str, name_len: usize) -> Option<Vec<(String, String)>> {
-        let start = BytesStart::from_content(tag, name_len);
-        let mut v = Vec::new();
-        for a in start.attributes().with_checks(false) {
-            let a = a.ok()?;
-            v.push((a.key.0.to_string(), a.value.to_string()));
-        }
-        Some(v)
-    }
-
-    fn check(tag: &str, name_len: usize) -> bool {
-        let mut spans = Vec::new();
-        let Some(()) = split_spans(tag.as_bytes(), name_len, &mut spans) else {
-            return false;
-        };
-        let ours: Vec<(String, String)> = spans
-            .iter()
-            .map(|s| {
-                (
-                    tag[s.key.0 as usize..s.key.1 as usize].to_string(),
-                    tag[s.value.0 as usize..s.value.1 as usize].to_string(),
-                )
-            })
-            .collect();
-        assert_eq!(Some(ours), quick_xml_pairs(tag, name_len), "{tag:?}");
-        for s in &spans {
-            let v = &tag[s.value.0 as usize..s.value.1 as usize];
-            assert_eq!(s.escaped, v.contains(['&', '\t', '\n', '\r']), "{tag:?}");
-        }
-        true
-    }
-
-    #[test]
-    fn splits_attributes_as_quick_xml_does() {
-        for tag in [
-            "testcase",
-            "testcase ",
-            "testcase name=\"a\" classname='b' time=\"1.5\"",
-            "testcase name = \"a\"\n\ttime\r\n=\n'2'  ",
-            "t a=\"x&amp;y\" b=\"l1\nl2\" c=\"'\" d='\"'",
-            "t a=\"1\"b=\"2\"",
-            "t a=\"\"",
-            // Values longer than a word of 8, with what matters past it.
-            "t a=\"0123456789abcdef&amp;x\" b='0123456789abcdef\t\"' c=\"0123456789abcdefghij\"",
-            "t a=\"0123456\u{1}89abcdef\" b=\"01234567\"",
-        ] {
-            assert!(
-                check(tag, 1 + tag[1..].find(' ').unwrap_or(tag.len() - 1)),
-                "{tag:?}"
-            );
-        }
-        // Left to quick-xml (which reports them, or reads them in its own way).
-        for tag in ["t a", "t a=", "t a=b", "t a=\"b", "t =\"b\"", "t a b=\"c\""] {
-            let mut spans = Vec::new();
-            assert!(
-                split_spans(tag.as_bytes(), 1, &mut spans).is_none(),
-                "{tag:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn splits_random_tags_as_quick_xml_does() {
-        let alphabet = [
-            " ", "\n", "=", "\"", "'", "a", "bc", "&amp;", "\t", "é", "/",
-        ];
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut accepted = 0;
-        for _ in 0..20_000 {
-            let mut tag = String::from("t");
-            for _ in 0..(seed % 24) {
-                seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                tag.push_str(alphabet[(seed >> 33) as usize % alphabet.len()]);
-            }
-            seed = seed.rotate_left(7) ^ 0x5851_F42D_4C95_7F2D;
-            if check(&tag, 1) {
-                accepted += 1;
-            }
-        }
-        // Enough of them are well formed for the comparison to mean something.
-        assert!(accepted > 1_000, "{accepted}");
     }
 }

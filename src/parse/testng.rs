@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
+use super::report::Report;
 use super::suites::SuiteStack;
 use super::values::OddValues;
+use super::xml::Root;
 use super::xml::{self, attr, Item, XmlDoc};
-use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 

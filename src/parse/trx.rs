@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::report::Report;
 use super::values::{self, OddValues};
+use super::xml::Root;
 use super::xml::{self, attr, Item, XmlDoc};
-use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 

@@ -1,10 +1,11 @@
 //! xUnit.net: v2 and v3 (`<assemblies>`: `assembly/collection/test`) and v1 (`<assembly>`:
 //! `class/test`). The `<test>` element is the same in both.
 
+use super::report::Report;
 use super::suites::{self, SuiteStack};
 use super::values::{self, count, OddValues};
+use super::xml::Root;
 use super::xml::{self, attr, XmlDoc};
-use super::{Report, Root};
 use crate::error::Result;
 use crate::record::{Property, Status, TestResult};
 
