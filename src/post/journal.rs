@@ -49,7 +49,7 @@ pub(crate) struct Prior {
 }
 
 /// What to do with a batch, given the journal.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Resume {
     /// Not in the journal, or known not stored: send it.
     Send,
@@ -158,13 +158,7 @@ impl Journal {
                 self.path.display()
             )));
         }
-        Ok(match &p.state {
-            State::Stored(ids) if !p.attached => Resume::Attach(ids.clone()),
-            State::Stored(_) | State::Rejected => Resume::Done(p.state.clone()),
-            State::Sending => Resume::Uncertain,
-            State::Failed if p.uncertain => Resume::Uncertain,
-            State::Failed => Resume::Send,
-        })
+        Ok(decide(p))
     }
 
     /// Batch `index` is about to be sent.
@@ -220,6 +214,61 @@ impl Journal {
     }
 }
 
+/// What to do with a batch an earlier run recorded as `p`: a stored batch is done (or its
+/// attachments are), a rejected one too; one whose request may have reached the server without
+/// its answer arriving is uncertain; one that surely failed is sent again.
+fn decide(p: &Prior) -> Resume {
+    match &p.state {
+        State::Stored(ids) if !p.attached => Resume::Attach(ids.clone()),
+        State::Stored(_) | State::Rejected => Resume::Done(p.state.clone()),
+        State::Sending => Resume::Uncertain,
+        State::Failed if p.uncertain => Resume::Uncertain,
+        State::Failed => Resume::Send,
+    }
+}
+
+/// Applies one batch entry's `state` (and its fields in `v`) to what is known of the batch;
+/// `fresh` when this is the batch's first entry in the journal.
+fn apply(
+    entry: &mut Prior,
+    state: &str,
+    v: &Value,
+    fresh: bool,
+) -> std::result::Result<(), String> {
+    match state {
+        "sending" => match entry.state {
+            // Sent before without an answer recorded: that request may have been stored.
+            State::Sending if !fresh => entry.uncertain = true,
+            State::Stored(_) | State::Rejected => {}
+            _ => entry.state = State::Sending,
+        },
+        "stored" => {
+            let ids = v
+                .get("ids")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            entry.state = State::Stored(ids);
+            entry.uncertain = false;
+        }
+        "attached" => entry.attached = true,
+        "rejected" => {
+            entry.state = State::Rejected;
+            entry.uncertain = false;
+        }
+        "failed" => {
+            // Once maybe stored, it stays so until an answer arrives.
+            entry.uncertain |= v
+                .get("maybe_stored")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            entry.state = State::Failed;
+        }
+        other => return Err(format!("unknown batch state '{other}'")),
+    }
+    Ok(())
+}
+
 fn read_entry(
     v: &Value,
     prior: &mut HashMap<u64, Prior>,
@@ -262,36 +311,66 @@ fn read_entry(
             "batch {index} is recorded with two different contents: the journal was shared by different inputs"
         ));
     }
-    match state {
-        "sending" => match entry.state {
-            // Sent before without an answer recorded: that request may have been stored.
-            State::Sending if !fresh => entry.uncertain = true,
-            State::Stored(_) | State::Rejected => {}
-            _ => entry.state = State::Sending,
-        },
-        "stored" => {
-            let ids = v
-                .get("ids")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                .unwrap_or_default();
-            entry.state = State::Stored(ids);
-            entry.uncertain = false;
+    apply(entry, state, v, fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The entries of one batch, in order, and what a resumed run then does with it.
+    fn after(entries: &[Value]) -> Resume {
+        let mut p = Prior {
+            hash: "h".into(),
+            state: State::Sending,
+            attached: false,
+            uncertain: false,
+        };
+        for (i, v) in entries.iter().enumerate() {
+            apply(&mut p, v["state"].as_str().unwrap(), v, i == 0).unwrap();
         }
-        "attached" => entry.attached = true,
-        "rejected" => {
-            entry.state = State::Rejected;
-            entry.uncertain = false;
-        }
-        "failed" => {
-            // Once maybe stored, it stays so until an answer arrives.
-            entry.uncertain |= v
-                .get("maybe_stored")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            entry.state = State::Failed;
-        }
-        other => return Err(format!("unknown batch state '{other}'")),
+        decide(&p)
     }
-    Ok(())
+
+    #[test]
+    fn the_resume_decision_follows_each_batch_history() {
+        let sending = json!({"state": "sending"});
+        let stored = json!({"state": "stored", "ids": [7, 8]});
+        let attached = json!({"state": "attached"});
+        let failed_sure = json!({"state": "failed", "maybe_stored": false});
+        let failed_maybe = json!({"state": "failed", "maybe_stored": true});
+        let rejected = json!({"state": "rejected", "status": 400});
+        let done = Resume::Done(State::Stored(vec![7, 8]));
+        for (history, want) in [
+            // Killed with the request in flight: uncertain, however often.
+            (vec![&sending], Resume::Uncertain),
+            (vec![&sending, &sending], Resume::Uncertain),
+            (vec![&sending, &stored, &attached], done.clone()),
+            // Stored, but the attachments were cut short.
+            (vec![&sending, &stored], Resume::Attach(vec![7, 8])),
+            (vec![&sending, &rejected], Resume::Done(State::Rejected)),
+            // Failed before anything could reach the server: sent again.
+            (vec![&sending, &failed_sure], Resume::Send),
+            (vec![&sending, &failed_maybe], Resume::Uncertain),
+            // Once maybe stored, a later sure failure does not make it sure...
+            (
+                vec![&sending, &failed_maybe, &sending, &failed_sure],
+                Resume::Uncertain,
+            ),
+            // ...but a later answer settles it.
+            (vec![&sending, &sending, &stored, &attached], done),
+        ] {
+            let entries: Vec<Value> = history.iter().map(|v| (*v).clone()).collect();
+            assert_eq!(after(&entries), want, "{history:?}");
+        }
+        let mut p = Prior {
+            hash: "h".into(),
+            state: State::Sending,
+            attached: false,
+            uncertain: false,
+        };
+        assert!(apply(&mut p, "lost", &json!({}), true).is_err());
+    }
 }

@@ -1,0 +1,91 @@
+//! spira-post's command line.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::ConnectionArgs;
+
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  spira-batch runs.jsonl | spira-post --config spira.cfg > created.jsonl
+  SPIRA_API_KEY=\"$(cat ~/.spira-key)\" spira-post --url https://acme.spiraservice.net \\
+    --username fred --project 1 --journal upload.journal batches.jsonl
+  spira-post --dry-run --url http://localhost:8080 --username u --project 1 batches.jsonl | jq .";
+
+/// Posts batches of runs to Spira's record-multiple, with retries, a dead-letter file and a
+/// journal to resume from.
+#[derive(Parser, Debug)]
+#[command(name = "spira-post", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Batch-line files; `-` or nothing means standard input.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) conn: ConnectionArgs,
+
+    /// Retries of a request after 429, 500, 502, 503, 504, a broken connection or a timeout.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) retries: u32,
+
+    /// The first backoff, in milliseconds; it doubles on each retry (full jitter), up to 30 s.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub(crate) backoff_ms: u64,
+
+    /// Where rejected batches go, one JSON line each (created only when one is rejected).
+    #[arg(long, value_name = "FILE", default_value = "spira-post.dead.jsonl")]
+    pub(crate) dead_letter: PathBuf,
+
+    /// Stop at the first rejected batch.
+    #[arg(long)]
+    pub(crate) fail_fast: bool,
+
+    /// Record each batch's hash and outcome in FILE (flushed to disk); run again with the same
+    /// input and journal to send only what is not yet stored.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) journal: Option<PathBuf>,
+
+    /// On resuming, skip the batches whose answer never arrived instead of sending them again.
+    #[arg(long, requires = "journal")]
+    pub(crate) skip_uncertain: bool,
+
+    /// Requests in flight at once (Spira deadlocks under many parallel writers: keep it ≤ 3).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub(crate) jobs: u64,
+
+    /// Before sending anything, check the credentials and that every TestCaseId exists in the
+    /// project; runs naming unknown test cases go to the dead-letter file unsent.
+    #[arg(long)]
+    pub(crate) preflight: bool,
+
+    /// Create a build named NAME in the runs' release before the first batch, and set its
+    /// BuildId on every run (failed if any run failed or was blocked, else passed).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) create_build: Option<String>,
+
+    /// The release for --create-build (for runs without a ReleaseId) or --refresh-only.
+    #[arg(long, value_name = "ID")]
+    pub(crate) release: Option<u64>,
+
+    /// Print each request that would be sent, as a JSON line, and send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// At the end, ask Spira to refresh the summaries of the releases that received runs
+    /// (refresh-caches, asynchronously; needs an administrator account).
+    #[arg(long)]
+    pub(crate) refresh: bool,
+
+    /// Only refresh summaries (of --release, or the whole project); upload nothing.
+    #[arg(long)]
+    pub(crate) refresh_only: bool,
+
+    /// No summary and no progress on stderr.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+
+    /// Log each request's method, URL and status on stderr.
+    #[arg(long)]
+    pub(crate) verbose: bool,
+}

@@ -1,0 +1,265 @@
+//! The collector: outcomes back in input order, created lines to stdout, dead letters to their
+//! file, the tally and the releases and test sets touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+use super::args::Args;
+use super::job::{Job, Work};
+use super::journal::State;
+use super::summary::Tally;
+use super::worker::{Done, Outcome};
+use crate::cli;
+use crate::error::{Error, Result};
+
+/// The releases and test sets that received runs: their summaries need refreshing.
+#[derive(Default)]
+pub(super) struct Touched {
+    pub(super) releases: BTreeSet<u64>,
+    pub(super) sets: BTreeSet<u64>,
+}
+
+/// What the collector leaves: the tally, what was touched, and the first fatal error.
+pub(super) type Collected = (Tally, Touched, Option<Error>);
+
+/// The collector's state while outcomes come in.
+struct Collector<'a> {
+    args: &'a Args,
+    out: cli::LineOut,
+    /// The dead-letter file, opened at its first record.
+    dead: Option<std::io::BufWriter<std::fs::File>>,
+    tally: Tally,
+    touched: Touched,
+    fatal: Option<Error>,
+}
+
+/// Puts the outcomes back in input order: created lines to stdout, dead letters to their file,
+/// the tally, the progress line. `emitted` tells the reading thread how far it has come.
+pub(super) fn collect(
+    args: &Args,
+    done_rx: mpsc::Receiver<Done>,
+    emitted: &(Mutex<u64>, Condvar),
+    stop: &AtomicBool,
+    started: Instant,
+) -> Result<Collected> {
+    let mut c = Collector {
+        args,
+        out: cli::LineOut::stdout(),
+        dead: None,
+        tally: Tally::default(),
+        touched: Touched::default(),
+        fatal: None,
+    };
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 1u64;
+    let mut progress = Progress::new(!args.quiet && !args.verbose, started);
+    for d in done_rx {
+        pending.insert(d.job.index, d);
+        while let Some(d) = pending.remove(&next) {
+            progress.clear();
+            if let Err(e) = c.one(d) {
+                // stdout or the dead-letter file failed: nothing more can be kept.
+                stop.store(true, Ordering::SeqCst);
+                c.fatal.get_or_insert(e);
+            }
+            next += 1;
+            let (lock, cv) = emitted;
+            *lock.lock().unwrap_or_else(|p| p.into_inner()) = next - 1;
+            cv.notify_all();
+        }
+        progress.draw(&mut c.out, &c.tally);
+    }
+    progress.clear();
+    if let Err(e) = c.out.flush() {
+        c.fatal.get_or_insert(e);
+    }
+    Ok((c.tally, c.touched, c.fatal))
+}
+
+/// The progress line on a terminal: redrawn at most five times a second, cleared before any
+/// other message.
+struct Progress {
+    on: bool,
+    started: Instant,
+    shown: Instant,
+    drawn: bool,
+}
+
+impl Progress {
+    fn new(wanted: bool, started: Instant) -> Progress {
+        Progress {
+            on: wanted && std::io::stderr().is_terminal(),
+            started,
+            shown: Instant::now(),
+            drawn: false,
+        }
+    }
+
+    fn draw(&mut self, out: &mut cli::LineOut, t: &Tally) {
+        if !self.on || self.shown.elapsed() <= Duration::from_millis(200) {
+            return;
+        }
+        let _ = out.flush();
+        let _ = write!(
+            std::io::stderr(),
+            "\r{}: {} batches, {} runs stored, {} retries, {:.0} s\x1b[K",
+            cli::tool(),
+            t.batches,
+            t.runs,
+            t.retries,
+            self.started.elapsed().as_secs_f64()
+        );
+        self.shown = Instant::now();
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+            self.drawn = false;
+        }
+    }
+}
+
+impl Collector<'_> {
+    /// One outcome, in its turn.
+    fn one(&mut self, d: Done) -> Result<()> {
+        let job = d.job;
+        let at = format!("{}:{}", job.name, job.line);
+        let t = &mut self.tally;
+        t.retries += d.retries;
+        t.attached.uploaded += d.attached.uploaded;
+        t.attached.missing += d.attached.missing;
+        t.attached.failed += d.attached.failed;
+        if !job.refused.is_empty() {
+            self.refused(&job, &at)?;
+        }
+        self.count_work(&job, &at);
+        match d.outcome {
+            Outcome::Stored { created, duplicate } => {
+                self.stored(&job, &at, &created, duplicate)?
+            }
+            Outcome::Rejected(status, message) => {
+                self.tally.rejected_batches += 1;
+                self.tally.rejected_runs += job.runs;
+                cli::error(format_args!(
+                    "{at}: batch of {} runs rejected ({status}): {message}; Spira may have stored the runs before the bad one; the batch is in {}",
+                    job.runs,
+                    self.args.dead_letter.display()
+                ));
+                self.dead_letter(json!(status), &message, &job.originals)?;
+            }
+            Outcome::Fatal(e) => {
+                self.tally.not_sent_batches += 1;
+                self.tally.not_sent_runs += job.runs;
+                self.fatal.get_or_insert(e);
+            }
+            Outcome::Nothing => {}
+        }
+        if let Some(e) = d.after {
+            self.fatal.get_or_insert(e);
+        }
+        Ok(())
+    }
+
+    /// Runs the pre-flight kept back: to the dead-letter file, unsent.
+    fn refused(&mut self, job: &Job, at: &str) -> Result<()> {
+        let ids: Vec<String> = job.refused_ids.iter().map(|i| format!("TC:{i}")).collect();
+        let message = format!(
+            "preflight: {} runs name test cases that are not in the project ({}); they were not sent",
+            job.refused.len(),
+            ids.join(", ")
+        );
+        cli::error(format_args!(
+            "{at}: {message}; they are in {}",
+            self.args.dead_letter.display()
+        ));
+        self.dead_letter(Value::Null, &message, &job.refused)?;
+        self.tally.refused_runs += job.refused.len() as u64;
+        Ok(())
+    }
+
+    /// What an earlier run of the journal did, or the upload's stop, counted.
+    fn count_work(&mut self, job: &Job, at: &str) {
+        let t = &mut self.tally;
+        match &job.work {
+            Work::Earlier(State::Stored(_)) | Work::Earlier(State::Rejected) => {
+                t.journal_batches += 1;
+                t.journal_runs += job.runs;
+            }
+            Work::Earlier(_) | Work::Send => {}
+            Work::AttachOnly(_) => {
+                t.journal_batches += 1;
+                t.journal_runs += job.runs;
+                cli::warn(format_args!(
+                    "{at}: stored by an earlier run whose attachments were cut short: they were uploaded again (some may now be there twice)"
+                ));
+            }
+            Work::Uncertain => {
+                t.uncertain_skipped += 1;
+                t.uncertain_runs += job.runs;
+                cli::warn(format_args!(
+                    "{at}: its answer never arrived in an earlier run: it may or may not be stored; skipped (--skip-uncertain)"
+                ));
+            }
+            Work::NotSent => {
+                t.not_sent_batches += 1;
+                t.not_sent_runs += job.runs;
+            }
+        }
+    }
+
+    /// A stored batch: its created lines out at once (they must survive a kill), counted.
+    fn stored(&mut self, job: &Job, at: &str, created: &str, duplicate: bool) -> Result<()> {
+        let created: Vec<&RawValue> = serde_json::from_str(created).unwrap_or_default();
+        for c in created {
+            self.out
+                .line(|buf| buf.extend_from_slice(c.get().as_bytes()))?;
+        }
+        self.out.flush()?;
+        let t = &mut self.tally;
+        t.batches += 1;
+        t.runs += job.runs;
+        self.touched.releases.extend(&job.releases);
+        self.touched.sets.extend(&job.sets);
+        if duplicate {
+            t.possibly_duplicated += job.runs;
+            cli::warn(format_args!(
+                "{at}: the batch was sent again after an answer was lost{}: its {} runs may be stored twice",
+                if job.resend { " (in an earlier run)" } else { "" },
+                job.runs
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends one dead-letter record, flushed at once.
+    fn dead_letter(
+        &mut self,
+        status: Value,
+        message: &str,
+        runs: &[Map<String, Value>],
+    ) -> Result<()> {
+        let w = match self.dead.as_mut() {
+            Some(w) => w,
+            None => self.dead.insert(cli::open_append(&self.args.dead_letter)?),
+        };
+        let record = json!({
+            "status": status,
+            "message": message,
+            "time": crate::date::format_iso(crate::date::now()),
+            "runs": runs,
+        });
+        serde_json::to_writer(&mut *w, &record).map_err(std::io::Error::from)?;
+        w.write_all(b"\n")?;
+        w.flush()?;
+        Ok(())
+    }
+}

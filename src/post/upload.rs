@@ -1,0 +1,153 @@
+//! The upload: the reading thread prepares each batch and hands it to `--jobs` senders; one
+//! collector puts the answers back in input order.
+
+use std::collections::BTreeSet;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use super::args::Args;
+use super::attach::Attached;
+use super::collect::{collect, Collected};
+use super::job::{prepare, Job, Prep, Work};
+use super::journal::Journal;
+use super::refresh::refresh;
+use super::send::{self, Sender};
+use super::summary::summary;
+use super::worker::{Done, Outcome, Worker};
+use crate::cli::{self, Input};
+use crate::config::Connection;
+use crate::error::{Error, Result, EXIT_DATA};
+
+/// The batches through the senders and back in order.
+pub(super) fn upload(
+    args: &Args,
+    conn: &Connection,
+    sender: &Sender<'_>,
+    journal: Option<&Journal>,
+    inputs: &[Input],
+    prep: &Prep<'_>,
+) -> Result<()> {
+    let started = Instant::now();
+    let base = conn.project_base(args.conn.api_version);
+    let url = format!("{base}/test-runs/record-multiple");
+    let jobs = usize::try_from(args.jobs).unwrap_or(1);
+    // How far the reader may run ahead of the collector: bounds the memory the reordering uses.
+    let window = 2 * args.jobs + 2;
+    let emitted = (Mutex::new(0u64), Condvar::new());
+    let (work_tx, work_rx) = mpsc::sync_channel::<Job>(jobs);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let stop = sender.stop;
+    let (read, collected) = std::thread::scope(|s| {
+        for w in 0..jobs {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            let worker = Worker {
+                args,
+                sender,
+                journal,
+                url: &url,
+                base: &base,
+            };
+            s.spawn(move || {
+                let mut rng = send::seed(w as u64);
+                loop {
+                    let job = match work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                        Ok(j) => j,
+                        Err(_) => return,
+                    };
+                    let done = worker.work(job, &mut rng);
+                    if done_tx.send(done).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let emitted = &emitted;
+        let collector = s.spawn(move || collect(args, done_rx, emitted, stop, started));
+        let mut index = 0u64;
+        let read = cli::each_line(inputs, |name, n, line| {
+            index += 1;
+            {
+                let (lock, cv) = emitted;
+                let mut e = lock.lock().unwrap_or_else(|p| p.into_inner());
+                while index > *e + window {
+                    e = cv.wait(e).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            let job = prepare(args, journal, prep, index, name, n, line)?;
+            match job.work {
+                Work::Send | Work::AttachOnly(_) => work_tx
+                    .send(job)
+                    .map_err(|_| Error::Server("the senders stopped".into())),
+                _ => done_tx
+                    .send(Done {
+                        job,
+                        outcome: Outcome::Nothing,
+                        retries: 0,
+                        attached: Attached::default(),
+                        after: None,
+                    })
+                    .map_err(|_| Error::Server("the collector stopped".into())),
+            }
+        });
+        drop(work_tx);
+        drop(done_tx);
+        let collected = collector
+            .join()
+            .unwrap_or_else(|_| Err(Error::Server("the collector failed".into())));
+        (read, collected)
+    });
+    let collected = collected?;
+    finish(args, conn, sender, collected, read, started)
+}
+
+/// After the upload: what was touched, the error first and then the summary of what was done
+/// before it, the refresh, and the exit.
+fn finish(
+    args: &Args,
+    conn: &Connection,
+    sender: &Sender<'_>,
+    (tally, touched, fatal): Collected,
+    read: Result<()>,
+    started: Instant,
+) -> Result<()> {
+    let touched_any = !touched.releases.is_empty() || !touched.sets.is_empty();
+    if !args.quiet && touched_any {
+        let list = |s: &BTreeSet<u64>, p: &str| {
+            s.iter()
+                .map(|i| format!("{p}{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        cli::info(format_args!(
+            "runs went to releases [{}] and test sets [{}]: their summary status needs a refresh (record-multiple does not do it){}",
+            list(&touched.releases, "RL:"),
+            list(&touched.sets, "TX:"),
+            if args.refresh { "" } else { "; --refresh asks for it, or run spira-post --refresh-only nightly" }
+        ));
+    }
+    // The error first, then the summary of what was done before it.
+    let failure = fatal.or(read.err());
+    let result = match failure {
+        Some(e) if !matches!(e, Error::Exit(_)) && !e.is_broken_pipe() => {
+            cli::error(format_args!("{e}"));
+            Err(Error::Exit(e.exit_code()))
+        }
+        Some(e) => Err(e),
+        None => Ok(()),
+    };
+    if !args.quiet {
+        cli::info(format_args!("{}", summary(&tally, args, started)));
+    }
+    result?;
+    if tally.runs > 0 && args.refresh {
+        let releases: Vec<u64> = touched.releases.iter().copied().collect();
+        refresh(&sender.agent, conn, args, &releases)?;
+    }
+    if tally.rejected_batches > 0 || tally.refused_runs > 0 {
+        return Err(Error::Exit(EXIT_DATA));
+    }
+    Ok(())
+}
