@@ -39,8 +39,8 @@ pub(crate) fn escape(out: &mut Vec<u8>, s: &str) {
     let mut i = 0;
     loop {
         // The clean run: bytes that stand for themselves, eight at a time while possible.
-        while let Some(w) = bytes::word(b, i) {
-            let m = bytes::special_mask(w, b'"', b'\\');
+        while i + 8 <= b.len() {
+            let m = bytes::special_mask(bytes::word(&b[i..i + 8]), b'"', b'\\');
             if m != 0 {
                 // The lowest flagged byte is a true one (false flags only follow a true one).
                 i += (m.trailing_zeros() / 8) as usize;

@@ -105,7 +105,7 @@ pub(crate) struct Options {
 pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result<()> {
     let arc = report.name.clone();
     let name = arc.to_string();
-    let mut input = Decoded::new(raw, &name, false, usize::MAX)
+    let mut input: Decoded<_> = Decoded::new(raw, &name, false, usize::MAX)
         .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
     // Peek the header line to guess the delimiter.
     let delimiter = match opts.delimiter {

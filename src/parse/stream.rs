@@ -15,7 +15,6 @@
 //! attributes. The reader thread splits them while batches wait for the calling thread (which
 //! then is the slower half), and leaves them to the calling thread while it waits for batches.
 
-use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -23,10 +22,15 @@ use std::sync::Arc;
 use quick_xml::events::{
     BytesCData, BytesDecl, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event,
 };
+use quick_xml::Reader;
 
+use super::input::Decoded;
 use super::input::{Chunk, History, Relay};
-use super::tokens::{malformed, split_spans, Span, XmlReader};
+use super::tokens::{malformed, split_spans, Source, Span};
 use crate::cli;
+
+/// quick-xml's reader over the input filter, which can hand its work to a reader thread.
+pub(crate) type XmlReader = Reader<Decoded<Source, Outbox>>;
 
 /// A batch is handed on when its text reaches this size...
 const BATCH_TEXT: usize = 64 * 1024;
@@ -104,10 +108,6 @@ impl Relay for Outbox {
     fn relay(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64, force: bool) {
         self.add(views, warnings, illegal);
         self.send(force);
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
     }
 }
 
@@ -233,7 +233,7 @@ pub(crate) fn spawn(
         waiting: Arc::clone(&s.waiting),
         split: true,
     };
-    let seen = d.relay_to(Box::new(outbox), may_wait);
+    let seen = d.relay_to(outbox, may_wait);
     s.illegal = illegal;
     for c in seen {
         s.history.remember(c);
@@ -285,14 +285,14 @@ fn read_events(mut reader: XmlReader) {
         };
         let d = reader.get_mut();
         let done = matches!(kind, Kind::Eof | Kind::Error);
-        let Some(out) = d.relay_mut::<Outbox>() else {
+        let Some(out) = d.relay_mut() else {
             return;
         };
         out.push(kind, start, text, name_len);
         if done || out.is_full() {
             d.hand_on(done);
         }
-        if done || d.relay_mut::<Outbox>().is_none_or(|o| o.closed) {
+        if done || d.relay_mut().is_none_or(|o| o.closed) {
             return;
         }
     }

@@ -5,17 +5,17 @@ use std::io::Read;
 
 use quick_xml::Reader;
 
-use super::input::Decoded;
+use super::input::{Decoded, Relay};
 use crate::cli;
 
 /// The raw bytes of a report.
 pub(crate) type Source = Box<dyn Read + Send>;
 
-/// quick-xml's reader over the input filter.
-pub(crate) type XmlReader = Reader<Decoded<Source>>;
-
 /// The message for quick-xml's error `e`, at the position where `reader` found it.
-pub(crate) fn malformed(reader: &XmlReader, e: &quick_xml::Error) -> String {
+pub(crate) fn malformed<T: Relay>(
+    reader: &Reader<Decoded<Source, T>>,
+    e: &quick_xml::Error,
+) -> String {
     format!(
         "{}: malformed XML: {}",
         reader.get_ref().position(reader.error_position()),
@@ -105,8 +105,8 @@ pub(crate) fn split_spans(tag: &[u8], name_len: usize, out: &mut Vec<Span>) -> O
         let mut escaped = false;
         while i < len {
             // Eight bytes at a time to the next quote, `&` or control character.
-            if let Some(w) = crate::bytes::word(tag, i) {
-                let m = crate::bytes::special_mask(w, quote, b'&');
+            if i + 8 <= len {
+                let m = crate::bytes::special_mask(crate::bytes::word(&tag[i..i + 8]), quote, b'&');
                 if m == 0 {
                     i += 8;
                     continue;

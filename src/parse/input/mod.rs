@@ -12,7 +12,6 @@ mod clean;
 mod decode;
 mod history;
 
-use std::any::Any;
 use std::io::{self, BufRead, Read};
 
 use memchr::{memchr_iter, memrchr};
@@ -33,18 +32,24 @@ const HISTORY: usize = 512 * 1024;
 /// Where the filter hands on what it has made when another thread reads its output: the
 /// chunks of filtered bytes (views, shared, not copied, for positions), the warnings about
 /// them, and the running count of replaced characters.
-pub(crate) trait Relay: Send + 'static {
+pub(crate) trait Relay {
     /// Takes what was made since the last call; `force` hands it on even when there is
     /// nothing else to hand on with it.
     fn relay(&mut self, views: Vec<Chunk>, warnings: Vec<String>, illegal: u64, force: bool);
-    /// The relay itself, for the thread that installed it to reach it again
-    /// ([`Decoded::relay_mut`]).
-    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// The relay of a filter that never has one (the CSV reader's): it cannot be made.
+pub(crate) enum NoRelay {}
+
+impl Relay for NoRelay {
+    fn relay(&mut self, _: Vec<Chunk>, _: Vec<String>, _: u64, _: bool) {
+        match *self {}
+    }
 }
 
 /// A relay installed, and what waits to go to it.
-struct Relaying {
-    to: Box<dyn Relay>,
+struct Relaying<T> {
+    to: T,
     /// Views of the chunks rotated out since the last hand-over.
     views: Vec<Chunk>,
     /// Warnings kept to be handed on with the data they are about.
@@ -54,7 +59,9 @@ struct Relaying {
 }
 
 /// Reads raw report bytes and yields clean UTF-8 through [`BufRead`].
-pub(crate) struct Decoded<R: Read> {
+/// `T`, the relay it may be given, is a type parameter (not a trait object) so that the reader
+/// thread reaches its own relay, once per event, at no cost.
+pub(crate) struct Decoded<R: Read, T: Relay = NoRelay> {
     inner: R,
     name: String,
     utf8: ToUtf8,
@@ -68,13 +75,18 @@ pub(crate) struct Decoded<R: Read> {
     finished: bool,
     /// Give no warnings (a second reading of the same input).
     quiet: bool,
-    relay: Option<Relaying>,
+    relay: Option<Relaying<T>>,
 }
 
-impl<R: Read> Decoded<R> {
+impl<R: Read, T: Relay> Decoded<R, T> {
     /// Wraps `inner`, sniffing its encoding from a BOM, UTF-16 without a BOM, or the XML
     /// declaration. `xml` turns on the lexer that caps text at `cap` bytes.
-    pub(crate) fn new(mut inner: R, name: &str, xml: bool, cap: usize) -> io::Result<Decoded<R>> {
+    pub(crate) fn new(
+        mut inner: R,
+        name: &str,
+        xml: bool,
+        cap: usize,
+    ) -> io::Result<Decoded<R, T>> {
         let utf8 = ToUtf8::new(&mut inner)?;
         let cap = cap.max(16);
         Ok(Decoded {
@@ -115,7 +127,7 @@ impl<R: Read> Decoded<R> {
     /// From here on, hands what the filter makes to `to` (see [`Relay`]), also before each
     /// read when `before_read` (the input is not a file, and a read may wait). Returns views of
     /// the history up to here, for positions before it.
-    pub(crate) fn relay_to(&mut self, to: Box<dyn Relay>, before_read: bool) -> Vec<Chunk> {
+    pub(crate) fn relay_to(&mut self, to: T, before_read: bool) -> Vec<Chunk> {
         let mut seen = self.history.views();
         seen.push(self.cur.view(self.out_pos));
         self.relay = Some(Relaying {
@@ -127,9 +139,9 @@ impl<R: Read> Decoded<R> {
         seen
     }
 
-    /// The relay installed by [`Decoded::relay_to`], if it is a `T`.
-    pub(crate) fn relay_mut<T: Relay>(&mut self) -> Option<&mut T> {
-        self.relay.as_mut()?.to.as_any_mut().downcast_mut()
+    /// The relay installed by [`Decoded::relay_to`], if any.
+    pub(crate) fn relay_mut(&mut self) -> Option<&mut T> {
+        self.relay.as_mut().map(|r| &mut r.to)
     }
 
     /// Hands on to the relay, if there is one, the chunks read since the last hand-over (those
@@ -252,7 +264,7 @@ impl<R: Read> Decoded<R> {
 }
 
 /// Gives a warning now, or, on a reader thread, with the next data handed on.
-fn warn(relay: &mut Option<Relaying>, msg: String) {
+fn warn<T>(relay: &mut Option<Relaying<T>>, msg: String) {
     match relay {
         Some(r) => r.pending.push(msg),
         None => cli::warn(format_args!("{msg}")),
@@ -273,7 +285,7 @@ fn line_in(history: &History, cur: &Chunk, inp: &[u8], i: usize) -> (u64, u64) {
     }
 }
 
-impl<R: Read> Read for Decoded<R> {
+impl<R: Read, T: Relay> Read for Decoded<R, T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let avail = self.fill_buf()?;
         let n = avail.len().min(buf.len());
@@ -283,7 +295,7 @@ impl<R: Read> Read for Decoded<R> {
     }
 }
 
-impl<R: Read> BufRead for Decoded<R> {
+impl<R: Read, T: Relay> BufRead for Decoded<R, T> {
     // quick-xml calls these a few times per event: the common case is inlined there.
     #[inline]
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
@@ -300,7 +312,7 @@ impl<R: Read> BufRead for Decoded<R> {
     }
 }
 
-impl<R: Read> Decoded<R> {
+impl<R: Read, T: Relay> Decoded<R, T> {
     /// `fill_buf` when less than `MIN_AVAILABLE` bytes are left in the chunk: the next chunk,
     /// with what is left carried to its front (a reader looking for a short pattern always sees
     /// it whole), or nothing at the end of input.
@@ -322,7 +334,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8], cap: usize) -> String {
-        let mut d = Decoded::new(input, "t", true, cap).unwrap();
+        let mut d: Decoded<_> = Decoded::new(input, "t", true, cap).unwrap();
         let mut s = String::new();
         d.read_to_string(&mut s).unwrap();
         s
@@ -398,7 +410,8 @@ mod tests {
 
     #[test]
     fn positions_map_to_lines() {
-        let mut d = Decoded::new(&b"<a>\n  <b/>\n</a>"[..], "f.xml", true, 1024).unwrap();
+        let mut d: Decoded<_> =
+            Decoded::new(&b"<a>\n  <b/>\n</a>"[..], "f.xml", true, 1024).unwrap();
         let mut s = String::new();
         d.read_to_string(&mut s).unwrap();
         assert_eq!(d.position(6), "f.xml:2:3");

@@ -5,8 +5,8 @@ use quick_xml::events::Event;
 
 use super::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::parse::stream::Stream;
-use crate::parse::tokens::{malformed, XmlReader};
+use crate::parse::stream::{Stream, XmlReader};
+use crate::parse::tokens::malformed;
 
 /// Deeper nesting than this is refused: no real report comes near it, and it bounds memory.
 pub(crate) const MAX_DEPTH: usize = 1024;
