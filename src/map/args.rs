@@ -1,0 +1,245 @@
+//! spira-map's command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::date;
+use crate::record::CustomProperty;
+
+const EXAMPLES: &str = "\
+Examples:
+  spira-parse reports/ | spira-map --map ids.csv --release 45 > runs.jsonl
+  spira-parse reports/ | spira-map --map spira.cfg --strict
+  spira-parse report.xml | spira-map --default-test-case 99 --status skipped=3 --date-format wcf";
+
+/// Turns result lines into Spira test runs (RemoteAutomatedTestRun), one per test case ID.
+#[derive(Parser, Debug)]
+#[command(name = "spira-map", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Result-line files; `-` or nothing means standard input.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// A map file: CSV key,test_case_id[,test_set_id]; a JSON object; Inflectra's spira.cfg;
+    /// or, with --match name, a test_case_id,name list.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) map: Option<String>,
+
+    /// How the map file matches tests: by key (classname.name, then name) or by test case name.
+    #[arg(long = "match", value_enum, default_value = "key")]
+    pub(crate) match_by: MatchBy,
+
+    /// Another property name that holds a test case ID (repeatable). Always read: TestCaseId,
+    /// test_case_id, spira_id, spira.testcase.
+    #[arg(long = "id-property", value_name = "NAME")]
+    pub(crate) id_properties: Vec<String>,
+
+    /// The pattern of an ID token in a test's name or classname; its first group (or its digits)
+    /// is the ID.
+    #[arg(long, value_name = "REGEX", default_value = r"\bTC[:-]?(\d+)\b")]
+    pub(crate) id_pattern: String,
+
+    /// The test case for results nothing else maps.
+    #[arg(long, value_name = "ID")]
+    pub(crate) default_test_case: Option<u64>,
+
+    /// ReleaseId for every run (default: release_id from a spira.cfg map).
+    #[arg(long, value_name = "ID")]
+    pub(crate) release: Option<u64>,
+
+    /// TestSetId for every run without a per-suite or per-test one (default: test_set_id from a
+    /// spira.cfg map).
+    #[arg(long, value_name = "ID")]
+    pub(crate) test_set: Option<u64>,
+
+    /// BuildId for every run.
+    #[arg(long, value_name = "ID")]
+    pub(crate) build: Option<u64>,
+
+    /// TestConfigurationId for every run.
+    #[arg(long, value_name = "ID")]
+    pub(crate) test_configuration: Option<u64>,
+
+    /// AutomationHostId for every run.
+    #[arg(long, value_name = "ID")]
+    pub(crate) automation_host: Option<u64>,
+
+    /// A custom property value, NUM=VALUE (repeatable). VALUE is text unless typed:
+    /// int:5, decimal:1.5, bool:true, date:2024-05-14T12:00:00Z, list:1,2.
+    #[arg(long = "custom-property", value_name = "NUM=VALUE", value_parser = parse_custom)]
+    pub(crate) custom_properties: Vec<CustomProperty>,
+
+    /// RunnerName: at most 20 characters.
+    #[arg(long, default_value = "spira-pipe")]
+    pub(crate) runner_name: String,
+
+    /// Override a status mapping, NAME=ID (repeatable): NAME is passed, failed, error, skipped,
+    /// warning, flaky, blocked, caution, not-run or n/a; ID is 1 Failed, 2 Passed, 3 Not Run,
+    /// 4 N/A, 5 Blocked, 6 Caution.
+    #[arg(long = "status", value_name = "NAME=ID", value_parser = parse_status)]
+    pub(crate) statuses: Vec<(String, u8)>,
+
+    /// Reference time for results without any time: ISO 8601 (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) start: Option<String>,
+
+    /// The zone of times written without one: UTC or a fixed offset such as +02:00.
+    #[arg(long, default_value = "UTC", value_parser = parse_zone)]
+    pub(crate) timezone: i32,
+
+    /// How dates are written.
+    #[arg(long, value_enum, default_value = "iso")]
+    pub(crate) date_format: DateFormat,
+
+    /// Write RunnerStackTrace as HTML (TestRunFormatId 2).
+    #[arg(long)]
+    pub(crate) html: bool,
+
+    /// Steps to write: `reruns` makes each attempt of a rerun test a TestRunStep.
+    #[arg(long, value_enum)]
+    pub(crate) steps: Option<Steps>,
+
+    /// Read Parameters from a parameterised name: test_x[a-1], Test(value: 2).
+    #[arg(long)]
+    pub(crate) parameters_from_name: bool,
+
+    /// One run per test case and test set: the worst status, the earliest start, the latest end.
+    #[arg(long)]
+    pub(crate) aggregate: bool,
+
+    /// Write unmapped results to FILE as result lines.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) unmapped_out: Option<PathBuf>,
+
+    /// Exit 1 when any result is unmapped.
+    #[arg(long)]
+    pub(crate) strict: bool,
+}
+
+/// How a map file matches.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MatchBy {
+    /// By `classname.name`, then `name`, case-insensitively; `*` and `?` globs.
+    Key,
+    /// By test case name (a `test_case_id,name` list), case-insensitively.
+    Name,
+}
+
+/// How dates are written.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DateFormat {
+    /// `2024-05-14T12:00:00.000Z`.
+    Iso,
+    /// `/Date(1715688000000-0000)/`.
+    Wcf,
+}
+
+/// Which steps to write.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Steps {
+    /// One step per attempt of a rerun test.
+    Reruns,
+}
+
+fn parse_zone(s: &str) -> std::result::Result<i32, String> {
+    date::parse_offset(s).ok_or_else(|| {
+        format!("'{s}' is not UTC or a fixed offset such as +02:00 (zone names are not supported)")
+    })
+}
+
+fn parse_status(s: &str) -> std::result::Result<(String, u8), String> {
+    let (name, id) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not NAME=ID"))?;
+    let id: u8 = id
+        .trim()
+        .parse()
+        .ok()
+        .filter(|i| (1..=6).contains(i))
+        .ok_or_else(|| format!("'{id}' is not a status ID from 1 to 6"))?;
+    let n = name.trim().to_lowercase().replace(['_', ' '], "-");
+    let known = [
+        "passed", "failed", "error", "skipped", "warning", "flaky", "blocked", "caution",
+        "not-run", "n/a",
+    ];
+    if !known.contains(&n.as_str()) {
+        return Err(format!("'{name}' is not one of {}", known.join(", ")));
+    }
+    Ok((n, id))
+}
+
+fn parse_custom(s: &str) -> std::result::Result<CustomProperty, String> {
+    let (num, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not NUM=VALUE"))?;
+    let number: u32 = num
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("'{num}' is not a custom property number"))?;
+    let mut p = CustomProperty {
+        property_number: number,
+        ..CustomProperty::default()
+    };
+    let bad = |t: &str| format!("'{value}' is not a valid {t}");
+    match value.split_once(':') {
+        Some(("int", v)) => p.integer_value = Some(v.trim().parse().map_err(|_| bad("int"))?),
+        Some(("decimal", v)) => {
+            p.decimal_value = Some(
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| bad("decimal"))?,
+            )
+        }
+        Some(("bool", v)) => p.boolean_value = Some(v.trim().parse().map_err(|_| bad("bool"))?),
+        Some(("date", v)) => {
+            let t = date::parse_any(v.trim()).ok_or_else(|| bad("date"))?;
+            p.date_time_value = Some(date::format_iso(t));
+        }
+        Some(("list", v)) => {
+            p.integer_list_value = Some(
+                v.split(',')
+                    .map(|x| x.trim().parse::<i64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| bad("list"))?,
+            )
+        }
+        _ => p.string_value = Some(value.to_string()),
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_properties_are_typed() {
+        assert_eq!(parse_custom("3=int:5").unwrap().integer_value, Some(5));
+        assert_eq!(
+            parse_custom("3=bool:true").unwrap().boolean_value,
+            Some(true)
+        );
+        assert_eq!(
+            parse_custom("3=list:1,2").unwrap().integer_list_value,
+            Some(vec![1, 2])
+        );
+        assert_eq!(
+            parse_custom("3=hello").unwrap().string_value.as_deref(),
+            Some("hello")
+        );
+        assert_eq!(
+            parse_custom("3=date:2024-05-14T12:00:00Z")
+                .unwrap()
+                .date_time_value
+                .as_deref(),
+            Some("2024-05-14T12:00:00.000Z")
+        );
+        assert!(parse_custom("x=1").is_err());
+        assert!(parse_custom("3=int:five").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! A run record built from a result: its test case and set, status, dates, names, message,
+//! stack trace, parameters, steps and the properties every run gets from the command line.
+
+use std::sync::Arc;
+
+use super::args::{Args, DateFormat, Steps};
+use super::line::Line;
+use super::params::parameters;
+use super::statuses::StatusIds;
+use super::trace::html_escape;
+use crate::date::{self, Millis};
+use crate::record::{CustomProperty, RunStep, Status, TestRun};
+use crate::spira;
+
+/// What every run gets from the command line, and how dates are written.
+pub(super) struct Runs {
+    pub(super) statuses: StatusIds,
+    pub(super) runner_name: Arc<str>,
+    pub(super) release: Option<u64>,
+    pub(super) test_set: Option<u64>,
+    build: Option<u64>,
+    test_configuration: Option<u64>,
+    automation_host: Option<u64>,
+    custom_properties: Vec<CustomProperty>,
+    parameters_from_name: bool,
+    steps: Option<Steps>,
+    html: bool,
+    date_format: DateFormat,
+    /// The last day a date was written for.
+    day: std::cell::Cell<date::IsoDay>,
+}
+
+/// Which test case and set a run is for, and when it ran.
+pub(super) struct Placed {
+    pub(super) test_case: u64,
+    /// The set the map entry, else the suite's map entry gives.
+    pub(super) test_set: Option<u64>,
+    pub(super) start: Millis,
+    pub(super) end: Millis,
+}
+
+impl Runs {
+    /// From the command line, with the release and test set it resolved (flags or spira.cfg).
+    pub(super) fn new(args: &Args, release: Option<u64>, test_set: Option<u64>) -> Runs {
+        Runs {
+            statuses: StatusIds::new(&args.statuses),
+            runner_name: args.runner_name.as_str().into(),
+            release,
+            test_set,
+            build: args.build,
+            test_configuration: args.test_configuration,
+            automation_host: args.automation_host,
+            custom_properties: args.custom_properties.clone(),
+            parameters_from_name: args.parameters_from_name,
+            steps: args.steps,
+            html: args.html,
+            date_format: args.date_format,
+            day: Default::default(),
+        }
+    }
+
+    fn date(&self, t: Millis) -> String {
+        match self.date_format {
+            DateFormat::Iso => {
+                let mut day = self.day.get();
+                let s = date::format_iso_cached(t, &mut day);
+                self.day.set(day);
+                s
+            }
+            DateFormat::Wcf => date::format_wcf(t),
+        }
+    }
+
+    fn status_id(&self, r: &Line<'_>) -> u8 {
+        self.statuses
+            .of(r.status, r.flaky, r.spira_status.as_deref())
+    }
+
+    /// The run of result `r` at `at`; `trace` is its stack trace as text (written as HTML with
+    /// `--html`), when not written straight from the line.
+    pub(super) fn build(&self, r: &Line<'_>, at: &Placed, trace: Option<String>) -> TestRun {
+        let (trace, format) = match (trace, self.html) {
+            (Some(t), true) => (Some(format!("<pre>{}</pre>", html_escape(&t))), 2),
+            (t, _) => (t, 1),
+        };
+        let text = |s: &str| spira::truncate_utf16(s, spira::TEXT_255).into_owned();
+        TestRun {
+            test_case_id: at.test_case,
+            execution_status_id: self.status_id(r),
+            start_date: self.date(at.start),
+            end_date: Some(self.date(at.end)),
+            runner_name: self.runner_name.clone(),
+            runner_test_name: Some(text(&super::line::display_name(r))),
+            runner_message: message(r).map(|m| text(&m)),
+            runner_stack_trace: trace,
+            test_run_format_id: format,
+            runner_assert_count: r.assertions,
+            release_id: self.release,
+            test_set_id: at.test_set.or(self.test_set),
+            build_id: self.build,
+            test_configuration_id: self.test_configuration,
+            automation_host_id: self.automation_host,
+            parameters: match (self.parameters_from_name, r.name.as_deref()) {
+                (true, Some(n)) => parameters(n),
+                _ => Vec::new(),
+            },
+            test_run_steps: match self.steps {
+                Some(Steps::Reruns) if !r.reruns.is_empty() => self.steps(r),
+                _ => Vec::new(),
+            },
+            custom_properties: self.custom_properties.clone(),
+            attachments: r.attachments.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    /// One step per attempt: the earlier ones from `reruns`, the last one the result itself.
+    fn steps(&self, r: &Line<'_>) -> Vec<RunStep> {
+        let mut steps: Vec<RunStep> = r
+            .reruns
+            .iter()
+            .enumerate()
+            .map(|(i, x)| RunStep {
+                description: format!("Attempt {} ({})", i + 1, x.kind),
+                execution_status_id: match x.status {
+                    Some(Status::Error) => self.statuses.error,
+                    _ => self.statuses.failed,
+                },
+                actual_result: join_nonempty(&[x.message.as_deref(), x.details.as_deref()], "\n"),
+                position: i as u32 + 1,
+            })
+            .collect();
+        steps.push(RunStep {
+            description: format!("Attempt {} (final)", steps.len() + 1),
+            execution_status_id: self.status_id(r),
+            actual_result: r.message.as_deref().map(str::to_string),
+            position: steps.len() as u32 + 1,
+        });
+        steps
+    }
+}
+
+/// RunnerMessage: the first line of the message that is not blank; a flaky pass says so.
+fn message(r: &Line<'_>) -> Option<String> {
+    let first = r
+        .message
+        .as_deref()
+        .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
+        .map(str::to_string);
+    if !(r.flaky && r.status == Status::Passed) {
+        return first;
+    }
+    let n = r.reruns.len();
+    let note = format!(
+        "Flaky: passed after {n} failed attempt{}",
+        if n == 1 { "" } else { "s" }
+    );
+    Some(match first {
+        Some(m) => format!("{note}; {m}"),
+        None => note,
+    })
+}
+
+fn join_nonempty(parts: &[Option<&str>], sep: &str) -> Option<String> {
+    let v: Vec<&str> = parts
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!v.is_empty()).then(|| v.join(sep))
+}
