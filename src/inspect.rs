@@ -375,23 +375,32 @@ impl Summary {
     }
 
     fn to_text(&self, colour: bool) -> String {
-        let paint = |code: &str, s: &str| {
-            if colour {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s.to_string()
-            }
+        let mut t = Page {
+            t: String::new(),
+            colour,
         };
-        let head = |s: &str| paint("1", &format!("{s:<13}"));
-        let mut t = String::new();
+        self.text_input(&mut t);
+        self.text_statuses(&mut t);
+        self.text_targets(&mut t);
+        self.text_batches(&mut t);
+        self.text_unmapped(&mut t);
+        self.text_several(&mut t);
+        self.text_limits(&mut t);
+        self.text_slowest(&mut t);
+        self.text_reminder(&mut t);
+        t.t
+    }
+
+    /// What was read, and what could not be.
+    fn text_input(&self, t: &mut Page) {
         let kinds: Vec<String> = self
             .kinds
             .iter()
             .map(|(k, n)| format!("{} {k} lines", thousands(*n)))
             .collect();
-        t.push_str(&format!(
+        t.t.push_str(&format!(
             "{}{} lines ({}) in {} input{}: {}\n",
-            head("input"),
+            t.head("input"),
             thousands(self.lines),
             size(self.bytes),
             self.files,
@@ -403,12 +412,16 @@ impl Summary {
             }
         ));
         if self.bad_lines > 0 {
-            t.push_str(&format!(
+            t.t.push_str(&format!(
                 "{}{} lines could not be read\n",
-                head("unreadable"),
-                paint("31", &thousands(self.bad_lines))
+                t.head("unreadable"),
+                t.paint("31", &thousands(self.bad_lines))
             ));
         }
+    }
+
+    /// The results and runs by status.
+    fn text_statuses(&self, t: &mut Page) {
         if self.results > 0 || self.runs > 0 {
             let what = match (self.results > 0, self.runs > 0) {
                 (true, true) => format!(
@@ -429,15 +442,19 @@ impl Summary {
                         "Caution" | "warning" | "skipped" | "Not Run" => "33",
                         _ => "0",
                     };
-                    format!("{} {}", paint(c, s), thousands(*n))
+                    format!("{} {}", t.paint(c, s), thousands(*n))
                 })
                 .collect();
-            t.push_str(&format!(
+            t.t.push_str(&format!(
                 "{}{what}: {}\n",
-                head("statuses"),
+                t.head("statuses"),
                 list.join(" · ")
             ));
         }
+    }
+
+    /// Where the runs go: releases, test sets, builds.
+    fn text_targets(&self, t: &mut Page) {
         if self.runs > 0 {
             for (label, m) in [
                 ("releases", &self.releases),
@@ -448,14 +465,18 @@ impl Summary {
                     .iter()
                     .map(|(k, n)| format!("{k} {}", thousands(*n)))
                     .collect();
-                t.push_str(&format!("{}{}\n", head(label), list.join(" · ")));
+                t.t.push_str(&format!("{}{}\n", t.head(label), list.join(" · ")));
             }
         }
+    }
+
+    /// The batches' sizes.
+    fn text_batches(&self, t: &mut Page) {
         if let Some(b) = self.batch_stats() {
             let over = b["over_500_runs"].as_u64().unwrap_or(0);
-            t.push_str(&format!(
+            t.t.push_str(&format!(
                 "{}{} of {}–{} runs (mean {:.1}), {}–{} each, {} in all{}\n",
-                head("batches"),
+                t.head("batches"),
                 thousands(b["count"].as_u64().unwrap_or(0)),
                 b["runs_min"],
                 b["runs_max"],
@@ -464,7 +485,7 @@ impl Summary {
                 size(b["bytes_max"].as_u64().unwrap_or(0)),
                 size(b["bytes_total"].as_u64().unwrap_or(0)),
                 if over > 0 {
-                    paint(
+                    t.paint(
                         "33",
                         &format!("; {over} over 500 runs (Spira advises 100–500)"),
                     )
@@ -473,16 +494,20 @@ impl Summary {
                 }
             ));
         }
+    }
+
+    /// What has no test case.
+    fn text_unmapped(&self, t: &mut Page) {
         if self.unmapped_total > 0 {
             let what = if self.runs > 0 {
                 "runs without a TestCaseId"
             } else {
                 "results without a test case ID of their own (spira-map needs a map file or --default-test-case for them)"
             };
-            t.push_str(&format!(
+            t.t.push_str(&format!(
                 "{}{} {what}\n",
-                head("unmapped"),
-                paint("33", &thousands(self.unmapped_total))
+                t.head("unmapped"),
+                t.paint("33", &thousands(self.unmapped_total))
             ));
             for (n, c) in self.unmapped_list().iter().take(self.top) {
                 let times = if *c > 1 {
@@ -490,9 +515,13 @@ impl Summary {
                 } else {
                     String::new()
                 };
-                t.push_str(&format!("{:13}{n}{times}\n", ""));
+                t.t.push_str(&format!("{:13}{n}{times}\n", ""));
             }
         }
+    }
+
+    /// Test cases that get more than one run.
+    fn text_several(&self, t: &mut Page) {
         let several = self.several();
         if !several.is_empty() {
             let list: Vec<String> = several
@@ -500,9 +529,9 @@ impl Summary {
                 .take(self.top)
                 .map(|(tc, n)| format!("TC:{tc} ×{n}"))
                 .collect();
-            t.push_str(&format!(
+            t.t.push_str(&format!(
                 "{}{} test cases get more than one run: {}{}\n",
-                head("several runs"),
+                t.head("several runs"),
                 thousands(several.len() as u64),
                 list.join(", "),
                 if several.len() > self.top {
@@ -512,13 +541,17 @@ impl Summary {
                 }
             ));
         }
+    }
+
+    /// Texts at or over Spira's field limits.
+    fn text_limits(&self, t: &mut Page) {
         for (field, l) in &self.limits {
             if l.over + l.near == 0 {
                 continue;
             }
-            let mut line = format!("{}{field} (at most {}): ", head("limits"), l.max);
+            let mut line = format!("{}{field} (at most {}): ", t.head("limits"), l.max);
             if l.over > 0 {
-                line.push_str(&paint(
+                line.push_str(&t.paint(
                     "31",
                     &format!(
                         "{} over (longest {}{})",
@@ -532,33 +565,60 @@ impl Summary {
                 }
             }
             if l.near > 0 {
-                line.push_str(&paint("33", &format!("{} within 10% of it", l.near)));
+                line.push_str(&t.paint("33", &format!("{} within 10% of it", l.near)));
             }
-            t.push_str(&line);
-            t.push('\n');
+            t.t.push_str(&line);
+            t.t.push('\n');
         }
+    }
+
+    /// The slowest tests.
+    fn text_slowest(&self, t: &mut Page) {
         let slowest = self.slowest_list();
         if !slowest.is_empty() {
             for (i, (ms, n)) in slowest.iter().enumerate() {
                 let label = if i == 0 {
-                    head("slowest")
+                    t.head("slowest")
                 } else {
                     " ".repeat(13)
                 };
-                t.push_str(&format!("{label}{:>9.3} s  {n}\n", *ms as f64 / 1000.0));
+                t.t.push_str(&format!("{label}{:>9.3} s  {n}\n", *ms as f64 / 1000.0));
             }
         }
+    }
+
+    /// What needs a refresh after the upload.
+    fn text_reminder(&self, t: &mut Page) {
         let (rl, tx) = self.refresh();
         if !rl.is_empty() || !tx.is_empty() {
-            t.push_str(&format!(
+            t.t.push_str(&format!(
                 "{}record-multiple does not refresh the summary status of {}{}{}: after the upload, run spira-post --refresh (or --refresh-only nightly)\n",
-                head("reminder"),
+                t.head("reminder"),
                 rl.join(", "),
                 if !rl.is_empty() && !tx.is_empty() { ", " } else { "" },
                 tx.join(", ")
             ));
         }
-        t
+    }
+}
+
+/// The summary as text being written, coloured or not.
+struct Page {
+    t: String,
+    colour: bool,
+}
+
+impl Page {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn head(&self, s: &str) -> String {
+        self.paint("1", &format!("{s:<13}"))
     }
 }
 

@@ -128,6 +128,55 @@ pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) ->
         .iter()
         .map(str::to_string)
         .collect::<Vec<_>>();
+    let col = columns(&headers, opts, &name)?;
+    let used: Vec<usize> = col.values().copied().collect();
+    let mut odd = [OnceWarn::default(), OnceWarn::default()];
+    let mut row = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(&name, &e)),
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        let get = |f: &str| {
+            col.get(f)
+                .and_then(|&i| row.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        if row.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        let mut r = TestResult::new(FORMAT, &arc);
+        let at = Row { name: &name, line };
+        fill(&mut r, &get, at, &mut odd)?;
+        for (i, v) in row.iter().enumerate() {
+            if !used.contains(&i) && !v.trim().is_empty() {
+                r.extra.insert(headers[i].clone().into(), v.to_string());
+            }
+        }
+        report.emit(&r)?;
+    }
+    Ok(())
+}
+
+/// Where a row is, for messages.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    name: &'a str,
+    line: u64,
+}
+
+impl std::fmt::Display for Row<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.name, self.line)
+    }
+}
+
+/// Which column each field is in: by the header's name (the first column of each field), or
+/// as `--column` says; name and status are required.
+fn columns(headers: &[String], opts: &Options, name: &str) -> Result<HashMap<&'static str, usize>> {
     let mut col: HashMap<&'static str, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         if let Some(f) = field_of(h) {
@@ -155,71 +204,54 @@ pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) ->
             )));
         }
     }
-    let used: Vec<usize> = col.values().copied().collect();
-    let mut odd_time = OnceWarn::default();
-    let mut odd_stamp = OnceWarn::default();
-    let mut row = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(&name, &e)),
-        }
-        let line = row.position().map_or(0, |p| p.line());
-        let get = |f: &str| {
-            col.get(f)
-                .and_then(|&i| row.get(i))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        if row.iter().all(|v| v.trim().is_empty()) {
-            continue;
-        }
-        let mut r = TestResult::new(FORMAT, &arc);
-        r.name = get("name").map(str::to_string);
-        r.classname = get("classname").map(str::to_string);
-        if let Some(s) = get("suite") {
-            r.suites = Arc::from([s.to_string()]);
-        }
-        let raw_status = get("status").unwrap_or("");
-        let (status, spira) = crate::record::status_word(raw_status).ok_or_else(|| {
-            Error::Data(format!(
-                "{name}:{line}: unknown status \"{raw_status}\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)"
-            ))
-        })?;
-        r.status = status;
-        r.spira_status = spira.map(str::to_string);
-        r.outcome = Some(raw_status.to_string());
-        r.duration = match (get("duration"), get("duration_ms")) {
-            (Some(s), _) => duration(s, 1.0, &name, line, &mut odd_time),
-            (None, Some(ms)) => duration(ms, 1000.0, &name, line, &mut odd_time),
-            (None, None) => None,
-        };
-        r.message = get("message").map(str::to_string);
-        r.details = get("details").map(str::to_string);
-        if let Some(s) = get("start") {
-            r.start = crate::date::normalize(s).unwrap_or_else(|_| {
-                odd_stamp.warn(|| {
-                    cli::warn(format_args!(
-                        "{name}:{line}: start \"{s}\" is not ISO 8601; null used (further ones in this file are not reported)"
-                    ))
-                });
-                None
-            });
-        }
-        if let Some(id) = get("test_case_id") {
-            r.test_case_id = Some(crate::record::test_case_id(id).ok_or_else(|| {
-                Error::Data(format!(
-                    "{name}:{line}: test case ID \"{id}\" is not a number (write 123 or TC:123)"
+    Ok(col)
+}
+
+/// The fields of a result from one row (`get` gives a field's trimmed, non-empty text); odd
+/// durations and start times are warned about once each per file (`odd`).
+fn fill<'r>(
+    r: &mut TestResult,
+    get: &impl Fn(&str) -> Option<&'r str>,
+    at: Row<'_>,
+    odd: &mut [OnceWarn; 2],
+) -> Result<()> {
+    r.name = get("name").map(str::to_string);
+    r.classname = get("classname").map(str::to_string);
+    if let Some(s) = get("suite") {
+        r.suites = Arc::from([s.to_string()]);
+    }
+    let raw_status = get("status").unwrap_or("");
+    let (status, spira) = crate::record::status_word(raw_status).ok_or_else(|| {
+        Error::Data(format!(
+            "{at}: unknown status \"{raw_status}\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)"
+        ))
+    })?;
+    r.status = status;
+    r.spira_status = spira.map(str::to_string);
+    r.outcome = Some(raw_status.to_string());
+    r.duration = match (get("duration"), get("duration_ms")) {
+        (Some(s), _) => duration(s, 1.0, at.name, at.line, &mut odd[0]),
+        (None, Some(ms)) => duration(ms, 1000.0, at.name, at.line, &mut odd[0]),
+        (None, None) => None,
+    };
+    r.message = get("message").map(str::to_string);
+    r.details = get("details").map(str::to_string);
+    if let Some(s) = get("start") {
+        r.start = crate::date::normalize(s).unwrap_or_else(|_| {
+            odd[1].warn(|| {
+                cli::warn(format_args!(
+                    "{at}: start \"{s}\" is not ISO 8601; null used (further ones in this file are not reported)"
                 ))
-            })?);
-        }
-        for (i, v) in row.iter().enumerate() {
-            if !used.contains(&i) && !v.trim().is_empty() {
-                r.extra.insert(headers[i].clone().into(), v.to_string());
-            }
-        }
-        report.emit(&r)?;
+            });
+            None
+        });
+    }
+    if let Some(id) = get("test_case_id") {
+        r.test_case_id = Some(crate::record::test_case_id(id).ok_or_else(|| {
+            Error::Data(format!(
+                "{at}: test case ID \"{id}\" is not a number (write 123 or TC:123)"
+            ))
+        })?);
     }
     Ok(())
 }

@@ -330,13 +330,8 @@ pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64>
     r.map(|()| counts.total())
 }
 
-fn parse_stream(
-    input: &Input,
-    mut raw: Box<dyn Read + Send>,
-    args: &Args,
-    out: &mut cli::LineOut,
-    counts: &mut Counts,
-) -> Result<()> {
+/// The first 8 KiB of an input (less if it is shorter), to tell what it is.
+fn read_head(raw: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
     let mut head = vec![0u8; 8192];
     let mut n = 0;
     while n < head.len() {
@@ -347,13 +342,24 @@ fn parse_stream(
             Err(e) => {
                 return Err(Error::Usage(format!(
                     "cannot read '{}': {}",
-                    input.name,
+                    name,
                     cli::io_reason(&e)
                 )))
             }
         }
     }
     head.truncate(n);
+    Ok(head)
+}
+
+fn parse_stream(
+    input: &Input,
+    mut raw: Box<dyn Read + Send>,
+    args: &Args,
+    out: &mut cli::LineOut,
+    counts: &mut Counts,
+) -> Result<()> {
+    let head = read_head(&mut *raw, &input.name)?;
     let sniffed = sniff(&head, args.delimiter, &args.columns);
     let reader = Cursor::new(head).chain(raw);
     let dir = input.path.as_deref().and_then(Path::parent);

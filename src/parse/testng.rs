@@ -109,6 +109,9 @@ fn read_groups(doc: &mut XmlDoc, groups: &mut HashMap<String, Vec<String>>) -> R
     })
 }
 
+/// One `<test-method>` element: its attributes, then its children, into a result.
+/// Long: one arm per attribute and child element TestNG writes, kept together so that it reads
+/// as the format's table.
 #[allow(clippy::too_many_arguments)]
 fn test_method(
     doc: &mut XmlDoc,

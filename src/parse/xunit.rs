@@ -90,6 +90,9 @@ fn open_assembly(doc: &XmlDoc, suites: &mut SuiteStack, odd: &mut OddValues, att
     suites.push(doc.ctx.depth, short, start);
 }
 
+/// One `<test>` element: its attributes, then its children, into a result.
+/// Long: one arm per attribute and child element xUnit.net writes, kept together so that it
+/// reads as the format's table.
 #[allow(clippy::too_many_arguments)]
 fn test(
     doc: &mut XmlDoc,

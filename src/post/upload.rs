@@ -50,19 +50,7 @@ pub(super) fn upload(
                 url: &url,
                 base: &base,
             };
-            s.spawn(move || {
-                let mut rng = send::seed(w as u64);
-                loop {
-                    let job = match work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
-                        Ok(j) => j,
-                        Err(_) => return,
-                    };
-                    let done = worker.work(job, &mut rng);
-                    if done_tx.send(done).is_err() {
-                        return;
-                    }
-                }
-            });
+            s.spawn(move || sender_thread(&worker, work_rx, &done_tx, w as u64));
         }
         let emitted = &emitted;
         let collector = s.spawn(move || collect(args, done_rx, emitted, stop, started));
@@ -101,6 +89,27 @@ pub(super) fn upload(
     });
     let collected = collected?;
     finish(args, conn, sender, collected, read, started)
+}
+
+/// A sender thread: jobs from the queue until it closes, each worked and its outcome handed to
+/// the collector.
+fn sender_thread(
+    worker: &Worker<'_>,
+    work_rx: &Mutex<mpsc::Receiver<Job>>,
+    done_tx: &mpsc::Sender<Done>,
+    salt: u64,
+) {
+    let mut rng = send::seed(salt);
+    loop {
+        let job = match work_rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+            Ok(j) => j,
+            Err(_) => return,
+        };
+        let done = worker.work(job, &mut rng);
+        if done_tx.send(done).is_err() {
+            return;
+        }
+    }
 }
 
 /// After the upload: what was touched, the error first and then the summary of what was done

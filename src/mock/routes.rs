@@ -1,0 +1,252 @@
+//! Requests to their handlers: the mock's own inspection endpoints, faults, credentials, then
+//! one arm per REST endpoint.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tiny_http::{Method, Request};
+
+use super::auth::authenticate;
+use super::builds::create_build;
+use super::http::{
+    break_connection, decode, json_response, next_random, plain, respond, text, Answer, Reply,
+};
+use super::runs::{record_multiple, record_one};
+use super::state::{Config, Fault, State};
+
+pub(super) fn handle(req: Request, config: &Config, state: &Mutex<State>) {
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let path = path.to_string();
+    let query: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
+    if let Some(rest) = path.strip_prefix("/__mock/") {
+        let answer = inspect(rest, state);
+        respond(req, answer);
+        return;
+    }
+    let fault = draw_fault(config, state);
+    let Some(mut req) = fault_before(req, fault, config) else {
+        return;
+    };
+    let mut body = Vec::new();
+    if req.as_reader().read_to_end(&mut body).is_err() {
+        respond(req, text(400, "could not read the request body"));
+        return;
+    }
+    let (status, resp_body, is_json) = match authenticate(&req, &query, config, state) {
+        Err(msg) => (401, msg.into_bytes(), false),
+        Ok(()) => route(req.method(), &path, &query, &body, config, state),
+    };
+    if config.args.latency_ms > 0 {
+        std::thread::sleep(Duration::from_millis(config.args.latency_ms));
+    }
+    if fault == Some(Fault::CloseAfter) {
+        // Whatever was stored stays stored; the client cannot know.
+        break_connection(req);
+        return;
+    }
+    let answer = if is_json {
+        json_response(status, resp_body)
+    } else {
+        text(status, String::from_utf8_lossy(&resp_body).into_owned())
+    };
+    respond(req, answer);
+}
+
+/// A fault for this request, with `--faults`' chance (each kind as likely), counted.
+fn draw_fault(config: &Config, state: &Mutex<State>) -> Option<Fault> {
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    st.stats.requests += 1;
+    let f = config.args.faults;
+    if f <= 0.0 || next_random(&mut st.rng) >= f {
+        return None;
+    }
+    st.stats.faults += 1;
+    let kind = (next_random(&mut st.rng) * 6.0) as usize;
+    Some(
+        [
+            Fault::Status500,
+            Fault::Status503,
+            Fault::TooMany,
+            Fault::CloseBefore,
+            Fault::CloseAfter,
+            Fault::Slow,
+        ][kind.min(5)],
+    )
+}
+
+/// The faults that strike before the request is handled: answered here (`None`), or a
+/// delay and the request handed back.
+fn fault_before(req: Request, fault: Option<Fault>, config: &Config) -> Option<Request> {
+    match fault {
+        Some(Fault::Status500) => {
+            respond(req, text(500, "Transaction (Process ID 61) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction."));
+            None
+        }
+        Some(Fault::Status503) => {
+            respond(req, text(503, "Service Unavailable"));
+            None
+        }
+        Some(Fault::TooMany) => {
+            let mut a = text(429, "Too Many Requests");
+            a.headers.push(("Retry-After", "1".into()));
+            respond(req, a);
+            None
+        }
+        Some(Fault::CloseBefore) => {
+            break_connection(req);
+            None
+        }
+        Some(Fault::Slow) => {
+            std::thread::sleep(Duration::from_millis(config.args.slow_ms));
+            Some(req)
+        }
+        _ => Some(req),
+    }
+}
+
+/// `/__mock/stats` and `/__mock/runs`: no credentials, no faults.
+fn inspect(rest: &str, state: &Mutex<State>) -> Answer {
+    let st = state.lock().unwrap_or_else(|p| p.into_inner());
+    match rest.split('?').next().unwrap_or("") {
+        "stats" => {
+            let s = &st.stats;
+            let v = json!({
+                "requests": s.requests, "runs": s.runs, "duplicates": s.duplicates,
+                "faults": s.faults, "rejected": s.rejected, "builds": s.builds,
+                "refreshes": s.refreshes, "locked": st.locked, "documents": s.documents,
+            });
+            json_response(200, v.to_string().into_bytes())
+        }
+        "runs" => {
+            let body = st.runs.clone();
+            Answer {
+                status: 200,
+                content_type: "application/x-ndjson",
+                headers: Vec::new(),
+                body,
+            }
+        }
+        _ => text(404, "not a mock endpoint: /__mock/stats or /__mock/runs"),
+    }
+}
+
+/// The handler of an authenticated request.
+/// Long: one arm per endpoint the mock serves, so that it reads as the API's table.
+fn route(
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &[u8],
+    config: &Config,
+    state: &Mutex<State>,
+) -> Reply {
+    let Some(rest) = path
+        .strip_prefix("/Services/v7_0/RestService.svc/")
+        .or_else(|| path.strip_prefix("/Services/v6_0/RestService.svc/"))
+    else {
+        return plain(404, format!("Endpoint not found: {path}"));
+    };
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let ["projects", pid, tail @ ..] = parts.as_slice() else {
+        return plain(404, format!("Endpoint not found: {rest}"));
+    };
+    if pid.parse::<u64>().ok() != Some(config.args.project) {
+        return plain(
+            404,
+            format!("Project PR:{pid} does not exist or you are not a member"),
+        );
+    }
+    match (method, tail) {
+        (Method::Post, ["test-runs", "record-multiple"]) => record_multiple(body, config, state),
+        (Method::Post, ["test-runs", "record"]) => record_one(body, config, state),
+        (Method::Get, ["releases"]) => {
+            let list: Vec<Value> = config
+                .releases
+                .iter()
+                .map(|r| json!({"ReleaseId": r, "VersionNumber": format!("{r}.0"), "Name": format!("Release {r}"), "ProjectId": config.args.project}))
+                .collect();
+            (200, Value::Array(list).to_string().into_bytes(), true)
+        }
+        (Method::Post, ["releases", rid, "builds"]) => create_build(rid, body, config, state),
+        (Method::Get, ["releases", rid, "builds"]) => {
+            let rid: u64 = rid.parse().unwrap_or(0);
+            let st = state.lock().unwrap_or_else(|p| p.into_inner());
+            let list: Vec<Value> = st
+                .builds
+                .values()
+                .filter(|b| b.release == rid)
+                .map(|b| b.value.clone())
+                .collect();
+            (200, Value::Array(list).to_string().into_bytes(), true)
+        }
+        (Method::Get, ["test-cases"]) => {
+            let start: usize = query
+                .get("starting_row")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let rows: usize = query
+                .get("number_of_rows")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(500)
+                .min(500);
+            let list: Vec<Value> = config
+                .test_case_ids()
+                .into_iter()
+                .skip(start.saturating_sub(1))
+                .take(rows)
+                .map(|id| json!({"TestCaseId": id, "Name": config.test_case_name(id), "ProjectId": config.args.project}))
+                .collect();
+            (200, Value::Array(list).to_string().into_bytes(), true)
+        }
+        (Method::Get, ["test-sets", sid, "test-case-mapping"]) => {
+            let sid: u64 = sid.parse().unwrap_or(0);
+            match config.sets.get(&sid) {
+                None => plain(404, format!("Test set TX:{sid} does not exist")),
+                Some(members) => {
+                    let mut ids: Vec<&u64> = members.iter().collect();
+                    ids.sort();
+                    let list: Vec<Value> = ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, id)| json!({"TestSetTestCaseId": sid * 100_000 + i as u64 + 1, "TestCaseId": id, "TestSetId": sid}))
+                        .collect();
+                    (200, Value::Array(list).to_string().into_bytes(), true)
+                }
+            }
+        }
+        (Method::Post, ["documents", kind @ ("file" | "url")]) => {
+            let v: Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(e) => return plain(400, format!("The request body is not valid JSON: {e}")),
+            };
+            if *kind == "file" && v.get("BinaryData").and_then(Value::as_str).is_none() {
+                return plain(400, "BinaryData is required for a file attachment");
+            }
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            st.stats.documents += 1;
+            let id = st.stats.documents;
+            let mut out = v.clone();
+            out["AttachmentId"] = json!(id);
+            if let Some(o) = out.as_object_mut() {
+                o.remove("BinaryData");
+            }
+            (200, out.to_string().into_bytes(), true)
+        }
+        (Method::Post, ["refresh-caches", ..]) => {
+            state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .stats
+                .refreshes += 1;
+            (200, Vec::new(), false)
+        }
+        _ => plain(404, format!("Endpoint not found: {method} {rest}")),
+    }
+}

@@ -1,0 +1,129 @@
+//! What the mock holds: its configuration, fixed at the start, and its state, behind one lock.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::args::{in_ranges, Args};
+use crate::cli;
+use crate::error::{Error, Result};
+
+/// The kinds of fault, drawn with equal chance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Fault {
+    Status500,
+    Status503,
+    TooMany,
+    CloseBefore,
+    CloseAfter,
+    Slow,
+}
+
+/// The counts `/__mock/stats` shows.
+#[derive(Default)]
+pub(super) struct Stats {
+    pub(super) requests: u64,
+    pub(super) runs: u64,
+    pub(super) duplicates: u64,
+    pub(super) faults: u64,
+    pub(super) rejected: u64,
+    pub(super) builds: u64,
+    pub(super) refreshes: u64,
+    pub(super) documents: u64,
+}
+
+/// A build, created by a POST to a release's builds.
+pub(super) struct Build {
+    pub(super) release: u64,
+    pub(super) value: Value,
+}
+
+/// What changes while the server runs, behind one lock.
+pub(super) struct State {
+    pub(super) stats: Stats,
+    pub(super) bad_attempts: u32,
+    pub(super) locked: bool,
+    pub(super) rng: u64,
+    pub(super) next_run: u64,
+    pub(super) next_build: u64,
+    /// Every stored run, one JSON line each.
+    pub(super) runs: Vec<u8>,
+    pub(super) seen: HashSet<u64>,
+    pub(super) builds: BTreeMap<u64, Build>,
+    pub(super) record: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+/// What does not change.
+pub(super) struct Config {
+    pub(super) args: Args,
+    pub(super) names: HashMap<u64, String>,
+    pub(super) sets: HashMap<u64, HashSet<u64>>,
+    pub(super) releases: BTreeSet<u64>,
+}
+
+impl Config {
+    /// The fixed part of the server: the arguments, the test case names of
+    /// `--test-case-names`, the test sets' members and the releases.
+    pub(super) fn new(args: Args) -> Result<Config> {
+        let mut names = HashMap::new();
+        if let Some(p) = &args.test_case_names {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot open '{}': {}",
+                    p.display(),
+                    cli::io_reason(&e)
+                ))
+            })?;
+            let mut rdr = csv::Reader::from_reader(text.as_bytes());
+            for rec in rdr.records() {
+                let rec = rec.map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?;
+                if let (Some(id), Some(name)) = (rec.get(0), rec.get(1)) {
+                    if let Ok(id) = id.trim().parse::<u64>() {
+                        names.insert(id, name.to_string());
+                    }
+                }
+            }
+        }
+        let sets = args
+            .test_sets
+            .iter()
+            .map(|(id, ranges)| {
+                let mut members = HashSet::new();
+                for (a, b) in &ranges.0 {
+                    members.extend(*a..=*b);
+                }
+                (*id, members)
+            })
+            .collect();
+        let mut releases = BTreeSet::new();
+        for (a, b) in &args.releases.0 {
+            releases.extend(*a..=*b);
+        }
+        Ok(Config {
+            args,
+            names,
+            sets,
+            releases,
+        })
+    }
+
+    pub(super) fn test_case_exists(&self, id: u64) -> bool {
+        in_ranges(&self.args.test_cases.0, id) || self.names.contains_key(&id)
+    }
+
+    pub(super) fn test_case_name(&self, id: u64) -> String {
+        self.names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("Test case {id}"))
+    }
+
+    /// Every test case, in ID order.
+    pub(super) fn test_case_ids(&self) -> Vec<u64> {
+        let mut ids: BTreeSet<u64> = self.names.keys().copied().collect();
+        for (a, b) in &self.args.test_cases.0 {
+            ids.extend(*a..=*b);
+        }
+        ids.into_iter().collect()
+    }
+}
