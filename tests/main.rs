@@ -5,6 +5,7 @@ mod corpus;
 mod demo;
 mod harness;
 mod hostile;
+mod house;
 mod ids;
 mod inspect;
 mod map;
