@@ -333,3 +333,52 @@ fn a_function_over_80_lines_says_why() {
     );
     assert!(seen > 300, "only {seen} functions seen");
 }
+
+/// The docs by audience: the README is the front door (at most about 200 lines) and links every
+/// other page; every relative link of every page points to a file that is there.
+#[test]
+fn the_readme_is_a_front_door_and_every_page_is_linked() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 200,
+        "README.md has {lines} lines: the reference belongs in docs/"
+    );
+    let mut pages = vec![
+        "ARCHITECTURE.md".to_string(),
+        "BENCHMARKS.md".into(),
+        "fuzz/README.md".into(),
+    ];
+    for e in std::fs::read_dir(root().join("docs")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            pages.push(format!("docs/{name}"));
+        }
+    }
+    assert!(pages.len() >= 8, "{pages:?}");
+    for p in &pages {
+        assert!(
+            readme.contains(&format!("]({p})")),
+            "README.md does not link {p}"
+        );
+    }
+    let link = regex::Regex::new(r"\]\(([^)#\s]+)(#[^)]*)?\)").unwrap();
+    let mut checked = 0;
+    for page in pages.iter().chain([&"README.md".to_string()]) {
+        let text = std::fs::read_to_string(root().join(page)).unwrap();
+        let dir = root().join(page);
+        let dir = dir.parent().unwrap();
+        for c in link.captures_iter(&text) {
+            let target = &c[1];
+            if target.contains("://") {
+                continue;
+            }
+            assert!(
+                dir.join(target).exists(),
+                "{page}: link to {target}, which is not there"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} links checked");
+}

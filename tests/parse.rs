@@ -403,8 +403,9 @@ fn trx_from_standard_input_matches_the_file() {
             strip(&from_stdin) == strip(&from_file),
             "{f}: stdin and file differ"
         );
+        let results = from_file.json();
         assert!(
-            from_file.json().iter().all(|v| v["classname"].is_string()),
+            !results.is_empty() && results.iter().all(|v| v["classname"].is_string()),
             "{from_file}"
         );
     }
@@ -429,13 +430,16 @@ fn formats_are_detected_from_content() {
         let data = std::fs::read(root().join(f)).unwrap();
         let r = run("spira-parse", &[], Some(&data));
         r.expect_code(0);
-        assert!(r.json().iter().all(|v| v["format"] == format), "{f}: {r}");
+        let results = r.json();
+        assert!(!results.is_empty(), "{f}: no results\n{r}");
+        assert!(results.iter().all(|v| v["format"] == format), "{f}: {r}");
     }
 }
 
 /// Every fixture cut short at many points, and with bytes flipped: never a panic, never a
 /// hang; a clean exit 0 or 1, and an error that names the input.
 #[test]
+#[ignore = "slow: make test runs it"]
 fn truncated_and_corrupted_reports_fail_cleanly() {
     let mut files = Vec::new();
     for dir in FIXTURE_DIRS {

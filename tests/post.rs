@@ -222,6 +222,7 @@ fn env_for(m: &Mock) -> [(&str, String); 4] {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn ten_thousand_runs_under_a_fifth_of_requests_faulty_are_all_stored() {
     let m = Mock::start(&["--faults", "0.2", "--seed", "11", "--slow-ms", "20"]);
     let n = 10_000;
@@ -246,6 +247,7 @@ fn ten_thousand_runs_under_a_fifth_of_requests_faulty_are_all_stored() {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn a_killed_upload_resumes_from_its_journal_without_losing_or_repeating_runs() {
     let t = TempDir::new("kill");
     let input = t.path("batches.jsonl");
@@ -390,6 +392,7 @@ fn a_journal_is_refused_for_other_input_and_uncertain_batches_can_be_skipped() {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn parallel_jobs_keep_the_input_order() {
     let m = Mock::start(&["--faults", "0.3", "--seed", "5", "--slow-ms", "40"]);
     let r = post(
@@ -616,6 +619,7 @@ fn killed_before_a_request_or_after_its_answer_the_rerun_loses_nothing() {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn three_jobs_under_faults_keep_every_guarantee() {
     let m = Mock::start(&["--faults", "0.2", "--seed", "23", "--slow-ms", "30"]);
     let n = 5_000;
@@ -643,6 +647,7 @@ fn three_jobs_under_faults_keep_every_guarantee() {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn a_hundred_thousand_runs_through_batch_and_post_under_faults_are_all_stored() {
     let t = TempDir::new("100k");
     let runs = t.path("runs.jsonl");

@@ -1,7 +1,8 @@
-//! The README's runnable recipes, run as written against a fresh spira-mock: each block after a
-//! `<!-- runnable -->` line (a shell block) or a `<!-- runnable: make TARGET -->` line (a
-//! Makefile, then `make TARGET`), in a scratch folder with `reports/`, `ids.csv` and a
-//! `spira.cfg`.
+//! The runnable recipes of every page (README.md, ARCHITECTURE.md, BENCHMARKS.md, docs/*.md),
+//! run as written against a fresh spira-mock: each block after a `<!-- runnable -->` line (a
+//! shell block) or a `<!-- runnable: make TARGET -->` line (a Makefile, then `make TARGET`), in
+//! a scratch folder with `reports/`, `ids.csv` and a `spira.cfg`. Recipes that use jq are a test
+//! of their own, ignored by a plain `cargo test` and run by `make test` when jq is installed.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,12 +12,13 @@ use crate::harness::{bin, root, Mock, TempDir};
 const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
 
 struct Block {
-    line: usize,
+    /// `PAGE:LINE` of the block's first line.
+    at: String,
     make: Option<String>,
     text: String,
 }
 
-fn blocks(readme: &str) -> Vec<Block> {
+fn blocks(page: &str, readme: &str) -> Vec<Block> {
     let lines: Vec<&str> = readme.lines().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -34,7 +36,7 @@ fn blocks(readme: &str) -> Vec<Block> {
             }
             assert!(
                 lines[j].starts_with("```"),
-                "README:{}: no code block after the marker",
+                "{page}:{}: no code block after the marker",
                 i + 1
             );
             let start = j + 1;
@@ -43,7 +45,7 @@ fn blocks(readme: &str) -> Vec<Block> {
                 end += 1;
             }
             out.push(Block {
-                line: start,
+                at: format!("{page}:{}", start + 1),
                 make,
                 text: lines[start..end].join("\n") + "\n",
             });
@@ -67,23 +69,63 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Every runnable block of every page.
+fn all_blocks() -> Vec<Block> {
+    let mut pages = vec![
+        "README.md".to_string(),
+        "ARCHITECTURE.md".into(),
+        "BENCHMARKS.md".into(),
+    ];
+    let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| format!("docs/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+        .iter()
+        .flat_map(|p| blocks(p, &std::fs::read_to_string(root().join(p)).unwrap()))
+        .collect()
+}
+
 #[test]
-fn every_runnable_recipe_in_the_readme_works() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let blocks = blocks(&readme);
-    assert!(blocks.len() >= 7, "found {} runnable blocks", blocks.len());
-    let have_jq = Command::new("jq").arg("--version").output().is_ok();
+fn every_runnable_recipe_without_jq_works() {
+    let blocks: Vec<Block> = all_blocks()
+        .into_iter()
+        .filter(|b| !b.text.contains("jq "))
+        .collect();
+    assert!(blocks.len() >= 4, "found {} runnable blocks", blocks.len());
+    run_blocks(&blocks);
+}
+
+#[test]
+#[ignore = "needs jq: make test runs it when jq is installed"]
+fn every_runnable_recipe_with_jq_works() {
+    assert!(
+        Command::new("jq").arg("--version").output().is_ok(),
+        "jq is not installed"
+    );
+    let blocks: Vec<Block> = all_blocks()
+        .into_iter()
+        .filter(|b| b.text.contains("jq "))
+        .collect();
+    assert!(
+        blocks.len() >= 2,
+        "found {} runnable blocks with jq",
+        blocks.len()
+    );
+    run_blocks(&blocks);
+}
+
+fn run_blocks(blocks: &[Block]) {
     let bin_dir = bin("spira-parse").parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    for b in &blocks {
-        if b.text.contains("jq ") && !have_jq {
-            eprintln!("README:{}: skipped (jq is not installed)", b.line);
-            continue;
-        }
+    for b in blocks {
         let m = Mock::start(&["--test-cases", "1-2000"]);
         let t = TempDir::new("readme");
         copy_dir(&root().join("fixtures/demo"), &t.path("reports"));
@@ -123,15 +165,15 @@ fn every_runnable_recipe_in_the_readme_works() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
-            "README:{}: the recipe failed ({})\n{}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-            b.line,
+            "{}: the recipe failed ({})\n{}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+            b.at,
             out.status,
             b.text
         );
         assert!(
             !stdout.contains(KEY) && !stderr.contains(KEY) || b.text.contains("cat spira.cfg"),
-            "README:{}: the key was shown",
-            b.line
+            "{}: the key was shown",
+            b.at
         );
         // A recipe that uploads stores what it says: every run the mock holds came from it.
         let stats = m.stats();
@@ -141,16 +183,12 @@ fn every_runnable_recipe_in_the_readme_works() {
         {
             assert!(
                 stats["runs"].as_u64().unwrap() > 0,
-                "README:{}: nothing stored\n{stderr}",
-                b.line
+                "{}: nothing stored\n{stderr}",
+                b.at
             );
         }
         if b.text.contains("--dry-run") {
-            assert_eq!(
-                stats["requests"], 0,
-                "README:{}: a dry run sent something",
-                b.line
-            );
+            assert_eq!(stats["requests"], 0, "{}: a dry run sent something", b.at);
         }
     }
 }

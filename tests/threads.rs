@@ -96,6 +96,7 @@ fn same(one: &Run, two: &Run) {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn a_large_report_reads_the_same_on_one_thread_and_two() {
     let t = TempDir::new("threads");
     let doc = report(20_000, None);
@@ -116,6 +117,7 @@ fn a_large_report_reads_the_same_on_one_thread_and_two() {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn a_large_bad_report_fails_the_same_way_at_the_same_place_on_one_thread_and_two() {
     let t = TempDir::new("threads-bad");
     // The cut output (at case 5,000) comes before each fault, so positions count the lines it
@@ -177,6 +179,7 @@ fn trickle(args: &[&str], doc: &[u8], pieces: &'static [usize]) -> Run {
 }
 
 #[test]
+#[ignore = "slow: make test runs it"]
 fn a_report_trickling_through_a_pipe_reads_the_same_on_one_thread_and_two() {
     let good = report(2_000, None);
     let bad = report(
