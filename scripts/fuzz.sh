@@ -4,7 +4,7 @@
 # fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
 set -eu
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text"}
+targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text date date_fields"}
 cd "$(dirname "$0")/.."
 seed() {
   case "$1" in
@@ -18,6 +18,7 @@ seed() {
     lines_*) echo fuzz/seeds/lines ;;
     mapfile_*) echo fixtures/map ;;
     json_text) echo fuzz/seeds/lines ;;
+    date|date_fields) echo fuzz/seeds/dates ;;
   esac
 }
 # Seeds for the line readers: result lines, the runs spira-map makes of them, their batches.
@@ -25,11 +26,18 @@ mkdir -p fuzz/seeds/lines
 cat fixtures/junit/surefire.expected.jsonl fixtures/nunit3/outcomes.expected.jsonl > fuzz/seeds/lines/results.jsonl
 target/release/spira-map --default-test-case 1 fuzz/seeds/lines/results.jsonl > fuzz/seeds/lines/runs.jsonl 2>/dev/null
 target/release/spira-batch --size 3 fuzz/seeds/lines/runs.jsonl > fuzz/seeds/lines/batches.jsonl
+# Seeds for the date targets: each form the date readers take, and a few they refuse.
+mkdir -p fuzz/seeds/dates
+i=0
+for d in 2024-05-14T12:00:00Z "2024-05-14 12:00:00.123+0200" 2024-05-14 "2021-03-07T10:36:56 UTC" \
+         "/Date(1715688000000-0000)/" "/Date(-1)/" 2024-02-30 "2024-05-14T12:00:00+aé" 1e300 00:00:01.5; do
+  i=$((i+1)); printf '%s' "$d" > "fuzz/seeds/dates/seed-$i"
+done
 for t in $targets; do
   dir=fuzz/corpus/$t
   mkdir -p "$dir"
   extra=fixtures/bad/*
-  case "$t" in lines_*|mapfile_*|json_text) extra= ;; esac
+  case "$t" in lines_*|mapfile_*|json_text|date|date_fields) extra= ;; esac
   for f in $(seed "$t")/* $extra; do
     case "$f" in *.expected.*) continue ;; esac
     [ -f "$f" ] && cp "$f" "$dir/seed-$(basename "$f")"

@@ -15,7 +15,8 @@ static LONG_FRACTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[.,]\d{10,
 /// Zones past ±23:59, which jiff takes (to ±25:59) and ISO 8601's two-digit hours do not.
 static WIDE_ZONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[+-](2[4-9])(:?\d\d)?$").unwrap());
-static UTC_WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.*?)\s*((?i:utc))?$").unwrap());
+static UTC_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)^(.*?)\s*((?i:utc))?$").unwrap());
 static SPACED_ZONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+([Zz+-][0-9:]*)$").unwrap());
 static ZONED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([Zz]|[+-]\d\d(:?\d\d)?)$").unwrap());
 

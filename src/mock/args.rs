@@ -80,6 +80,22 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub(crate) latency_ms: u64,
 
+    /// The fields the test-run list and search sort on; another `sort_field` is refused with
+    /// 400 (Spira's own list is documented sorting by EndDate; give `EndDate` alone to play a
+    /// server that refuses TestRunId).
+    #[arg(
+        long,
+        value_name = "FIELDS",
+        value_delimiter = ',',
+        default_value = "TestRunId,EndDate,StartDate"
+    )]
+    pub(crate) sort_fields: Vec<String>,
+
+    /// Reject a bad run of a record-multiple without saying which it is (Spira's own messages
+    /// may not: the client must find it).
+    #[arg(long)]
+    pub(crate) terse_errors: bool,
+
     /// Worker threads.
     #[arg(long, default_value_t = 4)]
     pub(crate) threads: usize,

@@ -5,6 +5,7 @@ mod args;
 mod auth;
 mod builds;
 mod http;
+mod listing;
 mod routes;
 mod runs;
 mod state;

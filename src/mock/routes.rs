@@ -13,6 +13,7 @@ use super::builds::create_build;
 use super::http::{
     break_connection, decode, json_response, next_random, plain, respond, text, Answer, Reply,
 };
+use super::listing;
 use super::runs::{record_multiple, record_one};
 use super::state::{Config, Fault, State};
 
@@ -125,7 +126,11 @@ fn inspect(rest: &str, state: &Mutex<State>) -> Answer {
             json_response(200, v.to_string().into_bytes())
         }
         "runs" => {
-            let body = st.runs.clone();
+            let mut body = Vec::with_capacity(st.runs.iter().map(|r| r.json.len() + 1).sum());
+            for r in &st.runs {
+                body.extend_from_slice(r.json.as_bytes());
+                body.push(b'\n');
+            }
             Answer {
                 status: 200,
                 content_type: "application/x-ndjson",
@@ -166,6 +171,8 @@ fn route(
     match (method, tail) {
         (Method::Post, ["test-runs", "record-multiple"]) => record_multiple(body, config, state),
         (Method::Post, ["test-runs", "record"]) => record_one(body, config, state),
+        (Method::Get, ["test-runs"]) => listing::list(query, config, state),
+        (Method::Post, ["test-runs", "search"]) => listing::search(query, body, config, state),
         (Method::Get, ["releases"]) => {
             let list: Vec<Value> = config
                 .releases

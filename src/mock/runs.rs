@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::http::{plain, Reply};
-use super::state::{Build, Config, State};
+use super::state::{Build, Config, Index, State, Stored};
 use crate::{date, spira};
 
 /// A numeric field, as a number or a numeric string (Spira's JSON reader takes both).
@@ -112,7 +112,7 @@ pub(super) fn check_run(
     o: &RawRun<'_>,
     config: &Config,
     builds: &BTreeMap<u64, Build>,
-) -> Result<String, Refused> {
+) -> Result<(String, Index), Refused> {
     let mut f = read_fields(o)?;
     let Some(tc) = f.tc else {
         return bad("TestCaseId is required".into());
@@ -151,7 +151,17 @@ pub(super) fn check_run(
     let drop_set = f
         .set
         .is_some_and(|s| !config.sets.get(&s).is_some_and(|m| m.contains(&tc)));
-    Ok(stored_form(o, &f.numbers, &dates, drop_set))
+    let when = |k: &str| dates.iter().find(|(n, _, _)| *n == k).map(|(_, t, _)| *t);
+    let index = Index {
+        test_case: tc,
+        status: f.status.unwrap_or(0),
+        release: f.release,
+        test_set: f.set.filter(|_| !drop_set),
+        build: f.build,
+        start: when("StartDate").unwrap_or(0),
+        end: when("EndDate"),
+    };
+    Ok((stored_form(o, &f.numbers, &dates, drop_set), index))
 }
 
 /// Texts longer than their columns are refused with SQL Server's own message.
@@ -175,9 +185,9 @@ fn check_lengths(texts: &[(&str, &RawValue)]) -> Result<(), Refused> {
     Ok(())
 }
 
-/// The dates in the form the server answers with (those already in it are left out); a
-/// start date is required.
-fn normal_dates<'a>(dates: &[(&'a str, &RawValue)]) -> Result<Vec<(&'a str, String)>, Refused> {
+/// The dates as instants, each with its text in the form the server answers with when it is
+/// not in that form already; a start date is required.
+fn normal_dates<'a>(dates: &[(&'a str, &RawValue)]) -> Result<Vec<Dated<'a>>, Refused> {
     if !dates.iter().any(|(k, _)| *k == "StartDate") {
         return bad("StartDate is required".into());
     }
@@ -186,23 +196,31 @@ fn normal_dates<'a>(dates: &[(&'a str, &RawValue)]) -> Result<Vec<(&'a str, Stri
         let raw = v.get();
         // Already in the form the server answers with: kept as it is.
         let canonical = raw.len() == 26 && raw.ends_with("Z\"") && raw.as_bytes()[20] == b'.';
-        if canonical && raw.get(1..25).and_then(|r| date::parse_iso(r, 0)).is_some() {
+        if let Some(t) = raw
+            .get(1..25)
+            .filter(|_| canonical)
+            .and_then(|r| date::parse_iso(r, 0))
+        {
+            normal.push((*field, t, None));
             continue;
         }
         match raw_str(v).and_then(|s| date::parse_any(&s)) {
-            Some(t) => normal.push((*field, date::format_iso(t))),
+            Some(t) => normal.push((*field, t, Some(date::format_iso(t)))),
             None => return bad(format!("{field} {raw} is not a valid date")),
         }
     }
     Ok(normal)
 }
 
+/// A date field: its name, its instant, and its text when it must be written anew.
+type Dated<'a> = (&'a str, i64, Option<String>);
+
 /// The run as stored: its fields in key order, without spira-pipe's `_` fields, nulls, a
 /// `TestRunId` or a dropped test set; numbers as numbers, dates in the answer's form.
 fn stored_form(
     o: &RawRun<'_>,
     numbers: &[(&str, u64)],
-    dates: &[(&str, String)],
+    dates: &[Dated<'_>],
     drop_set: bool,
 ) -> String {
     let mut out = String::with_capacity(o.values().map(|v| v.get().len() + 24).sum());
@@ -226,7 +244,7 @@ fn stored_form(
         out.push_str("\":");
         if let Some((_, n)) = numbers.iter().find(|(n, _)| *n == k) {
             out.push_str(&n.to_string());
-        } else if let Some((_, d)) = dates.iter().find(|(n, _)| *n == k) {
+        } else if let Some((_, _, Some(d))) = dates.iter().find(|(n, _, _)| *n == k) {
             out.push('"');
             out.push_str(d);
             out.push('"');
@@ -240,7 +258,7 @@ fn stored_form(
 
 /// Stores a checked run: its ID, the duplicate check, the record file; and appends the stored
 /// run's JSON to `reply`.
-pub(super) fn store(st: &mut State, content: String, reply: &mut Vec<u8>) {
+pub(super) fn store(st: &mut State, (content, index): (String, Index), reply: &mut Vec<u8>) {
     // Keys are in order, so equal content is equal text.
     if !st.seen.insert(content_hash(content.as_bytes())) {
         st.stats.duplicates += 1;
@@ -263,8 +281,12 @@ pub(super) fn store(st: &mut State, content: String, reply: &mut Vec<u8>) {
         let _ = w.write_all(line);
         let _ = w.write_all(b"\n");
     }
-    st.runs.extend_from_slice(line);
-    st.runs.push(b'\n');
+    st.runs.push(Stored {
+        id,
+        // Only bytes of the request's JSON and of a number were written: UTF-8.
+        json: String::from_utf8_lossy(line).into_owned(),
+        index,
+    });
 }
 
 /// A quick 64-bit hash of stored content, for the duplicate count.
@@ -291,7 +313,7 @@ pub(super) fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let mut reply: Vec<u8> = Vec::with_capacity(body.len() + list.len() * 24);
     reply.push(b'[');
-    let mut pending: Vec<String> = Vec::new();
+    let mut pending: Vec<(String, Index)> = Vec::new();
     for (i, v) in list.iter().enumerate() {
         match check_run(v, config, &st.builds) {
             // Saved one by one, no rollback: what came before a bad run stays (unless --atomic).
@@ -306,6 +328,9 @@ pub(super) fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>
                 st.stats.rejected += 1;
                 if let Some(w) = st.record.as_mut() {
                     let _ = w.flush();
+                }
+                if config.args.terse_errors {
+                    return plain(400, msg);
                 }
                 return plain(400, format!("Test run {} of {}: {msg}", i + 1, list.len()));
             }

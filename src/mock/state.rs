@@ -38,6 +38,49 @@ pub(super) struct Build {
     pub(super) value: Value,
 }
 
+/// A stored run: its JSON as the server answers with it, and what the listings filter and sort
+/// on.
+pub(super) struct Stored {
+    pub(super) id: u64,
+    pub(super) json: String,
+    pub(super) index: Index,
+}
+
+/// The fields of a run that the listings filter and sort on.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Index {
+    pub(super) test_case: u64,
+    pub(super) status: u64,
+    pub(super) release: Option<u64>,
+    pub(super) test_set: Option<u64>,
+    pub(super) build: Option<u64>,
+    pub(super) start: i64,
+    pub(super) end: Option<i64>,
+}
+
+impl Index {
+    /// The value of an integer field, by the name a filter uses.
+    pub(super) fn int(&self, field: &str) -> Option<Option<u64>> {
+        Some(match field {
+            "TestCaseId" => Some(self.test_case),
+            "ExecutionStatusId" => Some(self.status),
+            "ReleaseId" => self.release,
+            "TestSetId" => self.test_set,
+            "BuildId" => self.build,
+            _ => return None,
+        })
+    }
+
+    /// The value of a date field, by name.
+    pub(super) fn date(&self, field: &str) -> Option<Option<i64>> {
+        Some(match field {
+            "StartDate" => Some(self.start),
+            "EndDate" => self.end,
+            _ => return None,
+        })
+    }
+}
+
 /// What changes while the server runs, behind one lock.
 pub(super) struct State {
     pub(super) stats: Stats,
@@ -46,8 +89,8 @@ pub(super) struct State {
     pub(super) rng: u64,
     pub(super) next_run: u64,
     pub(super) next_build: u64,
-    /// Every stored run, one JSON line each.
-    pub(super) runs: Vec<u8>,
+    /// Every stored run, in the order stored (so by `TestRunId`).
+    pub(super) runs: Vec<Stored>,
     pub(super) seen: HashSet<u64>,
     pub(super) builds: BTreeMap<u64, Build>,
     pub(super) record: Option<std::io::BufWriter<std::fs::File>>,

@@ -46,9 +46,16 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub(crate) journal: Option<PathBuf>,
 
-    /// On resuming, skip the batches whose answer never arrived instead of sending them again.
-    #[arg(long, requires = "journal")]
+    /// When it cannot be known whether a batch was stored (its answer was lost, and what the
+    /// server holds could not be listed, or --no-reconcile), leave it instead of sending it
+    /// again: nothing is stored twice, and the summary and exit code say what was left.
+    #[arg(long)]
     pub(crate) skip_uncertain: bool,
+
+    /// Do not ask the server what it holds after an answer was lost: send the batch again
+    /// (which may store its runs twice, as counted in the summary).
+    #[arg(long)]
+    pub(crate) no_reconcile: bool,
 
     /// Requests in flight at once (Spira deadlocks under many parallel writers: keep it ≤ 3).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]

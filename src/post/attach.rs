@@ -45,7 +45,8 @@ pub(crate) fn upload(
     rng: &mut u64,
 ) -> std::result::Result<Attached, (Attached, u16)> {
     let mut done = Attached::default();
-    for (id, list) in ids.iter().zip(lists) {
+    // A run not stored (rejected, or left unsent) has no ID: nothing to attach to.
+    for (id, list) in ids.iter().zip(lists).filter(|(id, _)| **id > 0) {
         for a in list {
             let (url, body) = if is_url(a) {
                 (
@@ -81,7 +82,7 @@ pub(crate) fn upload(
                     }),
                 )
             };
-            let sent = sender.post(&url, &body.to_string(), rng);
+            let sent = sender.post_blind(&url, &body.to_string(), rng);
             done.retries += sent.retries;
             match sent.answer {
                 Answer::Ok(_) => done.uploaded += 1,
@@ -93,7 +94,7 @@ pub(crate) fn upload(
                     ));
                     done.failed += 1;
                 }
-                Answer::GaveUp(why) => {
+                Answer::GaveUp(why) | Answer::Uncertain(why) => {
                     cli::warn(format_args!(
                         "{where_}: attachment '{a}' of test run TR:{id} not uploaded: {why}"
                     ));

@@ -34,7 +34,7 @@ pub(super) fn create_builds(
         }
         let body = build_body(sender.conn.project, release, failed, name, plan);
         let url = format!("{base}/releases/{release}/builds");
-        let sent = sender.post(&url, &body.to_string(), &mut rng);
+        let sent = sender.post_blind(&url, &body.to_string(), &mut rng);
         let text = match sent.answer {
             Answer::Ok(t) => t,
             Answer::Denied(s) => {
@@ -48,7 +48,7 @@ pub(super) fn create_builds(
                     "cannot create the build in release RL:{release}: {s} {m} (nothing was sent)"
                 )))
             }
-            Answer::GaveUp(why) => {
+            Answer::GaveUp(why) | Answer::Uncertain(why) => {
                 return Err(Error::Server(format!(
                     "cannot create the build in release RL:{release}: {why} (nothing was sent)"
                 )))

@@ -8,10 +8,10 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::args::Args;
+use super::deliver::Delivery;
 use super::job::{Job, Work};
 use super::journal::State;
 use super::summary::Tally;
@@ -134,7 +134,6 @@ impl Collector<'_> {
         let job = d.job;
         let at = format!("{}:{}", job.name, job.line);
         let t = &mut self.tally;
-        t.retries += d.retries;
         t.attached.uploaded += d.attached.uploaded;
         t.attached.missing += d.attached.missing;
         t.attached.failed += d.attached.failed;
@@ -143,19 +142,7 @@ impl Collector<'_> {
         }
         self.count_work(&job, &at);
         match d.outcome {
-            Outcome::Stored { created, duplicate } => {
-                self.stored(&job, &at, &created, duplicate)?
-            }
-            Outcome::Rejected(status, message) => {
-                self.tally.rejected_batches += 1;
-                self.tally.rejected_runs += job.runs;
-                cli::error(format_args!(
-                    "{at}: batch of {} runs rejected ({status}): {message}; Spira may have stored the runs before the bad one; the batch is in {}",
-                    job.runs,
-                    self.args.dead_letter.display()
-                ));
-                self.dead_letter(json!(status), &message, &job.originals)?;
-            }
+            Outcome::Delivered(delivery) => self.delivered(&job, &at, delivery)?,
             Outcome::Fatal(e) => {
                 self.tally.not_sent_batches += 1;
                 self.tally.not_sent_runs += job.runs;
@@ -164,6 +151,54 @@ impl Collector<'_> {
             Outcome::Nothing => {}
         }
         if let Some(e) = d.after {
+            self.fatal.get_or_insert(e);
+        }
+        Ok(())
+    }
+
+    /// A delivered batch: its created lines out at once (they must survive a kill), the runs
+    /// rejected on their own into the dead-letter file, one record each, and all of it counted.
+    fn delivered(&mut self, job: &Job, at: &str, d: Delivery) -> Result<()> {
+        for c in d.created.iter().flatten() {
+            self.out
+                .line(|buf| buf.extend_from_slice(c.get().as_bytes()))?;
+        }
+        self.out.flush()?;
+        for (runs, status, message) in &d.rejected {
+            let originals: Vec<Map<String, Value>> = runs
+                .iter()
+                .filter_map(|&i| job.originals.get(i).cloned())
+                .collect();
+            cli::error(format_args!(
+                "{at}: {} run{} rejected ({status}): {message}; in {}",
+                runs.len(),
+                if runs.len() == 1 { "" } else { "s" },
+                self.args.dead_letter.display()
+            ));
+            self.dead_letter(json!(status), message, &originals)?;
+        }
+        let t = &mut self.tally;
+        let stored = d.stored();
+        t.batches += u64::from(stored > 0 || job.runs == 0);
+        t.runs += stored;
+        t.retries += d.retries;
+        t.extra_requests += d.extra;
+        t.reconciled_runs += d.reconciled;
+        t.rejected_runs += d.rejected_runs();
+        t.rejected_batches += u64::from(!d.rejected.is_empty());
+        t.possibly_duplicated += d.duplicated;
+        t.uncertain_runs += d.uncertain;
+        t.uncertain_skipped += u64::from(d.uncertain > 0);
+        let unsettled = job.runs - stored - d.rejected_runs() - d.uncertain;
+        if unsettled > 0 {
+            t.not_sent_batches += 1;
+            t.not_sent_runs += unsettled;
+        }
+        if stored > 0 {
+            self.touched.releases.extend(&job.releases);
+            self.touched.sets.extend(&job.sets);
+        }
+        if let Some(e) = d.fatal {
             self.fatal.get_or_insert(e);
         }
         Ok(())
@@ -214,30 +249,6 @@ impl Collector<'_> {
                 t.not_sent_runs += job.runs;
             }
         }
-    }
-
-    /// A stored batch: its created lines out at once (they must survive a kill), counted.
-    fn stored(&mut self, job: &Job, at: &str, created: &str, duplicate: bool) -> Result<()> {
-        let created: Vec<&RawValue> = serde_json::from_str(created).unwrap_or_default();
-        for c in created {
-            self.out
-                .line(|buf| buf.extend_from_slice(c.get().as_bytes()))?;
-        }
-        self.out.flush()?;
-        let t = &mut self.tally;
-        t.batches += 1;
-        t.runs += job.runs;
-        self.touched.releases.extend(&job.releases);
-        self.touched.sets.extend(&job.sets);
-        if duplicate {
-            t.possibly_duplicated += job.runs;
-            cli::warn(format_args!(
-                "{at}: the batch was sent again after an answer was lost{}: its {} runs may be stored twice",
-                if job.resend { " (in an earlier run)" } else { "" },
-                job.runs
-            ));
-        }
-        Ok(())
     }
 
     /// Appends one dead-letter record, flushed at once.

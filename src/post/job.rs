@@ -34,6 +34,10 @@ pub(super) struct Job {
     pub(super) work: Work,
     /// The JSON array sent: the runs without their `_` fields.
     pub(super) body: String,
+    /// The same runs, one by one: what is sent again, in part, after an uncertain outcome.
+    pub(super) sent: Vec<Map<String, Value>>,
+    /// The watermark an earlier run sent it with, when it is resumed as uncertain.
+    pub(super) watermark: Option<u64>,
     /// The runs sent, as given (with `_Attachments`): what a dead letter keeps.
     pub(super) originals: Vec<Map<String, Value>>,
     pub(super) runs: u64,
@@ -78,6 +82,8 @@ pub(super) fn prepare(
         hash: String::new(),
         work: Work::Send,
         body: String::new(),
+        sent: Vec::new(),
+        watermark: None,
         originals: Vec::new(),
         runs: 0,
         attachments: Vec::new(),
@@ -93,8 +99,13 @@ pub(super) fn prepare(
             Resume::Send => {}
             Resume::Attach(ids) => job.work = Work::AttachOnly(ids),
             Resume::Done(state) => job.work = Work::Earlier(state),
-            Resume::Uncertain if args.skip_uncertain => job.work = Work::Uncertain,
-            Resume::Uncertain => job.resend = true,
+            Resume::Uncertain(_) if args.skip_uncertain && args.no_reconcile => {
+                job.work = Work::Uncertain
+            }
+            Resume::Uncertain(watermark) => {
+                job.resend = true;
+                job.watermark = watermark;
+            }
         }
     }
     if matches!(job.work, Work::Earlier(_) | Work::Uncertain) {
@@ -113,6 +124,7 @@ pub(super) fn prepare(
     }
     job.runs = body.len() as u64;
     job.body = serde_json::to_string(&body).map_err(|e| not_batch(e.to_string()))?;
+    job.sent = body;
     Ok(job)
 }
 
@@ -157,17 +169,4 @@ impl Prep<'_> {
         job.originals.push(run);
         Some(sent)
     }
-}
-
-/// The `TestRunId` of one created run (0 when it has none).
-pub(super) fn created_id(raw: &RawValue) -> u64 {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        #[serde(rename = "TestRunId")]
-        id: Option<Value>,
-    }
-    serde_json::from_str::<Id>(raw.get())
-        .ok()
-        .and_then(|i| i.id.as_ref().and_then(plan::id))
-        .unwrap_or(0)
 }

@@ -5,9 +5,13 @@
 //! Entries, one per line:
 //! - `{"journal":"spira-post","version":1,"url":…,"project":…,"time":…}` at the start of each run;
 //! - `{"build":ID,"release":ID,"name":…}` when a build was created (a resumed run reuses it);
-//! - `{"batch":N,"hash":H,"runs":R,"state":"sending"}` before a batch's request goes out;
-//! - then one of `"stored"` (with the created `ids`), `"rejected"` (with `status`), or
-//!   `"failed"` (retries exhausted; `maybe_stored` when a request may have reached the server);
+//! - `{"batch":N,"hash":H,"runs":R,"state":"sending","watermark":W}` before a batch's first
+//!   request goes out; `W` is the highest `TestRunId` known then (or null), below which none of
+//!   its runs can be: a resumed run reconciles from there;
+//! - `"reconciled"` (with `found`, the runs found stored) and `"uncertain"` (sent again without
+//!   knowing, or left with `--skip-uncertain`) on the way;
+//! - then `"rejected"` (with `status` and the number of `runs` set aside) and `"stored"` (with
+//!   the created `ids`, 0 for a run not stored), or `"failed"` (not settled; `maybe_stored`);
 //! - `"attached"` once a stored batch's attachments were uploaded.
 //!
 //! `N` counts batch lines across all inputs from 1; `H` is the SHA-256 of the line.
@@ -21,6 +25,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::deliver::{Delivery, Fate};
 use crate::cli;
 use crate::config::Connection;
 use crate::error::{Error, Result};
@@ -46,6 +51,8 @@ pub(crate) struct Prior {
     pub(crate) attached: bool,
     /// A request for it may have reached the server without its answer arriving.
     pub(crate) uncertain: bool,
+    /// The watermark recorded when it was first sent.
+    pub(crate) watermark: Option<u64>,
 }
 
 /// What to do with a batch, given the journal.
@@ -57,8 +64,8 @@ pub(crate) enum Resume {
     Done(State),
     /// Stored before, but its attachments were not all uploaded.
     Attach(Vec<u64>),
-    /// It may have been stored: its answer never arrived.
-    Uncertain,
+    /// It may have been stored: its answer never arrived. The watermark it was sent with.
+    Uncertain(Option<u64>),
 }
 
 /// An open journal.
@@ -162,8 +169,76 @@ impl Journal {
     }
 
     /// Batch `index` is about to be sent.
-    pub(crate) fn sending(&self, index: u64, hash: &str, runs: u64) -> Result<()> {
-        self.write(&json!({"batch": index, "hash": hash, "runs": runs, "state": "sending"}))
+    pub(crate) fn sending(
+        &self,
+        index: u64,
+        hash: &str,
+        runs: u64,
+        watermark: Option<u64>,
+    ) -> Result<()> {
+        self.write(&json!({"batch": index, "hash": hash, "runs": runs, "state": "sending", "watermark": watermark}))
+    }
+
+    /// What delivery made of batch `index`: reconciled, uncertain, rejected in part, stored
+    /// (`attached` when it has no attachments to upload), or not settled.
+    pub(crate) fn delivered(
+        &self,
+        index: u64,
+        hash: &str,
+        d: &Delivery,
+        attached: bool,
+    ) -> Result<()> {
+        let entry = |state: &str, extra: Value| {
+            let mut v = json!({"batch": index, "hash": hash, "state": state});
+            if let (Some(o), Value::Object(x)) = (v.as_object_mut(), extra) {
+                o.extend(x);
+            }
+            v
+        };
+        if d.reconciled > 0 {
+            self.write(&entry("reconciled", json!({"found": d.reconciled})))?;
+        }
+        if d.duplicated > 0 || d.uncertain > 0 {
+            self.write(&entry(
+                "uncertain",
+                json!({"runs": d.duplicated + d.uncertain}),
+            ))?;
+        }
+        match d.fate() {
+            Fate::NotStored | Fate::Uncertain => {
+                return self.write(&entry("failed", json!({"maybe_stored": true})));
+            }
+            _ => {}
+        }
+        for (runs, status, _) in &d.rejected {
+            self.write(&entry(
+                "rejected",
+                json!({"status": status, "runs": runs.len()}),
+            ))?;
+        }
+        if d.stored() > 0 || d.rejected.is_empty() {
+            self.stored(index, hash, &d.ids(), attached)?;
+        }
+        Ok(())
+    }
+
+    /// The watermark to start from: the highest `TestRunId` recorded.
+    pub(crate) fn watermark(&self) -> Option<u64> {
+        let stored = self.stored_ids().max();
+        let sent = self.prior.values().filter_map(|p| p.watermark).max();
+        stored.max(sent)
+    }
+
+    /// The runs recorded as stored by settled batches.
+    pub(crate) fn stored_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.prior
+            .values()
+            .flat_map(|p| match &p.state {
+                State::Stored(ids) if !p.uncertain => ids.as_slice(),
+                _ => &[],
+            })
+            .copied()
+            .filter(|&id| id > 0)
     }
 
     /// Batch `index` was stored as `ids`; `attached` when it has no attachments to upload.
@@ -178,18 +253,6 @@ impl Journal {
     /// Batch `index`'s attachments were uploaded (or reported missing).
     pub(crate) fn attached(&self, index: u64, hash: &str) -> Result<()> {
         self.write(&json!({"batch": index, "hash": hash, "state": "attached"}))
-    }
-
-    /// Batch `index` was rejected with `status`.
-    pub(crate) fn rejected(&self, index: u64, hash: &str, status: u16) -> Result<()> {
-        self.write(&json!({"batch": index, "hash": hash, "state": "rejected", "status": status}))
-    }
-
-    /// Retries for batch `index` ran out.
-    pub(crate) fn failed(&self, index: u64, hash: &str, maybe_stored: bool) -> Result<()> {
-        self.write(
-            &json!({"batch": index, "hash": hash, "state": "failed", "maybe_stored": maybe_stored}),
-        )
     }
 
     /// A build was created in `release`.
@@ -221,8 +284,8 @@ fn decide(p: &Prior) -> Resume {
     match &p.state {
         State::Stored(ids) if !p.attached => Resume::Attach(ids.clone()),
         State::Stored(_) | State::Rejected => Resume::Done(p.state.clone()),
-        State::Sending => Resume::Uncertain,
-        State::Failed if p.uncertain => Resume::Uncertain,
+        State::Sending => Resume::Uncertain(p.watermark),
+        State::Failed if p.uncertain => Resume::Uncertain(p.watermark),
         State::Failed => Resume::Send,
     }
 }
@@ -236,12 +299,19 @@ fn apply(
     fresh: bool,
 ) -> std::result::Result<(), String> {
     match state {
-        "sending" => match entry.state {
-            // Sent before without an answer recorded: that request may have been stored.
-            State::Sending if !fresh => entry.uncertain = true,
-            State::Stored(_) | State::Rejected => {}
-            _ => entry.state = State::Sending,
-        },
+        "sending" => {
+            if entry.watermark.is_none() {
+                entry.watermark = v.get("watermark").and_then(Value::as_u64);
+            }
+            match entry.state {
+                // Sent before without an answer recorded: that request may have been stored.
+                State::Sending if !fresh => entry.uncertain = true,
+                State::Stored(_) | State::Rejected => {}
+                _ => entry.state = State::Sending,
+            }
+        }
+        "reconciled" => {}
+        "uncertain" => entry.uncertain = true,
         "stored" => {
             let ids = v
                 .get("ids")
@@ -305,6 +375,7 @@ fn read_entry(
         state: State::Sending,
         attached: false,
         uncertain: false,
+        watermark: None,
     });
     if entry.hash != hash {
         return Err(format!(
@@ -327,6 +398,7 @@ mod tests {
             state: State::Sending,
             attached: false,
             uncertain: false,
+            watermark: None,
         };
         for (i, v) in entries.iter().enumerate() {
             apply(&mut p, v["state"].as_str().unwrap(), v, i == 0).unwrap();
@@ -345,19 +417,19 @@ mod tests {
         let done = Resume::Done(State::Stored(vec![7, 8]));
         for (history, want) in [
             // Killed with the request in flight: uncertain, however often.
-            (vec![&sending], Resume::Uncertain),
-            (vec![&sending, &sending], Resume::Uncertain),
+            (vec![&sending], Resume::Uncertain(None)),
+            (vec![&sending, &sending], Resume::Uncertain(None)),
             (vec![&sending, &stored, &attached], done.clone()),
             // Stored, but the attachments were cut short.
             (vec![&sending, &stored], Resume::Attach(vec![7, 8])),
             (vec![&sending, &rejected], Resume::Done(State::Rejected)),
             // Failed before anything could reach the server: sent again.
             (vec![&sending, &failed_sure], Resume::Send),
-            (vec![&sending, &failed_maybe], Resume::Uncertain),
+            (vec![&sending, &failed_maybe], Resume::Uncertain(None)),
             // Once maybe stored, a later sure failure does not make it sure...
             (
                 vec![&sending, &failed_maybe, &sending, &failed_sure],
-                Resume::Uncertain,
+                Resume::Uncertain(None),
             ),
             // ...but a later answer settles it.
             (vec![&sending, &sending, &stored, &attached], done),
@@ -370,6 +442,7 @@ mod tests {
             state: State::Sending,
             attached: false,
             uncertain: false,
+            watermark: None,
         };
         assert!(apply(&mut p, "lost", &json!({}), true).is_err());
     }

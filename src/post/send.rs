@@ -1,6 +1,10 @@
-//! One JSON POST to Spira with retries: 429 (honouring `Retry-After`), 500, 502, 503, 504,
-//! broken connections and timeouts are tried again after an exponential backoff with full
-//! jitter; 401 and 403 stop everything; any other status is the server's final answer.
+//! One request to Spira with retries. What is certain not to have reached the server (a
+//! connection that could not be made, 429, 503) is tried again after an exponential backoff
+//! with full jitter; 401 and 403 stop everything; any other status is the server's final
+//! answer. What may have reached it (a connection broken after the request was written, a
+//! timeout while waiting for the answer, 500, 502, 504, an answer that broke off) is, for a
+//! request that stores something, not sent again blindly: it is the caller's to find out what
+//! the server holds. A request that stores nothing (a GET) is simply tried again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,14 +20,16 @@ pub(crate) enum Answer {
     Rejected(u16, String),
     /// 401 or 403.
     Denied(u16),
-    /// Retries ran out; the last reason.
+    /// The request may or may not have been carried out; why.
+    Uncertain(String),
+    /// Retries ran out on failures that surely stored nothing; the last reason.
     GaveUp(String),
     /// Another worker stopped the upload before this request could be sent (again).
     Stopped,
 }
 
 /// An answer, how many retries it took, and whether an earlier attempt may have reached the
-/// server (so that a success may have stored the same data twice).
+/// server (only for requests sent blindly again: [`Sender::post_blind`]).
 pub(crate) struct Sent {
     pub(crate) answer: Answer,
     pub(crate) retries: u64,
@@ -47,14 +53,41 @@ enum Attempt {
     Retry {
         why: String,
         wait: Option<Duration>,
-        maybe_stored: bool,
+        /// The request may have reached the server and been carried out.
+        maybe_done: bool,
     },
 }
 
+/// How a request is sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A POST that stores something: a failure after which it may be stored is final.
+    Storing,
+    /// A POST sent again whatever happened (today's behaviour, and `--no-reconcile`).
+    Blind,
+    /// A GET: nothing is stored, so it is always tried again.
+    Reading,
+}
+
 impl Sender<'_> {
-    /// POSTs `body` (JSON) to `url` until it gets a final answer, the retries run out, or the
-    /// upload is stopped.
+    /// POSTs `body` (JSON) to `url` until it gets a final answer, the retries run out, the
+    /// upload is stopped, or a failure leaves it uncertain whether it was carried out.
     pub(crate) fn post(&self, url: &str, body: &str, rng: &mut u64) -> Sent {
+        self.send(Mode::Storing, url, Some(body), rng)
+    }
+
+    /// POSTs `body` and sends it again after any failure that may pass on a second try, even
+    /// one after which it may have been carried out (`maybe_stored` says so).
+    pub(crate) fn post_blind(&self, url: &str, body: &str, rng: &mut u64) -> Sent {
+        self.send(Mode::Blind, url, Some(body), rng)
+    }
+
+    /// GETs `url`, trying again after any failure that may pass on a second try.
+    pub(crate) fn get(&self, url: &str, rng: &mut u64) -> Sent {
+        self.send(Mode::Reading, url, None, rng)
+    }
+
+    fn send(&self, mode: Mode, url: &str, body: Option<&str>, rng: &mut u64) -> Sent {
         let mut sent = Sent {
             answer: Answer::Stopped,
             retries: 0,
@@ -64,7 +97,7 @@ impl Sender<'_> {
             if self.stop.load(Ordering::SeqCst) {
                 return sent;
             }
-            match self.attempt(url, body) {
+            let (why, wait) = match self.attempt(url, body) {
                 Attempt::Done(status, text) => {
                     sent.answer = match status {
                         200 | 201 => Answer::Ok(text),
@@ -75,48 +108,59 @@ impl Sender<'_> {
                 }
                 Attempt::Retry {
                     why,
-                    wait,
-                    maybe_stored,
-                } => {
-                    sent.maybe_stored |= maybe_stored;
-                    let why = self.conn.redact(&why);
-                    if sent.retries >= u64::from(self.retries) {
-                        sent.answer = Answer::GaveUp(format!(
-                            "gave up after {} attempts: {why}",
-                            sent.retries + 1
-                        ));
-                        return sent;
-                    }
-                    sent.retries += 1;
-                    let wait = wait.unwrap_or_else(|| backoff(self.backoff_ms, sent.retries, rng));
-                    if self.verbose {
-                        cli::info(format_args!(
-                            "POST {}: {why}; retry {} in {} ms",
-                            self.conn.redact(url),
-                            sent.retries,
-                            wait.as_millis()
-                        ));
-                    }
-                    std::thread::sleep(wait);
+                    maybe_done: true,
+                    ..
+                } if mode == Mode::Storing => {
+                    sent.answer = Answer::Uncertain(self.conn.redact(&why));
+                    return sent;
                 }
+                Attempt::Retry {
+                    why,
+                    wait,
+                    maybe_done,
+                } => {
+                    sent.maybe_stored |= maybe_done && mode == Mode::Blind;
+                    (self.conn.redact(&why), wait)
+                }
+            };
+            if sent.retries >= u64::from(self.retries) {
+                sent.answer = Answer::GaveUp(format!(
+                    "gave up after {} attempts: {why}",
+                    sent.retries + 1
+                ));
+                return sent;
             }
+            sent.retries += 1;
+            let wait = wait.unwrap_or_else(|| backoff(self.backoff_ms, sent.retries, rng));
+            if self.verbose {
+                cli::info(format_args!(
+                    "{} {}: {why}; retry {} in {} ms",
+                    if body.is_some() { "POST" } else { "GET" },
+                    self.conn.redact(url),
+                    sent.retries,
+                    wait.as_millis()
+                ));
+            }
+            std::thread::sleep(wait);
         }
     }
 
-    fn attempt(&self, url: &str, body: &str) -> Attempt {
-        let resp = self
-            .conn
-            .post(&self.agent, url, self.auth)
-            .header("Content-Type", "application/json")
-            .send(body);
+    fn attempt(&self, url: &str, body: Option<&str>) -> Attempt {
+        let resp = match body {
+            Some(b) => self
+                .conn
+                .post(&self.agent, url, self.auth)
+                .header("Content-Type", "application/json")
+                .send(b),
+            None => self.conn.get(&self.agent, url, self.auth).call(),
+        };
         let mut resp = match resp {
             Ok(r) => r,
-            // The request may have reached the server before the connection broke.
             Err(e) => {
                 return Attempt::Retry {
+                    maybe_done: may_have_reached(&e),
                     why: e.to_string(),
                     wait: None,
-                    maybe_stored: true,
                 }
             }
         };
@@ -138,22 +182,45 @@ impl Sender<'_> {
                 return Attempt::Retry {
                     why: format!("the answer broke off: {e}"),
                     wait: None,
-                    maybe_stored: status == 200 || status == 201,
+                    maybe_done: true,
                 }
             }
         };
         if self.verbose {
-            cli::info(format_args!("POST {} {status}", self.conn.redact(url)));
+            let method = if body.is_some() { "POST" } else { "GET" };
+            cli::info(format_args!("{method} {} {status}", self.conn.redact(url)));
         }
         match status {
-            429 | 500 | 502 | 503 | 504 => Attempt::Retry {
+            // Refused before anything was done: too many requests, or the service unavailable.
+            429 | 503 => Attempt::Retry {
                 why: format!("{status} {}", first_line(&text)),
                 wait: if status == 429 { retry_after } else { None },
-                maybe_stored: false,
+                maybe_done: false,
+            },
+            // A server error or a gateway that gave up: the work may have been done.
+            500 | 502 | 504 => Attempt::Retry {
+                why: format!("{status} {}", first_line(&text)),
+                wait: None,
+                maybe_done: true,
             },
             _ => Attempt::Done(status, text),
         }
     }
+}
+
+/// Whether a request that failed with `e` may have reached the server: not when no connection
+/// was made (the host unknown, the connection refused, a timeout while connecting).
+fn may_have_reached(e: &ureq::Error) -> bool {
+    use ureq::{Error, Timeout};
+    !matches!(
+        e,
+        Error::HostNotFound
+            | Error::ConnectionFailed
+            | Error::ConnectProxyFailed(_)
+            | Error::BadUri(_)
+            | Error::InvalidProxyUrl
+            | Error::Timeout(Timeout::Resolve | Timeout::Connect)
+    )
 }
 
 /// The first line of an error body, without the quotes of a JSON string, at most 500 characters.

@@ -15,6 +15,10 @@ pub(super) struct Tally {
     pub(super) rejected_runs: u64,
     pub(super) refused_runs: u64,
     pub(super) possibly_duplicated: u64,
+    /// Requests beyond one per batch: listings, re-sends, narrowing.
+    pub(super) extra_requests: u64,
+    /// Runs found stored by reconciliation.
+    pub(super) reconciled_runs: u64,
     pub(super) journal_batches: u64,
     pub(super) journal_runs: u64,
     pub(super) uncertain_skipped: u64,
@@ -27,16 +31,21 @@ pub(super) struct Tally {
 pub(super) fn summary(t: &Tally, args: &Args, started: Instant) -> String {
     let dead = args.dead_letter.display();
     let mut s = format!(
-        "{} batches, {} runs stored in {:.1} s; {} retries; {} batches ({} runs) rejected{}; {} runs possibly duplicated",
+        "{} batches, {} runs stored in {:.1} s; {} retries; {} runs rejected{}; {} runs possibly duplicated",
         t.batches,
         t.runs,
         started.elapsed().as_secs_f64(),
         t.retries,
-        t.rejected_batches,
         t.rejected_runs,
-        if t.rejected_batches > 0 { format!(" into {dead}") } else { String::new() },
+        if t.rejected_runs > 0 { format!(" into {dead}") } else { String::new() },
         t.possibly_duplicated,
     );
+    if t.extra_requests > 0 {
+        s.push_str(&format!(
+            "; reconciled {} runs found stored, {} extra requests (listing what the server holds, sending again only what it does not, narrowing rejections)",
+            t.reconciled_runs, t.extra_requests
+        ));
+    }
     if t.refused_runs > 0 {
         s.push_str(&format!(
             "; {} runs of unknown test cases kept unsent in {dead}",
@@ -51,7 +60,7 @@ pub(super) fn summary(t: &Tally, args: &Args, started: Instant) -> String {
     }
     if t.uncertain_skipped > 0 {
         s.push_str(&format!(
-            "; {} uncertain batches ({} runs) skipped",
+            "; {} uncertain batches ({} runs) left unsent (--skip-uncertain): they may or may not be stored",
             t.uncertain_skipped, t.uncertain_runs
         ));
     }

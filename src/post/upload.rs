@@ -9,8 +9,10 @@ use std::time::Instant;
 use super::args::Args;
 use super::attach::Attached;
 use super::collect::{collect, Collected};
+use super::deliver::Deliverer;
 use super::job::{prepare, Job, Prep, Work};
 use super::journal::Journal;
+use super::reconcile::{InFlight, Known, Reconciler};
 use super::refresh::refresh;
 use super::send::{self, Sender};
 use super::summary::summary;
@@ -39,15 +41,33 @@ pub(super) fn upload(
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let stop = sender.stop;
+    let known = match journal {
+        Some(j) => Known::new(j.watermark(), j.stored_ids()),
+        None => Known::default(),
+    };
+    let in_flight = InFlight::default();
+    let deliverer = Deliverer {
+        sender,
+        reconciler: Reconciler {
+            sender,
+            base: &base,
+            known: &known,
+        },
+        url: &url,
+        reconcile: !args.no_reconcile,
+        skip_uncertain: args.skip_uncertain,
+        fail_fast: args.fail_fast,
+        rounds: args.retries,
+    };
     let (read, collected) = std::thread::scope(|s| {
         for w in 0..jobs {
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             let worker = Worker {
-                args,
-                sender,
+                deliverer: &deliverer,
                 journal,
-                url: &url,
+                known: &known,
+                in_flight: &in_flight,
                 base: &base,
             };
             s.spawn(move || sender_thread(&worker, work_rx, &done_tx, w as u64));
@@ -65,20 +85,7 @@ pub(super) fn upload(
                 }
             }
             let job = prepare(args, journal, prep, index, name, n, line)?;
-            match job.work {
-                Work::Send | Work::AttachOnly(_) => work_tx
-                    .send(job)
-                    .map_err(|_| Error::Server("the senders stopped".into())),
-                _ => done_tx
-                    .send(Done {
-                        job,
-                        outcome: Outcome::Nothing,
-                        retries: 0,
-                        attached: Attached::default(),
-                        after: None,
-                    })
-                    .map_err(|_| Error::Server("the collector stopped".into())),
-            }
+            hand_over(job, &work_tx, &done_tx)
         });
         drop(work_tx);
         drop(done_tx);
@@ -89,6 +96,28 @@ pub(super) fn upload(
     });
     let collected = collected?;
     finish(args, conn, sender, collected, read, started)
+}
+
+/// A prepared job to the senders, or, when there is nothing to send, straight to the
+/// collector.
+fn hand_over(
+    job: Job,
+    work_tx: &mpsc::SyncSender<Job>,
+    done_tx: &mpsc::Sender<Done>,
+) -> Result<()> {
+    match job.work {
+        Work::Send | Work::AttachOnly(_) => work_tx
+            .send(job)
+            .map_err(|_| Error::Server("the senders stopped".into())),
+        _ => done_tx
+            .send(Done {
+                job,
+                outcome: Outcome::Nothing,
+                attached: Attached::default(),
+                after: None,
+            })
+            .map_err(|_| Error::Server("the collector stopped".into())),
+    }
 }
 
 /// A sender thread: jobs from the queue until it closes, each worked and its outcome handed to

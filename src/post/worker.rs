@@ -1,31 +1,28 @@
-//! A sender thread's work: one batch sent (or its attachments uploaded), journaled, and its
-//! outcome handed to the collector.
+//! A sender thread's work: one batch delivered (or its attachments uploaded), journaled, and
+//! its outcome handed to the collector.
 
 use std::sync::atomic::Ordering;
 
-use serde_json::value::RawValue;
-
-use super::args::Args;
 use super::attach::{self, Attached};
-use super::job::{created_id, Job, Work};
+use super::deliver::{denied, Batch, Deliverer, Delivery};
+use super::job::{Job, Work};
 use super::journal::Journal;
-use super::send::{Answer, Sender};
-use crate::cli;
-use crate::config::Connection;
+use super::reconcile::{Identity, InFlight, Known};
 use crate::error::{Error, Result};
 
 /// A batch's outcome.
 pub(super) enum Outcome {
-    Stored { created: String, duplicate: bool },
-    Rejected(u16, String),
-    Fatal(Error),
+    /// It went through delivery: what became of each run.
+    Delivered(Delivery),
+    /// Nothing to send, or the upload stopped before it.
     Nothing,
+    /// It could not be delivered (the journal cannot be written, attachments refused).
+    Fatal(Error),
 }
 
 pub(super) struct Done {
     pub(super) job: Job,
     pub(super) outcome: Outcome,
-    pub(super) retries: u64,
     pub(super) attached: Attached,
     /// What went wrong after the batch was stored (the journal, the attachments' credentials).
     pub(super) after: Option<Error>,
@@ -33,23 +30,23 @@ pub(super) struct Done {
 
 /// What a sender thread needs to send a batch.
 pub(super) struct Worker<'a> {
-    pub(super) args: &'a Args,
-    pub(super) sender: &'a Sender<'a>,
+    pub(super) deliverer: &'a Deliverer<'a>,
     pub(super) journal: Option<&'a Journal>,
-    /// `record-multiple`'s URL.
-    pub(super) url: &'a str,
+    /// What the upload knows the server holds.
+    pub(super) known: &'a Known,
+    /// The runs in flight.
+    pub(super) in_flight: &'a InFlight,
     /// The project's API base, for the attachments.
     pub(super) base: &'a str,
 }
 
 impl Worker<'_> {
-    /// Sends one job (or uploads the attachments an earlier run left), journals it, and says
-    /// what happened.
+    /// Delivers one job (or uploads the attachments an earlier run left), journals it, and
+    /// says what happened.
     pub(super) fn work(&self, job: Job, rng: &mut u64) -> Done {
         let mut done = Done {
             job,
             outcome: Outcome::Nothing,
-            retries: 0,
             attached: Attached::default(),
             after: None,
         };
@@ -60,153 +57,84 @@ impl Worker<'_> {
             }
             return done;
         }
-        if self.sender.stop.load(Ordering::SeqCst) {
+        let sender = self.deliverer.sender;
+        if sender.stop.load(Ordering::SeqCst) {
             done.job.work = Work::NotSent;
             return done;
         }
-        let job = &done.job;
-        if job.runs == 0 {
+        if done.job.runs == 0 {
             // Every run was refused by the pre-flight: nothing to send.
+            let job = &done.job;
             done.outcome = match self.journaled(|j| j.stored(job.index, &job.hash, &[], true)) {
-                Some(fatal) => fatal,
-                None => Outcome::Stored {
-                    created: "[]".into(),
-                    duplicate: false,
-                },
+                Some(e) => Outcome::Fatal(e),
+                None => Outcome::Delivered(Delivery::empty()),
             };
             return done;
         }
-        if let Some(fatal) = self.journaled(|j| j.sending(job.index, &job.hash, job.runs)) {
-            done.outcome = fatal;
-            return done;
-        }
-        self.send(&mut done, rng);
+        self.deliver(&mut done, rng);
         done
     }
 
-    /// A journal entry written, or the fatal outcome of a journal that cannot be written (which
-    /// stops the upload).
-    fn journaled(&self, write: impl FnOnce(&Journal) -> Result<()>) -> Option<Outcome> {
+    /// The delivery proper: in flight alone with any run that may be the same as one of its
+    /// own, journaled before and after.
+    fn deliver(&self, done: &mut Done, rng: &mut u64) {
+        let job = &done.job;
+        let keys = job.sent.iter().map(|r| Identity::of(r).key()).collect();
+        let _held = self.in_flight.hold(keys);
+        let watermark = job.watermark.or_else(|| self.known.watermark());
+        if let Some(e) = self.journaled(|j| j.sending(job.index, &job.hash, job.runs, watermark)) {
+            done.outcome = Outcome::Fatal(e);
+            return;
+        }
+        let at = format!("{}:{}", job.name, job.line);
+        let index = job.index;
+        let before = move || fault_point("before-request", index);
+        let after = move || fault_point("after-answer", index);
+        let batch = Batch {
+            runs: &job.sent,
+            body: &job.body,
+            watermark,
+            resend: job.resend,
+            at: &at,
+        };
+        let d = self.deliverer.deliver(batch, rng, &before, &after);
+        let ids = d.ids();
+        self.known.stored(&ids);
+        let has_files = job.attachments.iter().any(|a| !a.is_empty());
+        if let Some(e) = self.journaled(|j| j.delivered(job.index, &job.hash, &d, !has_files)) {
+            done.after = Some(e);
+        }
+        if has_files && done.after.is_none() && d.stored() > 0 {
+            done.after = self.attach(done, &ids, rng);
+        }
+        done.outcome = Outcome::Delivered(d);
+    }
+
+    /// A journal entry written, or the error of a journal that cannot be written (which stops
+    /// the upload).
+    fn journaled(&self, write: impl FnOnce(&Journal) -> Result<()>) -> Option<Error> {
         let e = self.journal.map(write)?.err()?;
-        self.sender.stop.store(true, Ordering::SeqCst);
-        Some(Outcome::Fatal(e))
+        self.deliverer.sender.stop.store(true, Ordering::SeqCst);
+        Some(e)
     }
 
     /// Uploads the attachments of the runs `ids` of a stored batch; a refusal stops the upload.
     /// The error is what stopped it (the refusal, or a journal that cannot be written).
     fn attach(&self, done: &mut Done, ids: &[u64], rng: &mut u64) -> Option<Error> {
         let job = &done.job;
+        let sender = self.deliverer.sender;
         let at = format!("{}:{}", job.name, job.line);
-        match attach::upload(self.sender, self.base, ids, &job.attachments, &at, rng) {
+        match attach::upload(sender, self.base, ids, &job.attachments, &at, rng) {
             Ok(a) => {
                 done.attached = a;
                 self.journaled(|j| j.attached(job.index, &job.hash))
-                    .map(fatal_error)
             }
             Err((a, status)) => {
                 done.attached = a;
-                self.sender.stop.store(true, Ordering::SeqCst);
-                Some(denied(status, self.sender.conn))
+                sender.stop.store(true, Ordering::SeqCst);
+                Some(denied(status, sender.conn.project))
             }
         }
-    }
-
-    /// The request, and what its final answer makes of the batch.
-    fn send(&self, done: &mut Done, rng: &mut u64) {
-        let job = &done.job;
-        fault_point("before-request", job.index);
-        let sent = self.sender.post(self.url, &job.body, rng);
-        if matches!(sent.answer, Answer::Ok(_)) {
-            fault_point("after-answer", job.index);
-        }
-        done.retries = sent.retries;
-        let at = format!("{}:{}", job.name, job.line);
-        let (index, hash) = (job.index, job.hash.clone());
-        let uncertain = sent.maybe_stored || job.resend;
-        let stop = || self.sender.stop.store(true, Ordering::SeqCst);
-        done.outcome = match sent.answer {
-            Answer::Ok(text) => return self.stored(done, text, sent.maybe_stored, rng),
-            Answer::Rejected(status, message) => {
-                if self.args.fail_fast {
-                    stop();
-                }
-                self.journaled(|j| j.rejected(index, &hash, status))
-                    .unwrap_or(Outcome::Rejected(status, message))
-            }
-            Answer::Denied(status) => {
-                stop();
-                if let Some(j) = self.journal {
-                    let _ = j.failed(index, &hash, sent.maybe_stored);
-                }
-                Outcome::Fatal(denied(status, self.sender.conn))
-            }
-            Answer::GaveUp(why) => {
-                stop();
-                if let Some(j) = self.journal {
-                    let _ = j.failed(index, &hash, uncertain);
-                }
-                Outcome::Fatal(Error::Server(format!("{at}: {why}")))
-            }
-            Answer::Stopped => {
-                if let Some(j) = self.journal {
-                    let _ = j.failed(index, &hash, uncertain);
-                }
-                done.job.work = Work::NotSent;
-                Outcome::Nothing
-            }
-        };
-    }
-
-    /// A 200: the created runs journaled, then the attachments uploaded. The created lines are
-    /// written even when a later step failed: the runs are stored.
-    fn stored(&self, done: &mut Done, text: String, maybe_stored: bool, rng: &mut u64) {
-        let job = &done.job;
-        let at = format!("{}:{}", job.name, job.line);
-        let created: Vec<&RawValue> = match serde_json::from_str(&text) {
-            Ok(c) => c,
-            Err(e) => {
-                // Stored all the same: never send it again.
-                if let Some(j) = self.journal {
-                    let _ = j.stored(job.index, &job.hash, &[], true);
-                }
-                self.sender.stop.store(true, Ordering::SeqCst);
-                done.outcome = Outcome::Fatal(Error::Server(format!(
-                    "{at}: the batch was stored, but the answer is not a JSON array: {e}"
-                )));
-                return;
-            }
-        };
-        let has_files = job.attachments.iter().any(|a| !a.is_empty());
-        let ids: Vec<u64> = if self.journal.is_some() || has_files {
-            created.iter().map(|c| created_id(c)).collect()
-        } else {
-            Vec::new()
-        };
-        if created.len() as u64 != job.runs {
-            cli::warn(format_args!(
-                "{at}: {} runs sent, {} created in the answer",
-                job.runs,
-                created.len()
-            ));
-        }
-        let failed = self.journaled(|j| j.stored(job.index, &job.hash, &ids, !has_files));
-        let duplicate = maybe_stored || job.resend;
-        done.after = failed.map(fatal_error);
-        if has_files && done.after.is_none() {
-            done.after = self.attach(done, &ids, rng);
-        }
-        done.outcome = Outcome::Stored {
-            created: text.clone(),
-            duplicate,
-        };
-    }
-}
-
-/// The error of a fatal outcome.
-fn fatal_error(o: Outcome) -> Error {
-    match o {
-        Outcome::Fatal(e) => e,
-        _ => Error::Exit(crate::error::EXIT_SERVER),
     }
 }
 
@@ -226,11 +154,4 @@ pub(super) fn fault_point(point: &str, index: u64) {
             .status();
         std::process::abort();
     }
-}
-
-pub(super) fn denied(status: u16, conn: &Connection) -> Error {
-    Error::Server(format!(
-        "{status} from Spira: check the user name and API key (RSS token), whether the account is locked, and that the user has the \"Create Test Runs\" permission in project PR:{} (nothing more was sent)",
-        conn.project
-    ))
 }
