@@ -209,7 +209,7 @@ impl Reconciler<'_> {
             None => self.search(runs, &mut requests, rng)?,
         };
         Ok(Found {
-            runs: self.claim(runs, listed),
+            runs: claim(self.known, runs, listed),
             requests,
         })
     }
@@ -317,23 +317,23 @@ impl Reconciler<'_> {
                 .collect(),
         ))
     }
+}
 
-    /// Each run's listed twin, newest first, each listed run taken once and by one batch only.
-    fn claim(&self, runs: &[Identity], listed: Vec<(u64, Value)>) -> Vec<Option<(u64, Value)>> {
-        let mut found: Vec<Option<(u64, Value)>> = vec![None; runs.len()];
-        for (id, v) in listed {
-            let Some(obj) = v.as_object() else { continue };
-            let theirs = Identity::of(obj);
-            let Some(i) = (0..runs.len()).find(|&i| found[i].is_none() && runs[i].is(&theirs))
-            else {
-                continue;
-            };
-            if self.known.take(id) {
-                found[i] = Some((id, v));
-            }
+/// Each run's listed twin, newest first: each listed run taken once and by one batch only, so
+/// that a run sent twice and stored once is found once.
+fn claim(known: &Known, runs: &[Identity], listed: Vec<(u64, Value)>) -> Vec<Option<(u64, Value)>> {
+    let mut found: Vec<Option<(u64, Value)>> = vec![None; runs.len()];
+    for (id, v) in listed {
+        let Some(obj) = v.as_object() else { continue };
+        let theirs = Identity::of(obj);
+        let Some(i) = (0..runs.len()).find(|&i| found[i].is_none() && runs[i].is(&theirs)) else {
+            continue;
+        };
+        if known.take(id) {
+            found[i] = Some((id, v));
         }
-        found
     }
+    found
 }
 
 #[cfg(test)]
@@ -400,6 +400,46 @@ mod tests {
             drop(a);
         });
         assert!(f.keys.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn identical_runs_are_counted_and_listed_runs_taken_once() {
+        let a = json!({"TestCaseId": 1, "ExecutionStatusId": 2, "RunnerTestName": "a",
+                       "StartDate": "2024-05-14T12:00:00Z"});
+        let b = json!({"TestCaseId": 2, "ExecutionStatusId": 2, "RunnerTestName": "b",
+                       "StartDate": "2024-05-14T12:00:00Z"});
+        let listed = |id: u64, v: &Value| {
+            let mut v = v.clone();
+            v["TestRunId"] = json!(id);
+            (id, v)
+        };
+        // A batch holding `a` twice, and the server holding it once: one found, one to send.
+        let k = Known::default();
+        let found = claim(
+            &k,
+            &[run(a.clone()), run(a.clone()), run(b.clone())],
+            vec![listed(7, &a)],
+        );
+        let ids: Vec<Option<u64>> = found
+            .iter()
+            .map(|f| f.as_ref().map(|(id, _)| *id))
+            .collect();
+        assert_eq!(ids, [Some(7), None, None]);
+        // Held twice: both found, each run its own.
+        let k = Known::default();
+        let found = claim(
+            &k,
+            &[run(a.clone()), run(a.clone())],
+            vec![listed(9, &a), listed(8, &a)],
+        );
+        let ids: Vec<Option<u64>> = found
+            .iter()
+            .map(|f| f.as_ref().map(|(id, _)| *id))
+            .collect();
+        assert_eq!(ids, [Some(9), Some(8)]);
+        // A run another batch took is not taken again.
+        let found = claim(&k, &[run(a.clone())], vec![listed(9, &a)]);
+        assert!(found[0].is_none());
     }
 
     #[test]
