@@ -17,17 +17,47 @@ pub(crate) fn tool() -> &'static str {
 
 /// Prints `TOOL: warning: MESSAGE` on stderr. Warnings never change the exit code.
 pub(crate) fn warn(msg: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr().lock(), "{}: warning: {}", tool(), msg);
+    say("warning: ", msg);
 }
 
 /// Prints `TOOL: MESSAGE` on stderr: an error that the tool recovers from or reports at the end.
 pub(crate) fn error(msg: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr().lock(), "{}: {}", tool(), msg);
+    say("", msg);
 }
 
 /// Prints `TOOL: MESSAGE` on stderr: information for people.
 pub(crate) fn info(msg: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr().lock(), "{}: {}", tool(), msg);
+    say("", msg);
+}
+
+/// One message on stderr, its control characters shown escaped: text from a server or a file
+/// (a message, a name) cannot move the cursor, recolour the terminal or hide a line.
+fn say(kind: &str, msg: std::fmt::Arguments<'_>) {
+    let text = msg.to_string();
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{}: {kind}{}",
+        tool(),
+        printable(&text)
+    );
+}
+
+/// `s` with its control characters (but line ends and tabs) escaped: ESC as `\x1b`, C1 controls
+/// as `\u{9b}`.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let is_bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(is_bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            c if !is_bad(c) => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Runs a tool: parses its arguments with clap, calls `run`, prints any error with the tool's

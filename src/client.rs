@@ -53,6 +53,14 @@ pub(crate) fn each_page(
             })?;
         match status {
             200 => {}
+            300..=399 => {
+                let to = resp
+                    .headers()
+                    .get("location")
+                    .map(|v| conn.redact(&String::from_utf8_lossy(v.as_bytes())))
+                    .unwrap_or_else(|| "nowhere".into());
+                return Err(redirected(status, &to));
+            }
             401 | 403 => {
                 return Err(Error::Server(format!(
                     "{status} from Spira: check the user name and API key (RSS token), whether the account is locked, and that the user is a member of project PR:{}",
@@ -74,4 +82,11 @@ pub(crate) fn each_page(
         }
         row += PAGE;
     }
+}
+
+/// The error of a redirect, which is never followed.
+pub(crate) fn redirected(status: u16, location: &str) -> Error {
+    Error::Server(format!(
+        "the server answered {status}, a redirect to {location}: redirects are not followed (the credentials would go along, and a POST would be turned into a GET that stores nothing); give the address it names with --url, or check the URL's scheme and path"
+    ))
 }

@@ -122,35 +122,16 @@ impl ConnectionArgs {
             }
         };
         let api_key = match &self.api_key_file {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    Error::Usage(format!(
-                        "cannot read the API key file '{}': {}",
-                        p.display(),
-                        cli::io_reason(&e)
-                    ))
-                })?;
-                let key = text.trim().to_string();
-                if key.is_empty() {
-                    return Err(Error::Usage(format!(
-                        "the API key file '{}' is empty",
-                        p.display()
-                    )));
-                }
-                key
-            }
+            Some(p) => key_file(p)?,
             None => env("SPIRA_API_KEY")
                 .or_else(|| from_cfg("token"))
                 .ok_or_else(|| {
                     missing("the API key", "--api-key-file", "SPIRA_API_KEY", "token")
                 })?,
         };
-        let url = url.trim_end_matches('/').to_string();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::Usage(format!(
-                "the URL '{url}' must start with http:// or https://"
-            )));
-        }
+        check_secret("the API key", &api_key)?;
+        check_secret("the user name", &username)?;
+        let url = check_url(&url)?;
         Ok(Connection {
             url,
             username,
@@ -166,8 +147,11 @@ impl ConnectionArgs {
     /// takes its proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
     /// `NO_PROXY`), and lets every status through for the caller to judge.
     pub(crate) fn agent(&self) -> Result<ureq::Agent> {
+        // Redirects are never followed: a redirect to another host would carry the key there
+        // (and turn a POST into a GET that stores nothing); the tools report it instead.
         let mut b = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .timeout_global(Some(std::time::Duration::from_secs(self.timeout)));
         if let Some(path) = &self.ca_cert {
             let shown = path.display();
@@ -221,6 +205,85 @@ fn read_cfg(path: &str) -> Result<Credentials> {
     Ok(cfg.credentials())
 }
 
+/// The key in a key file: its text less the file's final line end (LF or CR LF).
+fn key_file(p: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the API key file '{}': {}",
+            p.display(),
+            cli::io_reason(&e)
+        ))
+    })?;
+    let key = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if key.is_empty() {
+        return Err(Error::Usage(format!(
+            "the API key file '{}' is empty",
+            p.display()
+        )));
+    }
+    Ok(key.to_string())
+}
+
+/// A key or a user name must be printable ASCII (space included): no byte-order mark, no
+/// control character (a stray CR or tab), nothing beyond ASCII, which no header can carry as
+/// it is. What is wrong is named; the value itself never is.
+fn check_secret(what: &str, value: &str) -> Result<()> {
+    let why = if value.starts_with('\u{feff}') {
+        "starts with a byte-order mark (a file saved as UTF-8 with BOM?)".to_string()
+    } else if let Some((i, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+        let name = match c {
+            '\r' => "a carriage return (a file with Windows line ends?)".to_string(),
+            '\n' => "a line end".to_string(),
+            '\t' => "a tab".to_string(),
+            c => format!("the control character U+{:04X}", u32::from(c)),
+        };
+        format!(
+            "holds {name} at character {}",
+            value[..i].chars().count() + 1
+        )
+    } else if let Some((i, _)) = value.char_indices().find(|(_, c)| !c.is_ascii()) {
+        format!(
+            "holds a character beyond ASCII at character {}",
+            value[..i].chars().count() + 1
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Usage(format!(
+        "{what} {why}: it must be printable ASCII"
+    )))
+}
+
+/// The server's base URL: `http://` or `https://` (any case), a host, an optional path, and
+/// neither a query nor a fragment (the tools add their own paths and queries to it).
+fn check_url(raw: &str) -> Result<String> {
+    let bad = |why: &str| Error::Usage(format!("the URL '{raw}' {why}"));
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.contains('?') || trimmed.contains('#') {
+        return Err(bad(
+            "has a query or a fragment: give the server's base URL only",
+        ));
+    }
+    let uri: ureq::http::Uri = trimmed
+        .parse()
+        .map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    if !matches!(scheme.as_deref(), Some("http" | "https")) {
+        return Err(bad("must start with http:// or https://"));
+    }
+    let Some(authority) = uri.authority() else {
+        return Err(bad("has no host"));
+    };
+    let path = uri.path().trim_end_matches('/');
+    Ok(format!(
+        "{}://{authority}{path}",
+        scheme.unwrap_or_default()
+    ))
+}
+
 fn missing(what: &str, flag: &str, env: &str, cfg: &str) -> Error {
     Error::Usage(format!(
         "{what} is not set: use {flag}, the environment variable {env}, or {cfg} in a spira.cfg given with --config"
@@ -238,17 +301,57 @@ impl Connection {
 
     /// Replaces every occurrence of the key in `s`: for anything shown to people.
     pub(crate) fn redact(&self, s: &str) -> String {
-        if self.api_key.is_empty() {
-            return s.to_string();
-        }
-        let mut out = s.replace(&self.api_key, "***");
-        // The key as a query parameter is percent-encoded.
-        let encoded = percent_encode(&self.api_key);
-        if encoded != self.api_key {
-            out = out.replace(&encoded, "***");
+        let mut out = s.to_string();
+        for form in self.secret_forms() {
+            if out.contains(&form) {
+                out = out.replace(&form, "***");
+            }
         }
         out
     }
+
+    /// Every form the key takes on the wire or in an echo of it: as it is, percent-encoded
+    /// (either case), as the inside of a JSON string, and HTTP Basic's base64 of
+    /// `user:key`, longest first.
+    pub(crate) fn secret_forms(&self) -> Vec<String> {
+        if self.api_key.is_empty() {
+            return Vec::new();
+        }
+        let encoded = percent_encode(&self.api_key);
+        let json = serde_json::to_string(&self.api_key).unwrap_or_default();
+        let mut forms = vec![
+            self.api_key.clone(),
+            lower_hex(&encoded),
+            encoded,
+            json.get(1..json.len().saturating_sub(1))
+                .unwrap_or("")
+                .to_string(),
+            base64(format!("{}:{}", self.username, self.api_key).as_bytes()),
+        ];
+        forms.retain(|f| !f.is_empty());
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        forms
+    }
+}
+
+/// A percent-encoding with its hex digits in lower case (`%7b` for `%7B`), as some encoders
+/// write it.
+fn lower_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex = 0;
+    for c in encoded.chars() {
+        if c == '%' {
+            hex = 2;
+            out.push(c);
+        } else if hex > 0 {
+            hex -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), as a query value.
@@ -342,6 +445,16 @@ mod tests {
             cfg: None,
         };
         assert_eq!(c.redact("k={A B} q=%7BA%20B%7D"), "k=*** q=***");
+        // HTTP Basic's base64 of user:key, as an echo of the Authorization header shows it.
+        let basic = base64(b"u:{A B}");
+        assert_eq!(
+            c.redact(&format!("Authorization: Basic {basic}")),
+            "Authorization: Basic ***"
+        );
+        assert_eq!(
+            c.redact("q=%7ba%20b%7d".replace("a%20b", "A%20B").as_str()),
+            "q=***"
+        );
     }
 }
 

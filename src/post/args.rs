@@ -29,6 +29,10 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     pub(crate) retries: u32,
 
+    /// The longest wait before a retry, in seconds, whatever a 429's Retry-After asks.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) max_wait: u64,
+
     /// The first backoff, in milliseconds; it doubles on each retry (full jitter), up to 30 s.
     #[arg(long, default_value_t = 500, hide = true)]
     pub(crate) backoff_ms: u64,

@@ -35,7 +35,7 @@ pub(crate) fn is_url(s: &str) -> bool {
 }
 
 /// Uploads `lists[i]` for the run `ids[i]`. Stops early (returning what was done) when the
-/// credentials are refused: that is `Err` with the status.
+/// credentials are refused or the server redirects: that is `Err` with the error.
 pub(crate) fn upload(
     sender: &Sender<'_>,
     base: &str,
@@ -43,7 +43,7 @@ pub(crate) fn upload(
     lists: &[Vec<String>],
     where_: &str,
     rng: &mut u64,
-) -> std::result::Result<Attached, (Attached, u16)> {
+) -> std::result::Result<Attached, (Attached, crate::error::Error)> {
     let mut done = Attached::default();
     // A run not stored (rejected, or left unsent) has no ID: nothing to attach to.
     for (id, list) in ids.iter().zip(lists).filter(|(id, _)| **id > 0) {
@@ -86,7 +86,12 @@ pub(crate) fn upload(
             done.retries += sent.retries;
             match sent.answer {
                 Answer::Ok(_) => done.uploaded += 1,
-                Answer::Denied(status) => return Err((done, status)),
+                Answer::Denied(status) => {
+                    return Err((done, super::deliver::denied(status, sender.conn.project)))
+                }
+                Answer::Redirected(status, to) => {
+                    return Err((done, crate::client::redirected(status, &to)))
+                }
                 Answer::Stopped => return Ok(done),
                 Answer::Rejected(status, why) => {
                     cli::warn(format_args!(

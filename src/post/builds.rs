@@ -48,6 +48,7 @@ pub(super) fn create_builds(
                     "cannot create the build in release RL:{release}: {s} {m} (nothing was sent)"
                 )))
             }
+            Answer::Redirected(status, to) => return Err(crate::client::redirected(status, &to)),
             Answer::GaveUp(why) | Answer::Uncertain(why) => {
                 return Err(Error::Server(format!(
                     "cannot create the build in release RL:{release}: {why} (nothing was sent)"

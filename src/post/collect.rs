@@ -32,6 +32,8 @@ pub(super) type Collected = (Tally, Touched, Option<Error>);
 /// The collector's state while outcomes come in.
 struct Collector<'a> {
     args: &'a Args,
+    /// Every form of the key: a server that echoes it gets it redacted from the created lines.
+    secrets: Vec<memchr::memmem::Finder<'static>>,
     out: cli::LineOut,
     /// The dead-letter file, opened at its first record.
     dead: Option<std::io::BufWriter<std::fs::File>>,
@@ -44,6 +46,7 @@ struct Collector<'a> {
 /// the tally, the progress line. `emitted` tells the reading thread how far it has come.
 pub(super) fn collect(
     args: &Args,
+    secrets: Vec<String>,
     done_rx: mpsc::Receiver<Done>,
     emitted: &(Mutex<u64>, Condvar),
     stop: &AtomicBool,
@@ -51,6 +54,10 @@ pub(super) fn collect(
 ) -> Result<Collected> {
     let mut c = Collector {
         args,
+        secrets: secrets
+            .into_iter()
+            .map(|f| memchr::memmem::Finder::new(f.as_bytes()).into_owned())
+            .collect(),
         out: cli::LineOut::stdout(),
         dead: None,
         tally: Tally::default(),
@@ -160,8 +167,23 @@ impl Collector<'_> {
     /// rejected on their own into the dead-letter file, one record each, and all of it counted.
     fn delivered(&mut self, job: &Job, at: &str, d: Delivery) -> Result<()> {
         for c in d.created.iter().flatten() {
+            let line = c.get();
+            if self
+                .secrets
+                .iter()
+                .any(|f| f.find(line.as_bytes()).is_some())
+            {
+                let mut clean = line.to_string();
+                for f in &self.secrets {
+                    let form = String::from_utf8_lossy(f.needle()).into_owned();
+                    clean = clean.replace(&form, "***");
+                }
+                self.out
+                    .line(|buf| buf.extend_from_slice(clean.as_bytes()))?;
+                continue;
+            }
             self.out
-                .line(|buf| buf.extend_from_slice(c.get().as_bytes()))?;
+                .line(|buf| buf.extend_from_slice(line.as_bytes()))?;
         }
         self.out.flush()?;
         for (runs, status, message) in &d.rejected {

@@ -132,6 +132,40 @@ pub(super) struct Deliverer<'a> {
     pub(super) fail_fast: bool,
     /// How many times a set of runs is sent again after uncertain outcomes (`--retries`).
     pub(super) rounds: u32,
+    /// The first request goes alone.
+    pub(super) gate: &'a Gate,
+}
+
+/// The first request of an upload goes alone: the other senders wait until it has its answer,
+/// so that a key the server refuses is sent once, not once per job (Spira locks an account
+/// after a few failures).
+#[derive(Default)]
+pub(super) struct Gate {
+    /// 0: nobody sent yet; 1: the first request is out; 2: open to all.
+    state: std::sync::Mutex<u8>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    /// True for the first caller, who sends alone; the others wait until it is open.
+    fn enter(&self) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match *s {
+                0 => {
+                    *s = 1;
+                    return true;
+                }
+                2 => return false,
+                _ => s = self.opened.wait(s).unwrap_or_else(|p| p.into_inner()),
+            }
+        }
+    }
+
+    fn open(&self) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = 2;
+        self.opened.notify_all();
+    }
 }
 
 /// The batch a delivery is for.
@@ -223,7 +257,14 @@ impl Deliverer<'_> {
             let runs: Vec<&Map<String, Value>> = part.runs.iter().map(|&i| &w.b.runs[i]).collect();
             serde_json::to_string(&runs).unwrap_or_default()
         };
+        let leading = self.gate.enter();
         let sent = self.sender.post(self.url, &body, rng);
+        if matches!(sent.answer, Answer::Denied(_) | Answer::Redirected(..)) {
+            self.stop();
+        }
+        if leading {
+            self.gate.open();
+        }
         w.d.retries += sent.retries;
         match sent.answer {
             Answer::Ok(text) => {
@@ -249,6 +290,10 @@ impl Deliverer<'_> {
             Answer::Denied(status) => {
                 self.stop();
                 w.d.fatal = Some(denied(status, self.sender.conn.project));
+            }
+            Answer::Redirected(status, to) => {
+                self.stop();
+                w.d.fatal = Some(crate::client::redirected(status, &to));
             }
             Answer::GaveUp(why) => {
                 self.stop();

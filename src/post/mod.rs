@@ -68,6 +68,7 @@ pub fn run(args: Args) -> Result<()> {
         auth: args.conn.auth,
         retries: args.retries,
         backoff_ms: args.backoff_ms,
+        max_wait: std::time::Duration::from_secs(args.max_wait),
         verbose: args.verbose,
         stop: &stop,
     };

@@ -304,6 +304,7 @@ impl Reconciler<'_> {
                 return Err(Error::Server(format!("listing the runs: {s} {m}")))
             }
             Answer::Denied(s) => return Err(Error::Server(format!("listing the runs: {s}"))),
+            Answer::Redirected(s, to) => return Err(crate::client::redirected(s, &to)),
             Answer::Uncertain(why) | Answer::GaveUp(why) => {
                 return Err(Error::Server(format!("listing the runs: {why}")))
             }

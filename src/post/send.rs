@@ -20,6 +20,8 @@ pub(crate) enum Answer {
     Rejected(u16, String),
     /// 401 or 403.
     Denied(u16),
+    /// A redirect (3xx), never followed: the status and where it pointed.
+    Redirected(u16, String),
     /// The request may or may not have been carried out; why.
     Uncertain(String),
     /// Retries ran out on failures that surely stored nothing; the last reason.
@@ -43,13 +45,16 @@ pub(crate) struct Sender<'a> {
     pub(crate) auth: Auth,
     pub(crate) retries: u32,
     pub(crate) backoff_ms: u64,
+    /// The longest wait before a retry, whatever the server asks (`--max-wait`).
+    pub(crate) max_wait: Duration,
     pub(crate) verbose: bool,
     pub(crate) stop: &'a AtomicBool,
 }
 
 /// The outcome of one attempt.
 enum Attempt {
-    Done(u16, String),
+    /// A final status, the body, and the `Location` of a redirect.
+    Done(u16, String, Option<String>),
     Retry {
         why: String,
         wait: Option<Duration>,
@@ -98,10 +103,15 @@ impl Sender<'_> {
                 return sent;
             }
             let (why, wait) = match self.attempt(url, body) {
-                Attempt::Done(status, text) => {
+                Attempt::Done(status, text, location) => {
                     sent.answer = match status {
                         200 | 201 => Answer::Ok(text),
                         401 | 403 => Answer::Denied(status),
+                        300..=399 => Answer::Redirected(
+                            status,
+                            self.conn
+                                .redact(&location.unwrap_or_else(|| "nowhere".into())),
+                        ),
                         _ => Answer::Rejected(status, self.conn.redact(&first_line(&text))),
                     };
                     return sent;
@@ -131,7 +141,22 @@ impl Sender<'_> {
                 return sent;
             }
             sent.retries += 1;
-            let wait = wait.unwrap_or_else(|| backoff(self.backoff_ms, sent.retries, rng));
+            let wait = match wait {
+                // Retry-After is honoured up to the longest backoff, and said.
+                Some(asked) => {
+                    let capped = asked.min(self.max_wait);
+                    cli::info(format_args!(
+                        "{}: the server asks to wait {} s (Retry-After){}; retry {} in {} s",
+                        self.conn.redact(url),
+                        asked.as_secs(),
+                        if capped < asked { ", capped" } else { "" },
+                        sent.retries,
+                        capped.as_secs()
+                    ));
+                    capped
+                }
+                None => backoff(self.backoff_ms, sent.retries, rng).min(self.max_wait),
+            };
             if self.verbose {
                 cli::info(format_args!(
                     "{} {}: {why}; retry {} in {} ms",
@@ -165,12 +190,16 @@ impl Sender<'_> {
             }
         };
         let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let retry_after = resp
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(300)));
+            .map(Duration::from_secs);
         let text = match resp
             .body_mut()
             .with_config()
@@ -203,7 +232,7 @@ impl Sender<'_> {
                 wait: None,
                 maybe_done: true,
             },
-            _ => Attempt::Done(status, text),
+            _ => Attempt::Done(status, text, location),
         }
     }
 }
@@ -229,9 +258,14 @@ pub(crate) fn first_line(text: &str) -> String {
     t.lines().next().unwrap_or("").chars().take(500).collect()
 }
 
+/// The longest wait before a retry, whatever the server asks.
+const MAX_WAIT_MS: u64 = 30_000;
+
 /// Exponential backoff with full jitter: a random wait up to base × 2^(try-1), at most 30 s.
 fn backoff(base_ms: u64, tries: u64, rng: &mut u64) -> Duration {
-    let cap = base_ms.saturating_mul(1 << (tries - 1).min(16)).min(30_000);
+    let cap = base_ms
+        .saturating_mul(1 << (tries - 1).min(16))
+        .min(MAX_WAIT_MS);
     *rng ^= *rng << 13;
     *rng ^= *rng >> 7;
     *rng ^= *rng << 17;

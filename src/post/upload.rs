@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::args::Args;
 use super::attach::Attached;
 use super::collect::{collect, Collected};
-use super::deliver::Deliverer;
+use super::deliver::{Deliverer, Gate};
 use super::job::{prepare, Job, Prep, Work};
 use super::journal::Journal;
 use super::reconcile::{InFlight, Known, Reconciler};
@@ -46,6 +46,7 @@ pub(super) fn upload(
         None => Known::default(),
     };
     let in_flight = InFlight::default();
+    let gate = Gate::default();
     let deliverer = Deliverer {
         sender,
         reconciler: Reconciler {
@@ -58,6 +59,7 @@ pub(super) fn upload(
         skip_uncertain: args.skip_uncertain,
         fail_fast: args.fail_fast,
         rounds: args.retries,
+        gate: &gate,
     };
     let (read, collected) = std::thread::scope(|s| {
         for w in 0..jobs {
@@ -73,7 +75,8 @@ pub(super) fn upload(
             s.spawn(move || sender_thread(&worker, work_rx, &done_tx, w as u64));
         }
         let emitted = &emitted;
-        let collector = s.spawn(move || collect(args, done_rx, emitted, stop, started));
+        let secrets = conn.secret_forms();
+        let collector = s.spawn(move || collect(args, secrets, done_rx, emitted, stop, started));
         let mut index = 0u64;
         let read = cli::each_line(inputs, |name, n, line| {
             index += 1;

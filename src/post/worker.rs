@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::attach::{self, Attached};
-use super::deliver::{denied, Batch, Deliverer, Delivery};
+use super::deliver::{Batch, Deliverer, Delivery};
 use super::job::{Job, Work};
 use super::journal::Journal;
 use super::reconcile::{Identity, InFlight, Known};
@@ -129,10 +129,10 @@ impl Worker<'_> {
                 done.attached = a;
                 self.journaled(|j| j.attached(job.index, &job.hash))
             }
-            Err((a, status)) => {
+            Err((a, e)) => {
                 done.attached = a;
                 sender.stop.store(true, Ordering::SeqCst);
-                Some(denied(status, sender.conn.project))
+                Some(e)
             }
         }
     }

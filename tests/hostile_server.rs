@@ -1,0 +1,387 @@
+//! spira-post and spira-ids against a hostile server: one that echoes the credentials, redirects
+//! elsewhere, answers late, confirms less than it stored, answers what is not a run list, asks
+//! for endless waits or writes escape sequences. Each server is a real process on loopback: a
+//! spira-mock, or a small server of `tests/server.rs` in front of one.
+
+use serde_json::Value;
+
+use crate::harness::{run_env, Mock, Run, TempDir};
+use crate::server::{forward, Req, Resp, Server};
+
+const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+
+/// `n` distinct runs in batches of `size`.
+fn batches(n: usize, size: usize) -> String {
+    let runs: Vec<String> = (1..=n)
+        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"TestRunFormatId\":1}}", i % 100 + 1))
+        .collect();
+    runs.chunks(size)
+        .map(|c| format!("[{}]\n", c.join(",")))
+        .collect()
+}
+
+fn env(url: &str, key: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SPIRA_URL", url.to_string()),
+        ("SPIRA_USERNAME", "demo".into()),
+        ("SPIRA_PROJECT_ID", "1".into()),
+        ("SPIRA_API_KEY", key.into()),
+    ]
+}
+
+/// Runs `tool` against `url`, and checks that no form of the key shows anywhere it wrote.
+fn tool(name: &str, url: &str, args: &[&str], input: &str) -> Run {
+    let e = env(url, KEY);
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = run_env(name, args, Some(input.as_bytes()), &e);
+    no_secret(&r.stdout, &r.stderr);
+    r
+}
+
+/// Neither the key, its percent-encoded form, nor HTTP Basic's base64 of `demo:KEY` is in
+/// `texts`.
+fn no_secret(stdout: &str, stderr: &str) {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("demo:{KEY}"));
+    for text in [stdout, stderr] {
+        for form in [KEY, "%7B00000000-DEMO-KEY0", basic.as_str()] {
+            assert!(
+                !text.contains(form),
+                "a form of the key shows: {form}\n{text}"
+            );
+        }
+    }
+}
+
+/// The mock's stored runs.
+fn stored(m: &Mock) -> usize {
+    m.stats()["runs"].as_u64().unwrap() as usize
+}
+
+#[test]
+fn an_echoed_basic_credential_is_redacted_everywhere() {
+    for status in [400, 401, 403, 500] {
+        let echo = Server::start(move |r: &Req| Resp::new(status, r.echo()));
+        let t = TempDir::new("echo");
+        let dead = t.path("dead.jsonl");
+        let r = tool(
+            "spira-post",
+            &echo.url,
+            &[
+                "--auth",
+                "basic",
+                "--retries",
+                "1",
+                "--backoff-ms",
+                "1",
+                "--dead-letter",
+                &dead.to_string_lossy(),
+            ],
+            &batches(2, 2),
+        );
+        assert_ne!(r.code, 0, "{r}");
+        assert!(echo.requests()[0]
+            .header("authorization")
+            .unwrap()
+            .starts_with("Basic "));
+        let letter = std::fs::read_to_string(&dead).unwrap_or_default();
+        no_secret(&letter, "");
+        if status == 400 {
+            assert!(
+                letter.contains("Basic ***"),
+                "the echo is kept, redacted: {letter}"
+            );
+        }
+        let r = tool("spira-ids", &echo.url, &["--auth", "basic"], "");
+        assert_eq!(r.code, 3, "{r}");
+    }
+}
+
+#[test]
+fn a_key_echoed_in_a_200_answer_is_redacted_from_the_created_lines() {
+    let m = Mock::start(&[]);
+    let mock = m.url.clone();
+    let proxy = Server::start(move |r: &Req| {
+        let mut resp = forward(&mock, r);
+        if r.target.ends_with("record-multiple") && resp.status == 200 {
+            let key = r.header("api-key").unwrap_or("").to_string();
+            let mut v: Value = serde_json::from_slice(&resp.body).unwrap();
+            for run in v.as_array_mut().unwrap() {
+                run["Echo"] = Value::from(format!("key {key} seen"));
+            }
+            resp.body = v.to_string().into_bytes();
+        }
+        resp
+    });
+    let r = tool("spira-post", &proxy.url, &[], &batches(4, 2));
+    r.expect_code(0);
+    let created = r.json();
+    assert_eq!(created.len(), 4);
+    for c in &created {
+        assert_eq!(c["Echo"], "key *** seen", "{c}");
+        assert!(c["TestRunId"].as_u64().unwrap() > 0 && c["RunnerTestName"].is_string());
+    }
+}
+
+#[test]
+fn a_redirect_is_never_followed_and_no_credential_goes_elsewhere() {
+    let elsewhere = Server::start(|_: &Req| Resp::new(200, "[]"));
+    for status in [301, 302, 307, 308] {
+        let target = format!(
+            "{}/Services/v7_0/RestService.svc/projects/1/test-runs/record-multiple",
+            elsewhere.url
+        );
+        let redirecting =
+            Server::start(move |_: &Req| Resp::new(status, "").with("Location", &target));
+        let r = tool("spira-post", &redirecting.url, &[], &batches(3, 3));
+        r.expect_code(3);
+        assert!(r.stdout.is_empty(), "nothing reported stored\n{r}");
+        assert!(
+            r.stderr.contains(&format!(
+                "answered {status}, a redirect to {}",
+                elsewhere.url
+            )),
+            "{r}"
+        );
+        let r = tool("spira-ids", &redirecting.url, &[], "");
+        r.expect_code(3);
+        assert!(r.stderr.contains("redirects are not followed"), "{r}");
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other host got requests"
+    );
+}
+
+#[test]
+fn a_key_or_user_name_that_no_header_can_carry_is_refused_at_once() {
+    let m = Mock::start(&[]);
+    let t = TempDir::new("keys");
+    let bom = t.path("bom.key");
+    std::fs::write(&bom, format!("\u{feff}{KEY}\n")).unwrap();
+    type Case<'a> = (Vec<(&'a str, String)>, Vec<String>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![],
+            vec!["--api-key-file".into(), bom.display().to_string()],
+            "the API key starts with a byte-order mark",
+        ),
+        (
+            vec![("SPIRA_API_KEY", format!("{KEY}\r"))],
+            vec![],
+            "the API key holds a carriage return",
+        ),
+        (
+            vec![("SPIRA_API_KEY", format!("{KEY}\t"))],
+            vec![],
+            "the API key holds a tab",
+        ),
+        (
+            vec![("SPIRA_API_KEY", "{KÉY}".into())],
+            vec![],
+            "the API key holds a character beyond ASCII",
+        ),
+        (
+            vec![("SPIRA_USERNAME", "frédéric".into())],
+            vec![],
+            "the user name holds a character beyond ASCII",
+        ),
+    ];
+    for (extra, args, want) in cases {
+        let mut e = env(&m.url, KEY);
+        for (k, v) in &extra {
+            e.retain(|(n, _)| n != k);
+            e.push((k, v.clone()));
+        }
+        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run_env("spira-post", &args, Some(batches(2, 2).as_bytes()), &e);
+        r.expect_code(2);
+        assert!(r.err1().starts_with(&format!("spira-post: {want}")), "{r}");
+        assert!(!r.stderr.contains("DEMO-KEY"), "{r}");
+    }
+    assert_eq!(m.stats()["requests"], 0, "nothing was sent");
+}
+
+#[test]
+fn every_printable_ascii_key_passes_through_every_auth_form() {
+    let key = "{A b%+/=~!:@&\"'\\}";
+    let m = Mock::start(&["--api-key", key]);
+    let t = TempDir::new("keyfile");
+    let file = t.path("key");
+    std::fs::write(&file, format!("{key}\r\n")).unwrap();
+    for auth in ["headers", "query", "basic"] {
+        let mut e = env(&m.url, key);
+        e.retain(|(k, _)| *k != "SPIRA_API_KEY");
+        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let args = ["--auth", auth, "--api-key-file", file.to_str().unwrap()];
+        let r = run_env("spira-post", &args, Some(batches(2, 2).as_bytes()), &e);
+        r.expect_code(0);
+        assert!(!r.stderr.contains(key), "{r}");
+    }
+    assert_eq!(stored(&m), 6);
+}
+
+#[test]
+fn a_bad_key_with_three_jobs_sends_one_request() {
+    let m = Mock::start(&[]);
+    let e = env(&m.url, "{WRONG}");
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = run_env(
+        "spira-post",
+        &["--jobs", "3"],
+        Some(batches(60, 10).as_bytes()),
+        &e,
+    );
+    r.expect_code(3);
+    assert_eq!(m.stats()["requests"], 1, "{r}");
+}
+
+#[test]
+fn a_timeout_after_the_runs_were_stored_is_reconciled_not_sent_again() {
+    let m = Mock::start(&[]);
+    let mock = m.url.clone();
+    // record-multiple is carried out at once, but its answer comes after the client's timeout.
+    let slow = Server::start(move |r: &Req| {
+        let resp = forward(&mock, r);
+        if r.target.ends_with("record-multiple") {
+            std::thread::sleep(std::time::Duration::from_millis(2500));
+        }
+        resp
+    });
+    let r = tool(
+        "spira-post",
+        &slow.url,
+        &["--timeout", "1", "--backoff-ms", "1"],
+        &batches(3, 3),
+    );
+    r.expect_code(0);
+    assert_eq!(stored(&m), 3, "stored once, not once per attempt\n{r}");
+    let summary = r.stderr.lines().last().unwrap();
+    assert!(summary.contains("0 runs possibly duplicated"), "{summary}");
+    assert!(
+        summary.contains("reconciled 3 runs found stored"),
+        "{summary}"
+    );
+    assert_eq!(r.json().len(), 3);
+}
+
+#[test]
+fn a_200_that_does_not_confirm_every_run_is_reconciled() {
+    type Mangle = fn(&mut Vec<Value>);
+    let mangles: [(&str, Mangle); 4] = [
+        ("fewer", |v| {
+            v.pop();
+        }),
+        ("a null", |v| v[1] = Value::Null),
+        ("no TestRunId", |v| {
+            v[0].as_object_mut().unwrap().remove("TestRunId");
+        }),
+        ("one ID twice", |v| {
+            let id = v[0]["TestRunId"].clone();
+            v[2]["TestRunId"] = id;
+        }),
+    ];
+    for (what, mangle) in mangles {
+        let m = Mock::start(&[]);
+        let mock = m.url.clone();
+        let proxy = Server::start(move |r: &Req| {
+            let mut resp = forward(&mock, r);
+            if r.target.ends_with("record-multiple") && resp.status == 200 {
+                let mut v: Vec<Value> = serde_json::from_slice(&resp.body).unwrap();
+                mangle(&mut v);
+                resp.body = serde_json::to_vec(&v).unwrap();
+            }
+            resp
+        });
+        let r = tool("spira-post", &proxy.url, &[], &batches(8, 4));
+        r.expect_code(0);
+        assert_eq!(stored(&m), 8, "{what}: every run once\n{r}");
+        assert_eq!(m.stats()["duplicates"], 0, "{what}");
+        assert_eq!(r.json().len(), 8, "{what}: a created line per run\n{r}");
+    }
+}
+
+#[test]
+fn a_200_that_is_not_a_run_list_is_uncertain_and_the_journal_says_so_alike() {
+    let m = Mock::start(&[]);
+    let mock = m.url.clone();
+    let proxy = Server::start(move |r: &Req| {
+        let mut resp = forward(&mock, r);
+        if r.target.ends_with("record-multiple") && resp.status == 200 {
+            resp.body = b"<html>OK</html>".to_vec();
+        }
+        resp
+    });
+    let t = TempDir::new("notarray");
+    let journal = t.path("j");
+    let r = tool(
+        "spira-post",
+        &proxy.url,
+        &["--journal", journal.to_str().unwrap()],
+        &batches(4, 4),
+    );
+    r.expect_code(0);
+    assert_eq!(stored(&m), 4);
+    assert_eq!(r.json().len(), 4, "{r}");
+    let summary = r.stderr.lines().last().unwrap();
+    assert!(
+        summary.contains("4 runs stored") && summary.contains("reconciled 4 runs found stored"),
+        "{summary}"
+    );
+    let j = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        j.contains("\"state\":\"reconciled\"") && j.contains("\"state\":\"stored\""),
+        "{j}"
+    );
+}
+
+#[test]
+fn retry_after_is_capped_and_said() {
+    let m = Mock::start(&[]);
+    let mock = m.url.clone();
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let proxy = Server::start(move |r: &Req| {
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Resp::new(429, "slow down").with("Retry-After", "999999999");
+        }
+        forward(&mock, r)
+    });
+    let started = std::time::Instant::now();
+    let r = tool(
+        "spira-post",
+        &proxy.url,
+        &["--max-wait", "1"],
+        &batches(2, 2),
+    );
+    r.expect_code(0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        r.stderr
+            .contains("the server asks to wait 999999999 s (Retry-After), capped; retry 1 in 1 s"),
+        "{r}"
+    );
+    assert_eq!(stored(&m), 2);
+}
+
+#[test]
+fn escape_sequences_in_a_server_message_are_shown_escaped() {
+    let evil = Server::start(|_: &Req| Resp::new(400, "\u{1b}[2J\u{1b}[31mgone\u{9b}1m\u{7}"));
+    let t = TempDir::new("ansi");
+    let dead = t.path("dead.jsonl");
+    let r = tool(
+        "spira-post",
+        &evil.url,
+        &["--dead-letter", dead.to_str().unwrap()],
+        &batches(1, 1),
+    );
+    r.expect_code(1);
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{9b}') && !r.stderr.contains('\u{7}'),
+        "{r}"
+    );
+    assert!(
+        r.stderr.contains("\\x1b[2J\\x1b[31mgone\\u{9b}1m\\x07"),
+        "{r}"
+    );
+}
