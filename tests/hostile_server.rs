@@ -385,3 +385,149 @@ fn escape_sequences_in_a_server_message_are_shown_escaped() {
         "{r}"
     );
 }
+
+/// Runs spira-post against `m` with its stdout going to `out`, `input` on its stdin.
+fn post_to(m: &Mock, args: &[&str], input: &str, out: std::process::Stdio) -> std::process::Child {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(crate::harness::bin("spira-post"));
+    cmd.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(out)
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env(&m.url, KEY) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    child
+}
+
+#[test]
+fn a_closed_or_full_stdout_stops_the_upload_and_says_what_was_not_sent() {
+    use std::io::{BufRead, Read};
+    // A reader that takes one line and goes (`| head -1`).
+    let m = Mock::start(&["--latency-ms", "30"]);
+    let t = TempDir::new("closed");
+    let journal = t.path("j");
+    let mut child = post_to(
+        &m,
+        &["--journal", journal.to_str().unwrap()],
+        &batches(100, 5),
+        std::process::Stdio::piped(),
+    );
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("standard output was closed: the upload stopped;"),
+        "{err}"
+    );
+    let before = stored(&m);
+    assert!(before < 100, "it stopped: {before} stored");
+    assert!(
+        err.contains(&format!("{before} runs were stored before")),
+        "{err}"
+    );
+    // What was stored is in the journal: a resume sends only the rest, once.
+    let e = env(&m.url, KEY);
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = run_env(
+        "spira-post",
+        &["--journal", journal.to_str().unwrap()],
+        Some(batches(100, 5).as_bytes()),
+        &e,
+    );
+    r.expect_code(0);
+    assert_eq!(r.json().len(), 100 - before, "{r}");
+    assert_eq!(stored(&m), 100);
+    // A full disk behind stdout.
+    let m = Mock::start(&[]);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = post_to(&m, &[], &batches(20, 5), std::process::Stdio::from(full));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "cannot write to standard output: No space left on device: the upload stopped"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_line_that_is_not_a_batch_stops_the_upload_and_says_how_many_lines_were_left() {
+    let m = Mock::start(&[]);
+    let input = format!(
+        "{}{{\"not\":\"a batch\"}}\n{}",
+        batches(10, 5),
+        batches(15, 5)
+    );
+    let r = tool("spira-post", &m.url, &[], &input);
+    r.expect_code(1);
+    assert_eq!(stored(&m), 10);
+    assert!(
+        r.stderr
+            .contains("<stdin>:3: not a batch: expected a JSON array of run objects"),
+        "{r}"
+    );
+    assert!(
+        r.stderr
+            .contains("the upload stopped there: 3 batch lines after it were not sent"),
+        "{r}"
+    );
+}
+
+#[test]
+fn an_unwritable_dead_letter_file_is_refused_first_or_stops_the_upload() {
+    let m = Mock::start(&[]);
+    let r = tool(
+        "spira-post",
+        &m.url,
+        &["--dead-letter", "/nonexistent/dir/dead.jsonl"],
+        &batches(5, 5),
+    );
+    r.expect_code(2);
+    assert!(
+        r.err1().starts_with(
+            "spira-post: cannot write the dead-letter file '/nonexistent/dir/dead.jsonl'"
+        ),
+        "{r}"
+    );
+    assert_eq!(m.stats()["requests"], 0, "nothing sent");
+    // Writable at first, full when a rejection comes: the upload stops and says so.
+    let m = Mock::start(&["--test-cases", "1-1000"]);
+    let input = batches(5, 5).replacen("\"TestCaseId\":2,", "\"TestCaseId\":5000,", 1);
+    let r = tool(
+        "spira-post",
+        &m.url,
+        &["--dead-letter", "/dev/full"],
+        &format!("{input}{}", batches(5, 5)),
+    );
+    r.expect_code(2);
+    assert!(r.stderr.contains("cannot write the dead-letter file '/dev/full': No space left on device: the 1 rejected runs of <stdin>:1 were NOT saved"), "{r}");
+    let summary = r.stderr.lines().last().unwrap();
+    assert!(summary.contains("1 runs rejected"), "{summary}");
+}

@@ -532,6 +532,75 @@ fn a_journal_is_refused_for_other_input_and_uncertain_batches_can_be_skipped() {
         "{r}"
     );
     assert_eq!(m.stats()["runs"], 40);
+    // The torn entry was cut: the next resume reads the journal cleanly.
+    let r = post(&m, &["--journal", &j], &input, KEY);
+    r.expect_code(0);
+    assert!(!r.stderr.contains("warning"), "{r}");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{text}"
+    );
+    // A whole last entry without its line end: the next header starts on a line of its own.
+    std::fs::write(&journal, text.trim_end()).unwrap();
+    post(&m, &["--journal", &j], &input, KEY).expect_code(0);
+    post(&m, &["--journal", &j], &input, KEY).expect_code(0);
+    assert_eq!(m.stats()["runs"], 40);
+}
+
+#[test]
+fn a_journal_is_held_by_one_upload_and_only_a_journal_is_read() {
+    let t = TempDir::new("journal-lock");
+    let journal = t.path("j");
+    let j = journal.to_string_lossy().to_string();
+    let m = Mock::start(&["--latency-ms", "300"]);
+    // The first upload holds the journal while it runs; the second is refused, naming it.
+    let input = t.path("in.jsonl");
+    std::fs::write(&input, batches(20, 5)).unwrap();
+    let mut cmd = Command::new(crate::harness::bin("spira-post"));
+    cmd.args(["--journal", &j, input.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env_for(&m) {
+        cmd.env(k, v);
+    }
+    let mut first = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let r = post(&m, &["--journal", &j], &batches(20, 5), KEY);
+    r.expect_code(2);
+    assert!(
+        r.err1()
+            .contains(&format!("is in use by process {}", first.id())),
+        "{r}"
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    let m = Mock::start(&[]);
+    // Not a journal: a device, a huge line, a file that does not start with a header.
+    for (what, path, want) in [
+        ("a device", "/dev/zero".to_string(), "is not a regular file"),
+        (
+            "a JSON file",
+            "fixtures/map/ids.json".into(),
+            "not a spira-post journal",
+        ),
+    ] {
+        let r = post(&m, &["--journal", &path], &batches(2, 2), KEY);
+        r.expect_code(2);
+        assert!(r.err1().contains(want), "{what}: {r}");
+    }
+    let big = t.path("big");
+    std::fs::write(&big, vec![b'x'; 3 << 20]).unwrap();
+    let r = post(
+        &m,
+        &["--journal", big.to_str().unwrap()],
+        &batches(2, 2),
+        KEY,
+    );
+    r.expect_code(2);
+    assert!(r.err1().contains("a line longer than"), "{r}");
+    assert_eq!(m.stats()["requests"], 0, "the refused uploads sent nothing");
 }
 
 #[test]

@@ -198,15 +198,15 @@ impl Gen {
         s.push_str(&self.num(2, 13));
         s.push('-');
         s.push_str(&self.num(2, 32));
-        if self.next() % 5 != 0 {
+        if !self.next().is_multiple_of(5) {
             s.push_str(self.pick(&["T", "T", "t", " ", "_"]));
             s.push_str(&self.num(2, 25));
             s.push(':');
             s.push_str(&self.num(2, 61));
-            if self.next() % 4 != 0 {
+            if !self.next().is_multiple_of(4) {
                 s.push(':');
                 s.push_str(&self.num(2, 61));
-                if self.next() % 2 == 0 {
+                if self.next().is_multiple_of(2) {
                     s.push_str(self.pick(&[".", ".", ","]));
                     let n = (self.next() % 11) as usize;
                     s.push_str(&self.num(n.max(1), 10u64.pow(n.min(15) as u32)));
@@ -236,7 +236,7 @@ impl Gen {
             ]);
             s.push_str(zone);
         }
-        if self.next() % 6 == 0 {
+        if self.next().is_multiple_of(6) {
             // Change, insert or cut at a random place.
             let at = (self.next() % (s.len() as u64 + 1)) as usize;
             let piece = self.pick(&["é", "\u{0}", "-", ":", "0", "9", "+", " ", "Z", ".", ""]);

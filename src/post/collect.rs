@@ -40,6 +40,10 @@ struct Collector<'a> {
     tally: Tally,
     touched: Touched,
     fatal: Option<Error>,
+    /// Standard output could not be written: nothing more is.
+    out_closed: bool,
+    /// Stops the upload.
+    stop: &'a AtomicBool,
 }
 
 /// Puts the outcomes back in input order: created lines to stdout, dead letters to their file,
@@ -63,6 +67,8 @@ pub(super) fn collect(
         tally: Tally::default(),
         touched: Touched::default(),
         fatal: None,
+        out_closed: false,
+        stop,
     };
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 1u64;
@@ -81,11 +87,15 @@ pub(super) fn collect(
             *lock.lock().unwrap_or_else(|p| p.into_inner()) = next - 1;
             cv.notify_all();
         }
-        progress.draw(&mut c.out, &c.tally);
+        if !c.out_closed {
+            progress.draw(&mut c.out, &c.tally);
+        }
     }
     progress.clear();
-    if let Err(e) = c.out.flush() {
-        c.fatal.get_or_insert(e);
+    if !c.out_closed {
+        if let Err(e) = c.out.flush() {
+            c.fatal.get_or_insert(e);
+        }
     }
     Ok((c.tally, c.touched, c.fatal))
 }
@@ -166,38 +176,11 @@ impl Collector<'_> {
     /// A delivered batch: its created lines out at once (they must survive a kill), the runs
     /// rejected on their own into the dead-letter file, one record each, and all of it counted.
     fn delivered(&mut self, job: &Job, at: &str, d: Delivery) -> Result<()> {
-        for c in d.created.iter().flatten() {
-            let line = c.get();
-            if self
-                .secrets
-                .iter()
-                .any(|f| f.find(line.as_bytes()).is_some())
-            {
-                let mut clean = line.to_string();
-                for f in &self.secrets {
-                    let form = String::from_utf8_lossy(f.needle()).into_owned();
-                    clean = clean.replace(&form, "***");
-                }
-                self.out
-                    .line(|buf| buf.extend_from_slice(clean.as_bytes()))?;
-                continue;
-            }
-            self.out
-                .line(|buf| buf.extend_from_slice(line.as_bytes()))?;
-        }
-        self.out.flush()?;
-        for (runs, status, message) in &d.rejected {
-            let originals: Vec<Map<String, Value>> = runs
-                .iter()
-                .filter_map(|&i| job.originals.get(i).cloned())
-                .collect();
-            cli::error(format_args!(
-                "{at}: {} run{} rejected ({status}): {message}; in {}",
-                runs.len(),
-                if runs.len() == 1 { "" } else { "s" },
-                self.args.dead_letter.display()
-            ));
-            self.dead_letter(json!(status), message, &originals)?;
+        if let Err(e) = self.write_created(&d) {
+            // stdout is closed or full: nothing more is written, but all is still counted.
+            self.out_closed = true;
+            self.stop.store(true, Ordering::SeqCst);
+            self.fatal.get_or_insert(e);
         }
         let t = &mut self.tally;
         let stored = d.stored();
@@ -223,7 +206,48 @@ impl Collector<'_> {
         if let Some(e) = d.fatal {
             self.fatal.get_or_insert(e);
         }
+        for (runs, status, message) in &d.rejected {
+            let originals: Vec<Map<String, Value>> = runs
+                .iter()
+                .filter_map(|&i| job.originals.get(i).cloned())
+                .collect();
+            cli::error(format_args!(
+                "{at}: {} run{} rejected ({status}): {message}; in {}",
+                runs.len(),
+                if runs.len() == 1 { "" } else { "s" },
+                self.args.dead_letter.display()
+            ));
+            self.dead_letter(json!(status), message, &originals, at)?;
+        }
         Ok(())
+    }
+
+    /// A delivered batch's created lines, out at once (they must survive a kill), the key
+    /// redacted if a server echoed it.
+    fn write_created(&mut self, d: &Delivery) -> Result<()> {
+        if self.out_closed {
+            return Ok(());
+        }
+        for c in d.created.iter().flatten() {
+            let line = c.get();
+            if self
+                .secrets
+                .iter()
+                .any(|f| f.find(line.as_bytes()).is_some())
+            {
+                let mut clean = line.to_string();
+                for f in &self.secrets {
+                    let form = String::from_utf8_lossy(f.needle()).into_owned();
+                    clean = clean.replace(&form, "***");
+                }
+                self.out
+                    .line(|buf| buf.extend_from_slice(clean.as_bytes()))?;
+                continue;
+            }
+            self.out
+                .line(|buf| buf.extend_from_slice(line.as_bytes()))?;
+        }
+        self.out.flush()
     }
 
     /// Runs the pre-flight kept back: to the dead-letter file, unsent.
@@ -238,7 +262,7 @@ impl Collector<'_> {
             "{at}: {message}; they are in {}",
             self.args.dead_letter.display()
         ));
-        self.dead_letter(Value::Null, &message, &job.refused)?;
+        self.dead_letter(Value::Null, &message, &job.refused, at)?;
         self.tally.refused_runs += job.refused.len() as u64;
         Ok(())
     }
@@ -273,26 +297,44 @@ impl Collector<'_> {
         }
     }
 
-    /// Appends one dead-letter record, flushed at once.
+    /// Appends one dead-letter record, flushed at once. When it cannot be written the upload
+    /// stops: the runs are counted in the summary and the journal, and the error says plainly
+    /// that they were not saved.
     fn dead_letter(
         &mut self,
         status: Value,
         message: &str,
         runs: &[Map<String, Value>],
+        at: &str,
     ) -> Result<()> {
-        let w = match self.dead.as_mut() {
-            Some(w) => w,
-            None => self.dead.insert(cli::open_append(&self.args.dead_letter)?),
-        };
         let record = json!({
             "status": status,
             "message": message,
             "time": crate::date::format_iso(crate::date::now()),
             "runs": runs,
         });
-        serde_json::to_writer(&mut *w, &record).map_err(std::io::Error::from)?;
-        w.write_all(b"\n")?;
-        w.flush()?;
-        Ok(())
+        let path = &self.args.dead_letter;
+        let written = (|| -> std::io::Result<()> {
+            let w = match self.dead.as_mut() {
+                Some(w) => w,
+                None => self.dead.insert(std::io::BufWriter::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)?,
+                )),
+            };
+            serde_json::to_writer(&mut *w, &record)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        })();
+        written.map_err(|e| {
+            Error::Usage(format!(
+                "cannot write the dead-letter file '{}': {}: the {} rejected runs of {at} were NOT saved anywhere (the summary and the journal count them); the upload stopped",
+                path.display(),
+                cli::io_reason(&e),
+                runs.len()
+            ))
+        })
     }
 }

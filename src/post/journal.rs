@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -88,58 +88,45 @@ pub(crate) fn hash(line: &[u8]) -> String {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path`, reads what earlier runs recorded, refuses one
-    /// written for another server or project, and appends this run's header.
+    /// Opens (or creates) the journal at `path` and locks it (one upload per journal), reads
+    /// what earlier runs recorded, refuses one written for another server or project, cuts a
+    /// last entry a crash left half-written, and appends this run's header.
     pub(crate) fn open(path: &Path, conn: &Connection) -> Result<Journal> {
         let shown = path.display();
-        let mut prior: HashMap<u64, Prior> = HashMap::new();
-        let mut builds = BTreeMap::new();
-        if let Ok(f) = File::open(path) {
-            let lines: Vec<Vec<u8>> = std::io::BufReader::new(f)
-                .split(b'\n')
-                .collect::<std::io::Result<_>>()
-                .map_err(|e| {
-                    Error::Usage(format!(
-                        "cannot read the journal '{shown}': {}",
-                        cli::io_reason(&e)
-                    ))
-                })?;
-            let last = lines.len();
-            for (i, raw) in lines.iter().enumerate() {
-                if raw.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let v: Value = match serde_json::from_slice(raw) {
-                    Ok(v) => v,
-                    // The process died while writing its last entry.
-                    Err(_) if i + 1 == last => {
-                        cli::warn(format_args!(
-                            "{shown}:{}: the journal's last entry is cut short (the upload was stopped while writing it); it is ignored",
-                            i + 1
-                        ));
-                        continue;
-                    }
-                    Err(e) => {
-                        return Err(Error::Usage(format!(
-                            "{shown}:{}: not a spira-post journal entry: {e}",
-                            i + 1
-                        )))
-                    }
-                };
-                read_entry(&v, &mut prior, &mut builds, conn)
-                    .map_err(|why| Error::Usage(format!("{shown}:{}: {why}", i + 1)))?;
+        let usage = |what: &str, e: std::io::Error| {
+            Error::Usage(format!(
+                "{what} the journal '{shown}': {}",
+                cli::io_reason(&e)
+            ))
+        };
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                return Err(Error::Usage(format!(
+                    "the journal '{shown}' is not a regular file"
+                )));
             }
         }
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot open the journal '{shown}' for appending: {}",
-                    cli::io_reason(&e)
-                ))
-            })?;
+            .map_err(|e| usage("cannot open", e))?;
+        lock(&file, path)?;
+        let mut prior: HashMap<u64, Prior> = HashMap::new();
+        let mut builds = BTreeMap::new();
+        let torn = read_entries(&mut file, path, |i, v| {
+            read_entry(v, &mut prior, &mut builds, conn)
+                .map_err(|why| Error::Usage(format!("{shown}:{i}: {why}")))
+        })?;
+        match torn {
+            Some(u64::MAX) => file
+                .write_all(b"\n")
+                .map_err(|e| usage("cannot repair", e))?,
+            // The process died while writing its last entry: what it wrote of it goes.
+            Some(keep) => file.set_len(keep).map_err(|e| usage("cannot repair", e))?,
+            None => {}
+        }
         let j = Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -148,7 +135,7 @@ impl Journal {
         };
         j.write(&json!({
             "journal": "spira-post", "version": 1, "url": conn.url, "project": conn.project,
-            "time": crate::date::format_iso(crate::date::now()),
+            "time": crate::date::format_iso(crate::date::now()), "pid": std::process::id(),
         }))?;
         Ok(j)
     }
@@ -274,6 +261,114 @@ impl Journal {
                     cli::io_reason(&e)
                 ))
             })
+    }
+}
+
+/// The longest journal entry read: a batch entry is a few hundred bytes; anything longer is not
+/// a journal (`--journal /dev/zero`).
+const MAX_ENTRY: u64 = 1 << 20;
+
+/// Takes the journal's advisory lock, or says which process holds it.
+fn lock(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder =
+                last_pid(path).map_or("another process".to_string(), |p| format!("process {p}"));
+            Err(Error::Usage(format!(
+                "the journal '{}' is in use by {holder} (another spira-post): two uploads with one journal would both send everything; wait for it, or give each its own journal",
+                path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Usage(format!(
+            "cannot lock the journal '{}': {}",
+            path.display(),
+            cli::io_reason(&e)
+        ))),
+    }
+}
+
+/// The PID in the journal's last header, if any.
+fn last_pid(path: &Path) -> Option<u64> {
+    let mut pid = None;
+    let mut f = std::io::BufReader::new(File::open(path).ok()?);
+    let mut line = Vec::new();
+    while let Ok(n) = (&mut f).take(MAX_ENTRY).read_until(b'\n', &mut line) {
+        if n == 0 {
+            break;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(&line) {
+            pid = v.get("pid").and_then(Value::as_u64).or(pid);
+        }
+        line.clear();
+    }
+    pid
+}
+
+/// Reads the journal's entries, one line at a time (at most [`MAX_ENTRY`] bytes each),
+/// calling `f` with each entry and its line number. The first entry must be a journal's
+/// header. Returns the length to cut the file to when its last line is a torn entry
+/// (`u64::MAX`: a whole last entry lacks only its line end).
+fn read_entries(
+    file: &mut File,
+    path: &Path,
+    mut f: impl FnMut(usize, &Value) -> Result<()>,
+) -> Result<Option<u64>> {
+    let shown = path.display();
+    let mut r = std::io::BufReader::new(&*file);
+    let (mut line, mut at, mut n) = (Vec::new(), 0u64, 0usize);
+    loop {
+        line.clear();
+        let len = (&mut r)
+            .take(MAX_ENTRY + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read the journal '{shown}': {}",
+                    cli::io_reason(&e)
+                ))
+            })?;
+        if len == 0 {
+            return Ok(None);
+        }
+        n += 1;
+        let whole = line.ends_with(b"\n");
+        if len as u64 > MAX_ENTRY {
+            return Err(Error::Usage(format!(
+                "{shown}:{n}: not a spira-post journal: a line longer than {MAX_ENTRY} bytes"
+            )));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            at += len as u64;
+            continue;
+        }
+        match serde_json::from_slice::<Value>(&line) {
+            Ok(v) if at == 0 && v.get("journal").is_none() => {
+                return Err(Error::Usage(format!(
+                    "{shown}:{n}: not a spira-post journal: it does not start with a journal header"
+                )))
+            }
+            Ok(v) => {
+                f(n, &v)?;
+                if !whole {
+                    // A whole entry without its line end: the next one starts on a new line.
+                    return Ok(Some(u64::MAX));
+                }
+            }
+            // The process died while writing its last entry.
+            Err(_) if !whole => {
+                cli::warn(format_args!(
+                    "{shown}:{n}: the journal's last entry is cut short (the upload was stopped while writing it); it is removed"
+                ));
+                return Ok(Some(at));
+            }
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{shown}:{n}: not a spira-post journal entry: {e}"
+                )))
+            }
+        }
+        at += len as u64;
     }
 }
 

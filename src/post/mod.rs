@@ -60,6 +60,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.dry_run {
         return dry_run(&args, &conn, &inputs, plan.as_ref(), build_name.as_deref());
     }
+    dead_letter_writable(&args.dead_letter)?;
     let agent = args.conn.agent()?;
     let stop = AtomicBool::new(false);
     let sender = Sender {
@@ -92,6 +93,30 @@ pub fn run(args: Args) -> Result<()> {
         release: args.release,
     };
     upload(&args, &conn, &sender, journal.as_ref(), &inputs, &prep)
+}
+
+/// The dead-letter file must be writable before anything is sent: rejected runs written
+/// nowhere would be lost. It is not created here (only a rejection creates it).
+fn dead_letter_writable(path: &std::path::Path) -> Result<()> {
+    let tried = if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|_| std::fs::remove_file(path))
+    };
+    tried.map_err(|e| {
+        Error::Usage(format!(
+            "cannot write the dead-letter file '{}': {} (runs the server rejects would be lost; give --dead-letter FILE)",
+            path.display(),
+            cli::io_reason(&e)
+        ))
+    })
 }
 
 /// Whether a build is to be created: `--create-build`, or `create_build = true` in a

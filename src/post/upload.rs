@@ -34,9 +34,6 @@ pub(super) fn upload(
     let base = conn.project_base(args.conn.api_version);
     let url = format!("{base}/test-runs/record-multiple");
     let jobs = usize::try_from(args.jobs).unwrap_or(1);
-    // How far the reader may run ahead of the collector: bounds the memory the reordering uses.
-    let window = 2 * args.jobs + 2;
-    let emitted = (Mutex::new(0u64), Condvar::new());
     let (work_tx, work_rx) = mpsc::sync_channel::<Job>(jobs);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -61,6 +58,12 @@ pub(super) fn upload(
         rounds: args.retries,
         gate: &gate,
     };
+    let reading = Reading {
+        args,
+        journal,
+        prep,
+        emitted: (Mutex::new(0u64), Condvar::new()),
+    };
     let (read, collected) = std::thread::scope(|s| {
         for w in 0..jobs {
             let done_tx = done_tx.clone();
@@ -74,22 +77,10 @@ pub(super) fn upload(
             };
             s.spawn(move || sender_thread(&worker, work_rx, &done_tx, w as u64));
         }
-        let emitted = &emitted;
+        let emitted = &reading.emitted;
         let secrets = conn.secret_forms();
         let collector = s.spawn(move || collect(args, secrets, done_rx, emitted, stop, started));
-        let mut index = 0u64;
-        let read = cli::each_line(inputs, |name, n, line| {
-            index += 1;
-            {
-                let (lock, cv) = emitted;
-                let mut e = lock.lock().unwrap_or_else(|p| p.into_inner());
-                while index > *e + window {
-                    e = cv.wait(e).unwrap_or_else(|p| p.into_inner());
-                }
-            }
-            let job = prepare(args, journal, prep, index, name, n, line)?;
-            hand_over(job, &work_tx, &done_tx)
-        });
+        let read = reading.read(inputs, &work_tx, &done_tx);
         drop(work_tx);
         drop(done_tx);
         let collected = collector
@@ -99,6 +90,65 @@ pub(super) fn upload(
     });
     let collected = collected?;
     finish(args, conn, sender, collected, read, started)
+}
+
+/// The reading thread's part: each batch line prepared and handed over, no further ahead of
+/// the collector than a window of batches.
+struct Reading<'a> {
+    args: &'a Args,
+    journal: Option<&'a Journal>,
+    prep: &'a Prep<'a>,
+    /// How many batches the collector has put out (with its condition variable).
+    emitted: (Mutex<u64>, Condvar),
+}
+
+impl Reading<'_> {
+    /// Reads every batch line. A line that is not a batch stops the upload; the lines after it
+    /// are counted, and the error says how many were not sent.
+    fn read(
+        &self,
+        inputs: &[Input],
+        work_tx: &mpsc::SyncSender<Job>,
+        done_tx: &mpsc::Sender<Done>,
+    ) -> Result<()> {
+        // How far the reader may run ahead of the collector: bounds the memory the reordering uses.
+        let window = 2 * self.args.jobs + 2;
+        let mut index = 0u64;
+        let mut bad: Option<Error> = None;
+        let mut after_bad = 0u64;
+        let read = cli::each_line(inputs, |name, n, line| {
+            if bad.is_some() {
+                after_bad += 1;
+                return Ok(());
+            }
+            index += 1;
+            self.wait_below(index, window);
+            match prepare(self.args, self.journal, self.prep, index, name, n, line) {
+                Ok(job) => hand_over(job, work_tx, done_tx),
+                Err(e @ Error::Data(_)) => {
+                    bad = Some(e);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        });
+        match bad {
+            Some(Error::Data(m)) => Err(Error::Data(format!(
+                "{m}; the upload stopped there: {after_bad} batch line{} after it were not sent",
+                if after_bad == 1 { "" } else { "s" }
+            ))),
+            _ => read,
+        }
+    }
+
+    /// Waits until batch `index` is within `window` of the last one put out.
+    fn wait_below(&self, index: u64, window: u64) {
+        let (lock, cv) = &self.emitted;
+        let mut e = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while index > *e + window {
+            e = cv.wait(e).unwrap_or_else(|p| p.into_inner());
+        }
+    }
 }
 
 /// A prepared job to the senders, or, when there is nothing to send, straight to the
@@ -172,7 +222,26 @@ fn finish(
     // The error first, then the summary of what was done before it.
     let failure = fatal.or(read.err());
     let result = match failure {
-        Some(e) if !matches!(e, Error::Exit(_)) && !e.is_broken_pipe() => {
+        // stdout was closed or cannot be written: the upload stopped; an uploader that stops
+        // early says so, and exits 1 when runs were left unsent (not 0, as a closed pipe is
+        // for the other tools).
+        Some(Error::Io(e)) => {
+            let what = if e.kind() == std::io::ErrorKind::BrokenPipe {
+                "standard output was closed".to_string()
+            } else {
+                format!("cannot write to standard output: {}", cli::io_reason(&e))
+            };
+            cli::error(format_args!(
+                "{what}: the upload stopped; {} runs were stored before (the journal has them), {} were not sent",
+                tally.runs, tally.not_sent_runs
+            ));
+            if tally.not_sent_runs > 0 {
+                Err(Error::Exit(EXIT_DATA))
+            } else {
+                Ok(())
+            }
+        }
+        Some(e) if !matches!(e, Error::Exit(_)) => {
             cli::error(format_args!("{e}"));
             Err(Error::Exit(e.exit_code()))
         }
