@@ -87,6 +87,11 @@ pub(crate) fn test_case_id(raw: &str) -> Option<u64> {
     s.parse::<u64>().ok().filter(|&n| n > 0)
 }
 
+/// The longest duration a test run is believed to take: 30 days, in seconds. A longer one (a
+/// report's `time="1e300"`) is counted as unknown, with a warning, rather than sending a run
+/// into the year -292275001.
+pub(crate) const MAX_DURATION: f64 = 30.0 * 86_400.0;
+
 /// A name/value pair: a report property, an xUnit trait, a CSV extra column.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub(crate) struct Property {

@@ -203,3 +203,57 @@ fn a_200_mb_system_out_keeps_memory_near_the_field_cap() {
         &text[text.len() - 200..]
     );
 }
+
+#[test]
+fn an_absurd_duration_is_counted_as_unknown_with_one_warning() {
+    // spira-parse: a report's time="1e300" or "-5" is null, warned about once per file.
+    let d = TempDir::new("absurd-duration");
+    let xml = d.path("huge.xml");
+    std::fs::write(
+        &xml,
+        r#"<testsuite name="S"><testcase name="a" time="1e300"/><testcase name="b" time="3000000"/><testcase name="c" time="2.5"/></testsuite>"#,
+    )
+    .unwrap();
+    let r = parse(xml.to_str().unwrap());
+    r.expect_code(0);
+    let durations: Vec<_> = r.json().iter().map(|v| v["duration"].clone()).collect();
+    assert_eq!(
+        durations,
+        [serde_json::Value::Null, serde_json::Value::Null, 2.5.into()],
+        "{r}"
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "one warning per file\n{r}");
+    assert!(r.err1().contains("longer than 30 days"), "{r}");
+
+    // spira-map: a result line's absurd duration puts no run's end before its start or
+    // past every date; it is counted as unknown, warned about once.
+    let line = |name: &str, duration: f64| {
+        serde_json::json!({"format": "junit", "report": "r.xml", "suites": ["S"],
+            "name": name, "status": "passed", "duration": duration,
+            "start": "2024-01-01T00:00:00Z", "test_case_id": 1})
+        .to_string()
+    };
+    let input = [line("a", 1e300), line("b", -5.0), line("c", 2.0)].join("\n");
+    let r = run("spira-map", &[], Some(input.as_bytes()));
+    r.expect_code(0);
+    let ends: Vec<_> = r
+        .json()
+        .iter()
+        .map(|v| v["EndDate"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            "2024-01-01T00:00:00.000Z",
+            "2024-01-01T00:00:00.000Z",
+            "2024-01-01T00:00:02.000Z"
+        ],
+        "{r}"
+    );
+    let warnings: Vec<_> = r.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{r}");
+    assert!(
+        warnings[0].contains("<stdin>:1: duration 1e300 s is longer than 30 days"),
+        "{r}"
+    );
+}

@@ -55,6 +55,8 @@ impl std::fmt::Display for At<'_> {
 /// The mapping itself, built once from the arguments.
 struct Mapper {
     args: Args,
+    /// A duration out of bounds was warned about.
+    warned_duration: bool,
     resolver: Resolver,
     clock: Clock,
     runs: Runs,
@@ -109,6 +111,7 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     id_props.extend(args.id_properties.iter().map(|p| p.to_lowercase()));
     let mut m = Mapper {
+        warned_duration: false,
         resolver: Resolver {
             map,
             id_props,
@@ -185,12 +188,13 @@ impl Mapper {
             return unmapped(o, tally, at, &r, text);
         }
         tally.by_source[source as usize] += 1;
+        let duration = self.plausible(r.duration, at);
         let (start, end) = self.clock.times(&Times {
             report: &r.report,
             suites: &r.suites,
             start: r.start.as_deref(),
             suite_start: r.suite_start.as_deref(),
-            duration: r.duration,
+            duration,
         });
         // A text field decoded on its own: its line and column say nothing useful.
         let bad = |e: serde_json::Error| {
@@ -226,6 +230,29 @@ impl Mapper {
             }
         }
         Ok(())
+    }
+
+    /// A result's duration, or none when it is negative or longer than 30 days (which would
+    /// put its run's end before its start, or past every date): warned about the first time.
+    fn plausible(&mut self, duration: Option<f64>, at: At<'_>) -> Option<f64> {
+        let d = duration?;
+        if (0.0..=crate::record::MAX_DURATION).contains(&d) {
+            return Some(d);
+        }
+        if !self.warned_duration {
+            self.warned_duration = true;
+            // 1e300 written out would take 301 digits.
+            let shown = if d.abs() < 1e9 {
+                format!("{d}")
+            } else {
+                format!("{d:e}")
+            };
+            cli::warn(format_args!(
+                "{at}: duration {shown} s is {}; counted as unknown (further ones are not reported)",
+                if d < 0.0 { "negative" } else { "longer than 30 days" }
+            ));
+        }
+        None
     }
 
     fn summary(&self, t: &Tally, distinct: usize) {

@@ -257,12 +257,16 @@ fn fill<'r>(
 }
 
 fn duration(s: &str, div: f64, name: &str, line: u64, once: &mut OnceWarn) -> Option<f64> {
-    match values::seconds(Some(s)) {
-        Ok(v) => Some(v / div),
-        Err(_) => {
+    match values::seconds_scaled(Some(s), div) {
+        Ok(v) => Some(v),
+        Err(odd) => {
+            let why = match odd {
+                values::Odd::Bad(why) => why,
+                values::Odd::Missing => "empty",
+            };
             once.warn(|| {
                 cli::warn(format_args!(
-                    "{name}:{line}: duration \"{s}\" is not a non-negative number; null used (further ones in this file are not reported)"
+                    "{name}:{line}: duration \"{s}\" is not a duration ({why}); null used (further ones in this file are not reported)"
                 ))
             });
             None

@@ -32,6 +32,16 @@ pub(crate) fn seconds(raw: Option<&str>) -> Result<f64, Odd> {
     }
 }
 
+/// [`seconds`] divided by `scale` (1000 for milliseconds), at most 30 days
+/// ([`MAX_DURATION`](crate::record::MAX_DURATION)).
+pub(crate) fn seconds_scaled(raw: Option<&str>, scale: f64) -> Result<f64, Odd> {
+    let v = seconds(raw)? / scale;
+    if v > crate::record::MAX_DURATION {
+        return Err(Odd::Bad("longer than 30 days"));
+    }
+    Ok(v)
+}
+
 /// A count or line number from an attribute; a value that is not one is kept in `extra` under
 /// the attribute's name, as written.
 pub(crate) fn count(
@@ -142,6 +152,12 @@ mod tests {
         assert!(seconds(Some("-1")).is_err());
         assert!(seconds(Some("NaN")).is_err());
         assert!(seconds(Some("abc")).is_err());
+        assert_eq!(
+            seconds_scaled(Some("1e300"), 1.0),
+            Err(Odd::Bad("longer than 30 days"))
+        );
+        assert_eq!(seconds_scaled(Some("2592000000"), 1000.0), Ok(2_592_000.0));
+        assert!(seconds_scaled(Some("2592001"), 1.0).is_err());
     }
 
     #[test]
@@ -183,8 +199,8 @@ impl OddValues {
         attr: &str,
         at: impl FnOnce() -> String,
     ) -> Option<f64> {
-        match seconds(raw) {
-            Ok(v) => Some(v / scale),
+        match seconds_scaled(raw, scale) {
+            Ok(v) => Some(v),
             Err(odd) => {
                 self.time.warn(|| {
                     let what = match (&odd, raw) {
@@ -260,6 +276,9 @@ pub(crate) fn timespan(raw: &str) -> Result<f64, String> {
     let m: f64 = m.parse().map_err(|_| bad())?;
     let sec: f64 = sec.parse().map_err(|_| bad())?;
     let total = days * 86400.0 + h * 3600.0 + m * 60.0 + sec;
+    if total > crate::record::MAX_DURATION && total.is_finite() {
+        return Err(format!("duration \"{raw}\" is longer than 30 days"));
+    }
     if total.is_finite() && total >= 0.0 && !sec.is_sign_negative() {
         Ok(total)
     } else {
@@ -278,5 +297,6 @@ mod timespan_tests {
         assert_eq!(timespan("1.00:00:01"), Ok(86401.0));
         assert!(timespan("soon").is_err());
         assert!(timespan("1:2").is_err());
+        assert!(timespan("31.00:00:00").is_err(), "longer than 30 days");
     }
 }
