@@ -1,12 +1,20 @@
 //! spira-parse's csv reader on arbitrary bytes: errors are fine, panics, hangs and unbounded
-//! memory are not.
+//! memory are not. Read twice: with the default field cap, and with the smallest one, so that
+//! the field-capping lexer cuts fields of any shape.
 #![no_main]
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 use spira_pipe::parse::{parse_bytes, Args};
 
 fuzz_target!(|data: &[u8]| {
-    static ARGS: std::sync::OnceLock<Args> = std::sync::OnceLock::new();
-    let args = ARGS.get_or_init(|| Args::parse_from(["spira-parse", "--format", "csv"]));
-    let _ = parse_bytes(data, args, Box::new(std::io::sink()));
+    static ARGS: std::sync::OnceLock<[Args; 2]> = std::sync::OnceLock::new();
+    let args = ARGS.get_or_init(|| {
+        [
+            Args::parse_from(["spira-parse", "--format", "csv"]),
+            Args::parse_from(["spira-parse", "--format", "csv", "--max-field-bytes", "16"]),
+        ]
+    });
+    for a in args {
+        let _ = parse_bytes(data, a, Box::new(std::io::sink()));
+    }
 });

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
-use super::input::Decoded;
+use super::input::{Decoded, Syntax};
 use super::report::Report;
 use super::values::{self, OnceWarn};
 use crate::cli;
@@ -93,30 +93,24 @@ pub(crate) fn known_field(field: &str, header: &str) -> Result<&'static str> {
 }
 
 /// Options for CSV reading.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Options {
-    /// The separator; guessed from the header line when `None`.
-    pub(crate) delimiter: Option<u8>,
+    /// The separator (given, or guessed from the header line by [`guess_delimiter`]).
+    pub(crate) delimiter: u8,
     /// `FIELD=HEADER` overrides.
     pub(crate) columns: Vec<(String, String)>,
+    /// The most bytes kept of one field.
+    pub(crate) max_field_bytes: usize,
 }
 
 /// Parses a CSV report.
 pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) -> Result<()> {
     let arc = report.name.clone();
     let name = arc.to_string();
-    let mut input: Decoded<_> = Decoded::new(raw, &name, false, usize::MAX)
+    let syntax = Syntax::Csv(opts.delimiter);
+    let input: Decoded<_> = Decoded::new(raw, &name, syntax, opts.max_field_bytes)
         .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
-    // Peek the header line to guess the delimiter.
-    let delimiter = match opts.delimiter {
-        Some(d) => d,
-        None => {
-            let head = std::io::BufRead::fill_buf(&mut input)
-                .map_err(|e| Error::Usage(format!("cannot read '{name}': {e}")))?;
-            let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
-            guess_delimiter(&String::from_utf8_lossy(line))
-        }
-    };
+    let delimiter = opts.delimiter;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(false)
@@ -136,7 +130,7 @@ pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) ->
         match rdr.read_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(&name, &e)),
+            Err(e) => return Err(explain(&name, &e, &rdr)),
         }
         let line = row.position().map_or(0, |p| p.line());
         let get = |f: &str| {
@@ -158,7 +152,49 @@ pub(crate) fn parse<R: Read>(raw: R, opts: &Options, report: &mut Report<'_>) ->
         }
         report.emit(&r)?;
     }
-    Ok(())
+    match unclosed_quote(&name, rdr.get_ref()) {
+        Some(e) => Err(Error::Data(e)),
+        None => Ok(()),
+    }
+}
+
+/// A reader's error, explained by what the lexer saw: a row too wide, or a quote never closed.
+/// The reader sees the second as a wrong field count, on a row that runs over several lines
+/// inside quotes (a quote opened and closed by the next one, rows later).
+fn explain<R: Read>(name: &str, e: &csv::Error, rdr: &csv::Reader<Decoded<R>>) -> Error {
+    let plain = csv_error(name, e);
+    let line = e.position().map_or(0, |p| p.line());
+    if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+        return plain;
+    }
+    if rdr.get_ref().csv_too_wide() == Some(line) {
+        return Error::Data(format!(
+            "{name}:{line}: row has more than {} fields",
+            super::input::MAX_FIELDS
+        ));
+    }
+    // The reader stands after the bad row's line end.
+    let last = rdr.position().line().saturating_sub(1);
+    if last > line {
+        return Error::Data(format!(
+            "{plain}; the row runs on inside quotes to line {last}: is a closing quote missing on line {line}?"
+        ));
+    }
+    plain
+}
+
+/// At the end of input: a message if it ends inside a quoted field.
+fn unclosed_quote<R: Read>(name: &str, input: &Decoded<R>) -> Option<String> {
+    let (first_multiline, open) = input.csv_quotes();
+    let open = open?;
+    Some(match first_multiline {
+        Some(first) if first < open => format!(
+            "{name}:{first}: a quote is never closed: the file ends inside a quoted field, and the first quoted field that spans lines starts on this line"
+        ),
+        _ => format!(
+            "{name}:{open}: a quote is never closed: the quoted field that starts on this line runs to the end of the file"
+        ),
+    })
 }
 
 /// Where a row is, for messages.

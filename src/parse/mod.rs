@@ -271,8 +271,7 @@ pub(crate) enum Sniffed {
 
 /// Guesses what an input is from its first bytes.
 pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, String)]) -> Sniffed {
-    let (enc, skip) = input::sniff(head);
-    let (text, _) = enc.decode_without_bom_handling(&head[skip..]);
+    let (text, skip) = head_text(head);
     let t = text.trim_start();
     if head.len() == skip {
         return Sniffed::Empty;
@@ -283,11 +282,12 @@ pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, Stri
     if t.starts_with('<') {
         return Sniffed::Xml;
     }
+    // One NUL byte does not make a file binary (it is replaced, with a warning); many do.
     let controls = t
         .chars()
         .filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
         .count();
-    if t.contains('\0') || controls * 20 > t.chars().count() {
+    if controls * 20 > t.chars().count() {
         return Sniffed::Binary;
     }
     if t.starts_with('{') || t.starts_with('[') {
@@ -298,6 +298,18 @@ pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, Stri
         return Sniffed::Csv;
     }
     Sniffed::Text
+}
+
+/// The head of an input decoded as its encoding says; the length of its byte order mark.
+fn head_text(head: &[u8]) -> (std::borrow::Cow<'_, str>, usize) {
+    let (enc, skip) = input::sniff(head);
+    (enc.decode_without_bom_handling(&head[skip..]).0, skip)
+}
+
+/// The delimiter of a CSV report, guessed from its header line.
+fn head_delimiter(head: &[u8]) -> u8 {
+    let (text, _) = head_text(head);
+    csv::guess_delimiter(text.lines().next().unwrap_or(""))
 }
 
 fn parse_input(
@@ -361,7 +373,6 @@ fn parse_stream(
 ) -> Result<()> {
     let head = read_head(&mut *raw, &input.name)?;
     let sniffed = sniff(&head, args.delimiter, &args.columns);
-    let reader = Cursor::new(head).chain(raw);
     let dir = input.path.as_deref().and_then(Path::parent);
     let mut report = Report {
         name: Arc::from(input.name.as_str()),
@@ -393,11 +404,14 @@ fn parse_stream(
             )));
         }
     };
+    let delimiter = (format == Format::Csv).then(|| head_delimiter(&head));
+    let reader = Cursor::new(head).chain(raw);
     match format {
         Format::Csv => {
             let opts = csv::Options {
-                delimiter: args.delimiter,
+                delimiter: args.delimiter.or(delimiter).unwrap_or(b','),
                 columns: args.columns.clone(),
+                max_field_bytes: args.max_field_bytes,
             };
             csv::parse(reader, &opts, &mut report)
         }

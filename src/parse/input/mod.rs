@@ -9,6 +9,7 @@
 
 mod cap;
 mod clean;
+mod csv_cap;
 mod decode;
 mod history;
 
@@ -20,6 +21,8 @@ use crate::cli;
 pub(crate) use cap::truncation_marker;
 use cap::Capper;
 use clean::Cleaner;
+use csv_cap::CsvCapper;
+pub(crate) use csv_cap::MAX_FIELDS;
 pub(crate) use decode::sniff;
 use decode::{After, ToUtf8, CHUNK};
 pub(crate) use history::{Chunk, History};
@@ -58,6 +61,20 @@ struct Relaying<T> {
     before_read: bool,
 }
 
+/// The syntax of a report, which decides how long text is capped.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Syntax {
+    Xml,
+    /// CSV with this delimiter.
+    Csv(u8),
+}
+
+/// The lexer that caps long text, for the report's syntax.
+enum Cap {
+    Xml(Capper),
+    Csv(CsvCapper),
+}
+
 /// Reads raw report bytes and yields clean UTF-8 through [`BufRead`].
 /// `T`, the relay it may be given, is a type parameter (not a trait object) so that the reader
 /// thread reaches its own relay, once per event, at no cost.
@@ -66,8 +83,8 @@ pub(crate) struct Decoded<R: Read, T: Relay = NoRelay> {
     name: String,
     utf8: ToUtf8,
     clean: Cleaner,
-    /// The cap, for XML (CSV is read by a parser that caps its own fields).
-    cap: Option<Capper>,
+    /// The lexer that caps text runs (XML) or fields (CSV).
+    cap: Cap,
     /// The chunk being handed out, with its position bookkeeping.
     cur: Chunk,
     out_pos: usize,
@@ -80,11 +97,11 @@ pub(crate) struct Decoded<R: Read, T: Relay = NoRelay> {
 
 impl<R: Read, T: Relay> Decoded<R, T> {
     /// Wraps `inner`, sniffing its encoding from a BOM, UTF-16 without a BOM, or the XML
-    /// declaration. `xml` turns on the lexer that caps text at `cap` bytes.
+    /// declaration; the lexer for `syntax` caps each text run or field at `cap` bytes.
     pub(crate) fn new(
         mut inner: R,
         name: &str,
-        xml: bool,
+        syntax: Syntax,
         cap: usize,
     ) -> io::Result<Decoded<R, T>> {
         let utf8 = ToUtf8::new(&mut inner)?;
@@ -94,7 +111,10 @@ impl<R: Read, T: Relay> Decoded<R, T> {
             name: name.to_string(),
             utf8,
             clean: Cleaner::default(),
-            cap: xml.then(|| Capper::new(cap)),
+            cap: match syntax {
+                Syntax::Xml => Cap::Xml(Capper::new(cap)),
+                Syntax::Csv(d) => Cap::Csv(CsvCapper::new(cap, d)),
+            },
             cur: Chunk::new(0, 0, Vec::with_capacity(CHUNK + 256)),
             out_pos: 0,
             history: History::new(HISTORY + cap.min(8 << 20)),
@@ -112,6 +132,23 @@ impl<R: Read, T: Relay> Decoded<R, T> {
     /// True when the whole input has been read and filtered.
     pub(crate) fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// For CSV: the line of the first quoted field that spans lines, and, at the end of
+    /// input, the line of a quoted field never closed.
+    pub(crate) fn csv_quotes(&self) -> (Option<u64>, Option<u64>) {
+        match &self.cap {
+            Cap::Csv(c) => (c.first_multiline, c.unclosed()),
+            Cap::Xml(_) => (None, None),
+        }
+    }
+
+    /// For CSV: the first line with more than [`MAX_FIELDS`] fields.
+    pub(crate) fn csv_too_wide(&self) -> Option<u64> {
+        match &self.cap {
+            Cap::Csv(c) => c.too_wide,
+            Cap::Xml(_) => None,
+        }
     }
 
     /// Characters replaced so far.
@@ -205,7 +242,12 @@ impl<R: Read, T: Relay> Decoded<R, T> {
             }
             match self.filter_next() {
                 After::More => {}
-                After::End => self.finished = true,
+                After::End => {
+                    if let Cap::Csv(c) = &mut self.cap {
+                        c.finish(self.cur.data.own());
+                    }
+                    self.finished = true;
+                }
                 After::Cut => {
                     self.before_read();
                     self.utf8.read_more(&mut self.inner)?;
@@ -252,12 +294,15 @@ impl<R: Read, T: Relay> Decoded<R, T> {
                 let (line, col) = line_in(history, cur, text, at);
                 warn(
                     relay,
-                    format!("{name}:{line}:{col}: character U+{c:04X} is not allowed in XML; replaced with U+FFFD"),
+                    format!(
+                        "{name}:{line}:{col}: character U+{c:04X} is not allowed in {}; replaced with U+FFFD",
+                        if matches!(cap, Cap::Xml(_)) { "XML" } else { "a result line's text" }
+                    ),
                 );
             }
             match cap {
-                Some(cap) => cap.lex(cleaned, cur),
-                None => cur.data.own().extend_from_slice(cleaned),
+                Cap::Xml(cap) => cap.lex(cleaned, cur),
+                Cap::Csv(cap) => cap.lex(cleaned, cur.data.own()),
             }
         })
     }
@@ -334,7 +379,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8], cap: usize) -> String {
-        let mut d: Decoded<_> = Decoded::new(input, "t", true, cap).unwrap();
+        let mut d: Decoded<_> = Decoded::new(input, "t", Syntax::Xml, cap).unwrap();
         let mut s = String::new();
         d.read_to_string(&mut s).unwrap();
         s
@@ -411,7 +456,7 @@ mod tests {
     #[test]
     fn positions_map_to_lines() {
         let mut d: Decoded<_> =
-            Decoded::new(&b"<a>\n  <b/>\n</a>"[..], "f.xml", true, 1024).unwrap();
+            Decoded::new(&b"<a>\n  <b/>\n</a>"[..], "f.xml", Syntax::Xml, 1024).unwrap();
         let mut s = String::new();
         d.read_to_string(&mut s).unwrap();
         assert_eq!(d.position(6), "f.xml:2:3");

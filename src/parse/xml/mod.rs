@@ -18,7 +18,7 @@ use quick_xml::Reader;
 
 use crate::cli;
 use crate::error::{Error, Result};
-use crate::parse::input::Decoded;
+use crate::parse::input::{Decoded, Syntax};
 use crate::parse::stream::{self, Stream};
 use crate::parse::tokens::Source;
 use attrs::intern_element;
@@ -52,7 +52,7 @@ impl XmlDoc {
     /// Reads an XML document from `raw`, named `name` in messages, with text capped at `cap`.
     pub(crate) fn new(raw: impl Read + Send + 'static, name: &str, cap: usize) -> Result<XmlDoc> {
         let raw: Source = Box::new(raw);
-        let decoded = Decoded::new(raw, name, true, cap)
+        let decoded = Decoded::new(raw, name, Syntax::Xml, cap)
             .map_err(|e| Error::Usage(format!("cannot read '{name}': {}", cli::io_reason(&e))))?;
         let mut reader = Reader::from_reader(decoded);
         let c = reader.config_mut();
