@@ -382,3 +382,29 @@ fn the_readme_is_a_front_door_and_every_page_is_linked() {
     }
     assert!(checked > 20, "only {checked} links checked");
 }
+
+#[test]
+fn architecture_md_names_every_submodule_of_every_tool() {
+    let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut missing = Vec::new();
+    for (m, _) in modules() {
+        let parts: Vec<&str> = m.split("::").collect();
+        let Some(tool) = tool_of(&m) else { continue };
+        if parts.len() < 2 || parts.last() == Some(&"tests") {
+            continue;
+        }
+        let row = arch
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{tool}/`")))
+            .unwrap_or_else(|| panic!("ARCHITECTURE.md has no row for `{tool}/`"));
+        if !row.contains(&format!("`{}`", parts.last().unwrap()))
+            && !row.contains(&format!("`{}/`", parts.last().unwrap()))
+        {
+            missing.push(m);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's table does not name: {missing:?}"
+    );
+}

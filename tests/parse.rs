@@ -483,3 +483,103 @@ fn truncated_and_corrupted_reports_fail_cleanly() {
 fn files_in(dir: &str) -> Vec<std::path::PathBuf> {
     files(&root().join(dir), &[".xml", ".trx"])
 }
+
+/// spira-parse run as a user that file permissions apply to: as root (which reads anything),
+/// dropped to `nobody` with setpriv. Killed after 20 s: a FIFO must never be waited on.
+fn parse_unprivileged(args: &[&str]) -> crate::harness::Run {
+    use std::process::{Command, Stdio};
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let root = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"));
+    let bin = crate::harness::bin("spira-parse");
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spira-parse (through setpriv when run as root) starts");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("spira-parse still running after 20 s: it waits on something");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    crate::harness::Run {
+        cmd: format!("spira-parse {}", args.join(" ")),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn keep_going_reports_each_unreadable_path_and_reads_the_rest_once() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let t = TempDir::new("walk");
+    let d = |p: &str| t.path(p);
+    std::fs::copy(root().join("fixtures/junit/gradle.xml"), d("a.xml")).unwrap();
+    symlink("/nonexistent/report.xml", d("b-dangling.xml")).unwrap();
+    symlink(d("a.xml"), d("c-same.xml")).unwrap();
+    std::fs::copy(root().join("fixtures/junit/gradle.xml"), d("d-locked.xml")).unwrap();
+    std::fs::set_permissions(d("d-locked.xml"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(d("e-fifo.xml"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    std::fs::create_dir(d("f-locked")).unwrap();
+    std::fs::copy(
+        root().join("fixtures/junit/gradle.xml"),
+        d("f-locked/g.xml"),
+    )
+    .unwrap();
+    std::fs::set_permissions(d("f-locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::create_dir(d("z")).unwrap();
+    std::fs::copy(root().join("fixtures/csv/basic.csv"), d("z/h.csv")).unwrap();
+    let dir = t.0.display().to_string();
+
+    let r = parse_unprivileged(&["--keep-going", &dir]);
+    let mut reports: Vec<String> = r
+        .json()
+        .iter()
+        .map(|v| v["report"].as_str().unwrap().to_string())
+        .collect();
+    reports.dedup();
+    assert_eq!(
+        reports,
+        [format!("{dir}/a.xml"), format!("{dir}/z/h.csv")],
+        "{r}"
+    );
+    let err: Vec<&str> = r.stderr.lines().collect();
+    let want = [
+        format!("spira-parse: cannot open '{dir}/b-dangling.xml' for reading: No such file or directory (a symlink to nothing) (skipped: --keep-going)"),
+        format!("spira-parse: {dir}/c-same.xml: skipped: the same file as {dir}/a.xml"),
+        format!("spira-parse: {dir}/e-fifo.xml: skipped: a FIFO, not a regular file (name it to read it)"),
+        format!("spira-parse: cannot read directory '{dir}/f-locked': Permission denied (skipped: --keep-going)"),
+        format!("spira-parse: cannot open '{dir}/d-locked.xml' for reading: Permission denied (skipped: --keep-going)"),
+    ];
+    assert_eq!(err, want, "{r}");
+    r.expect_code(2);
+
+    // Without --keep-going the first unreadable path stops everything before any output.
+    let r = parse_unprivileged(&[&dir]);
+    r.expect_code(2);
+    assert!(r.stdout.is_empty(), "{r}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r}");
+    std::fs::set_permissions(d("f-locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -13,6 +13,7 @@ mod testng;
 mod tokens;
 mod trx;
 mod values;
+mod walk;
 mod xml;
 mod xunit;
 
@@ -40,7 +41,8 @@ Examples:
 #[command(name = "spira-parse", version, after_help = EXAMPLES)]
 pub struct Args {
     /// Report files, or directories to search for *.xml, *.trx and *.csv files (recursively,
-    /// in sorted order). `-` or nothing means standard input.
+    /// in sorted order; a file reached twice is read once; symlinks to directories, FIFOs and
+    /// devices found there are skipped). `-` or nothing means standard input.
     #[arg(value_name = "FILE|DIR|-")]
     pub(crate) paths: Vec<PathBuf>,
 
@@ -48,7 +50,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub(crate) format: Option<Format>,
 
-    /// After a bad file, report it and go on with the next one (exit 1 at the end).
+    /// After a bad file, or a path that cannot be read, report it and go on with the next one
+    /// (exit 1 at the end; 2 if a path could not be read).
     #[arg(long)]
     pub(crate) keep_going: bool,
 
@@ -137,7 +140,10 @@ pub fn run(args: Args) -> Result<()> {
     for (field, header) in &args.columns {
         csv::known_field(field, header)?;
     }
-    let inputs = expand(&args.paths)?;
+    let walk::Found {
+        inputs,
+        mut unreadable,
+    } = walk::expand(&args.paths, args.keep_going)?;
     let mut out = cli::LineOut::stdout();
     let mut counts = Counts::default();
     let mut failed = 0usize;
@@ -149,6 +155,12 @@ pub fn run(args: Args) -> Result<()> {
                 out.flush()?;
                 cli::error(format_args!("{msg}"));
                 failed += 1;
+            }
+            // A file that cannot be opened or read: reported, and the exit code says so.
+            Err(Error::Usage(msg)) if args.keep_going => {
+                out.flush()?;
+                cli::error(format_args!("{msg} (skipped: --keep-going)"));
+                unreadable += 1;
             }
             Err(e) => {
                 result = Err(e);
@@ -169,85 +181,21 @@ pub fn run(args: Args) -> Result<()> {
             c[2],
             c[3],
             c[4],
-            if failed > 0 {
-                format!("; {failed} file(s) rejected")
-            } else {
-                String::new()
+            match (failed, unreadable) {
+                (0, 0) => String::new(),
+                (f, 0) => format!("; {f} file(s) rejected"),
+                (f, u) => format!("; {f} file(s) rejected, {u} path(s) unreadable"),
             }
         ));
     }
     result?;
+    if unreadable > 0 {
+        return Err(Error::Exit(crate::error::EXIT_USAGE));
+    }
     if failed > 0 {
         return Err(Error::Exit(crate::error::EXIT_DATA));
     }
     Ok(())
-}
-
-/// The inputs named by the arguments: files as given, directories searched recursively for
-/// report files in sorted order. A missing path is a usage error before anything is read.
-pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
-    if paths.is_empty() {
-        return Ok(vec![Input::stdin()]);
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        if p == Path::new("-") {
-            out.push(Input::stdin());
-            continue;
-        }
-        let meta = std::fs::metadata(p).map_err(|e| {
-            Error::Usage(format!(
-                "cannot open '{}' for reading: {}",
-                p.display(),
-                cli::io_reason(&e)
-            ))
-        })?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut found)?;
-            found.sort();
-            out.extend(found.iter().map(|f| Input::new(f)));
-        } else {
-            out.push(Input::new(p));
-        }
-    }
-    Ok(out)
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read directory '{}': {}",
-            dir.display(),
-            cli::io_reason(&e)
-        ))
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|e| {
-            Error::Usage(format!(
-                "cannot read directory '{}': {}",
-                dir.display(),
-                cli::io_reason(&e)
-            ))
-        })?;
-        let path = entry.path();
-        let ft = entry.file_type().map_err(Error::Io)?;
-        if ft.is_dir() {
-            walk(&path, found)?;
-        } else if is_report_name(&path) {
-            found.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`.
-pub(crate) fn is_report_name(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["xml", "trx", "csv"]
-            .iter()
-            .any(|x| e.eq_ignore_ascii_case(x))
-    })
 }
 
 /// What the first bytes of an input look like.

@@ -1,0 +1,173 @@
+//! The inputs spira-parse's arguments name: files as given, directories searched for report
+//! files. A directory is walked with `walkdir` (symlinks to directories are not followed, as in
+//! ripgrep and fd); a file reached twice (through a symlink, a hard link, or named twice) is
+//! read once; in a directory, what is not a regular file (a FIFO, a socket, a device) is
+//! skipped with a note rather than waited on. A named FIFO is read: that is how `<(cmd)` works.
+
+use std::collections::HashMap;
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::cli::{self, Input};
+use crate::error::{Error, Result};
+
+/// The inputs found, and how many paths could not be read (reported already).
+pub(crate) struct Found {
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) unreadable: usize,
+}
+
+/// Expands the arguments into inputs: none means standard input. An entry that cannot be read
+/// (missing, a dangling symlink, a directory without permission) is a usage error before
+/// anything is read, or, with `keep_going`, reported and skipped.
+pub(crate) fn expand(paths: &[PathBuf], keep_going: bool) -> Result<Found> {
+    let mut w = Walker {
+        keep_going,
+        seen: HashMap::new(),
+        found: Found {
+            inputs: Vec::new(),
+            unreadable: 0,
+        },
+    };
+    if paths.is_empty() {
+        w.found.inputs.push(Input::stdin());
+    }
+    for p in paths {
+        if p == Path::new("-") {
+            w.found.inputs.push(Input::stdin());
+            continue;
+        }
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => w.dir(p)?,
+            Ok(m) => w.file(p, &m),
+            Err(e) => w.problem(open_error(p, &e))?,
+        }
+    }
+    Ok(w.found)
+}
+
+struct Walker {
+    keep_going: bool,
+    /// Each file read so far, by identity: the name it was read under.
+    seen: HashMap<(u64, u64), String>,
+    found: Found,
+}
+
+impl Walker {
+    /// A path that cannot be read: an error, or with --keep-going a report.
+    fn problem(&mut self, msg: String) -> Result<()> {
+        if !self.keep_going {
+            return Err(Error::Usage(msg));
+        }
+        cli::error(format_args!("{msg} (skipped: --keep-going)"));
+        self.found.unreadable += 1;
+        Ok(())
+    }
+
+    /// The report files under `dir`, in sorted order.
+    fn dir(&mut self, dir: &Path) -> Result<()> {
+        for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.problem(walk_error(&e))?;
+                    continue;
+                }
+            };
+            if entry.file_type().is_dir() || !is_report_name(entry.path()) {
+                continue;
+            }
+            // Follows a symlink to what it points at.
+            match std::fs::metadata(entry.path()) {
+                Ok(m) if m.is_file() => self.file(entry.path(), &m),
+                Ok(m) => cli::info(format_args!(
+                    "{}: skipped: {}",
+                    entry.path().display(),
+                    not_a_file(&m)
+                )),
+                Err(e) => {
+                    let mut msg = open_error(entry.path(), &e);
+                    if entry.path_is_symlink() {
+                        msg.push_str(" (a symlink to nothing)");
+                    }
+                    self.problem(msg)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A file, unless it was found already.
+    fn file(&mut self, path: &Path, meta: &Metadata) {
+        let name = path.display().to_string();
+        if let Some(id) = identity(meta) {
+            if let Some(first) = self.seen.get(&id) {
+                cli::info(format_args!("{name}: skipped: the same file as {first}"));
+                return;
+            }
+            self.seen.insert(id, name);
+        }
+        self.found.inputs.push(Input::new(path));
+    }
+}
+
+/// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`.
+fn is_report_name(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["xml", "trx", "csv"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
+fn open_error(p: &Path, e: &std::io::Error) -> String {
+    format!(
+        "cannot open '{}' for reading: {}",
+        p.display(),
+        cli::io_reason(e)
+    )
+}
+
+fn walk_error(e: &walkdir::Error) -> String {
+    let path = e.path().map_or(String::new(), |p| p.display().to_string());
+    match e.io_error() {
+        Some(io) => format!("cannot read directory '{path}': {}", cli::io_reason(io)),
+        None => format!("cannot read directory '{path}': {e}"),
+    }
+}
+
+/// What a path that is not a regular file or a directory is.
+fn not_a_file(m: &Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_fifo() {
+            return "a FIFO, not a regular file (name it to read it)";
+        }
+        if t.is_socket() {
+            return "a socket, not a regular file";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device, not a regular file";
+        }
+    }
+    if m.is_dir() {
+        return "a symlink to a directory (not followed)";
+    }
+    "not a regular file"
+}
+
+/// A file's identity: its device and inode.
+#[cfg(unix)]
+fn identity(m: &Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &Metadata) -> Option<(u64, u64)> {
+    None
+}
