@@ -125,6 +125,14 @@ fn unbatch(inputs: &[cli::Input], out: &mut cli::LineOut) -> Result<()> {
                 )))
             }
         };
+        // A run is an object: anything else is not one, and is refused by its place.
+        if let Some(k) = runs.iter().position(|r| !r.get().starts_with('{')) {
+            return Err(Error::Data(format!(
+                "{name}:{n}: item {} of the batch is not a run (a JSON object): {}",
+                k + 1,
+                cli::printable(&runs[k].get().chars().take(40).collect::<String>())
+            )));
+        }
         for r in runs {
             out.line(|buf| buf.extend_from_slice(r.get().as_bytes()))?;
         }

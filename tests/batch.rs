@@ -120,6 +120,14 @@ fn unbatch_reads_batches_and_dead_letters() {
     let r = run("spira-batch", &["--unbatch"], Some(b"{\"no\":\"runs\"}\n"));
     r.expect_code(1);
     assert_eq!(r.err1(), "spira-batch: <stdin>:1: not a batch (a JSON array) nor a dead-letter record (an object with a \"runs\" array)");
+    // An array of things that are not runs is refused, not passed through as "run" lines.
+    let r = run("spira-batch", &["--unbatch"], Some(b"[1,\"x\",null]\n"));
+    r.expect_code(1);
+    assert!(r.stdout.is_empty(), "{r}");
+    assert_eq!(
+        r.err1(),
+        "spira-batch: <stdin>:1: item 1 of the batch is not a run (a JSON object): 1"
+    );
 }
 
 /// The whole offline chain on the fixtures: parse | map | validate | batch.

@@ -586,3 +586,33 @@ fn stack_traces_copied_escaped_read_as_the_decoded_text() {
         "spira-map: <stdin>:1: not a result line: a text field: unexpected end of hex escape"
     );
 }
+
+#[test]
+fn a_key_given_twice_in_a_map_file_is_warned_about_and_the_first_wins() {
+    let t = TempDir::new("dupkeys");
+    let forms = [
+        ("m.csv", "key,test_case_id\nc.a,1\nx,9\nC.A,2\n", 4, 2),
+        (
+            "m.json",
+            "{\n  \"c.a\": 1,\n  \"x\": {\"test_case_id\": 9},\n  \"c.a\": 2\n}\n",
+            4,
+            2,
+        ),
+        ("m.cfg", "[test_cases]\nc.a = 1\nx = 9\n\nc.a = 2\n", 5, 2),
+    ];
+    let input = [result(json!({"classname": "c", "name": "a"}))];
+    for (name, text, again, first) in forms {
+        let path = t.path(name);
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let r = map(&["--map", p], &input);
+        r.expect_code(0);
+        assert_eq!(ids(&r), [1], "{r}");
+        let key = if name.ends_with(".csv") { "C.A" } else { "c.a" };
+        assert_eq!(
+            r.err1(),
+            format!("spira-map: warning: map file {p}:{again}: \"{key}\" is given again (first at {p}:{first}); the first is used"),
+            "{r}"
+        );
+    }
+}

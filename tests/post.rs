@@ -311,6 +311,26 @@ fn the_dry_run_connects_to_nothing_and_hides_the_key() {
         assert!(lines[0]["body"][0].get("_Attachments").is_none());
         assert!(r.stdout.contains(shown), "{auth}: {}", r.stdout);
     }
+    // A dry run sends nothing: it needs no key (the --help example), and --refresh-only,
+    // which would connect, is refused with it.
+    let input = batches(3, 2);
+    let r = run_env(
+        "spira-post",
+        &["--dry-run"],
+        Some(input.as_bytes()),
+        &env[..3],
+    );
+    r.expect_code(0);
+    assert_eq!(r.json().len(), 2, "{r}");
+    assert!(r.stdout.contains("\"api-key\":\"***\""), "{r}");
+    let r = run_env(
+        "spira-post",
+        &["--dry-run", "--refresh-only"],
+        Some(input.as_bytes()),
+        &env,
+    );
+    r.expect_code(2);
+    assert!(r.stderr.contains("cannot be used with"), "{r}");
 }
 
 #[test]
@@ -956,5 +976,35 @@ fn a_terminal_gets_a_progress_line_wiped_before_the_summary() {
     assert_eq!(
         std::fs::read_to_string(&created).unwrap().lines().count(),
         100
+    );
+}
+
+#[test]
+fn a_key_given_twice_in_a_spira_cfg_is_warned_about_and_the_first_wins() {
+    let t = TempDir::new("dupcfg");
+    let cfg = t.path("spira.cfg");
+    std::fs::write(
+        &cfg,
+        "[credentials]\nurl = http://127.0.0.1:1\nusername = u\nproject_id = 4\nURL = http://other.example\n",
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let r = run_env(
+        "spira-post",
+        &["--dry-run", "--config", c],
+        Some(batches(1, 1).as_bytes()),
+        &[],
+    );
+    r.expect_code(0);
+    assert!(
+        r.json()[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:1/"),
+        "{r}"
+    );
+    assert_eq!(
+        r.err1(),
+        format!("spira-post: warning: {c}:5: [credentials] URL is given again (first on line 2); the first is used")
     );
 }

@@ -89,8 +89,23 @@ impl ConnectionArgs {
         self.resolve_with(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
 
+    /// [`resolve`](Self::resolve) for a dry run, which sends nothing: the key may be missing
+    /// (then it is empty); one that is given is still checked.
+    pub(crate) fn resolve_without_key(&self) -> Result<Connection> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        self.resolve_env(&env, false)
+    }
+
     /// [`resolve`](Self::resolve) with the environment given.
     pub(crate) fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> Result<Connection> {
+        self.resolve_env(&env, true)
+    }
+
+    fn resolve_env(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        need_key: bool,
+    ) -> Result<Connection> {
         let cfg = match &self.config {
             Some(p) => read_cfg(p)?,
             None => Default::default(),
@@ -123,13 +138,22 @@ impl ConnectionArgs {
         };
         let api_key = match &self.api_key_file {
             Some(p) => key_file(p)?,
-            None => env("SPIRA_API_KEY")
-                .or_else(|| from_cfg("token"))
-                .ok_or_else(|| {
-                    missing("the API key", "--api-key-file", "SPIRA_API_KEY", "token")
-                })?,
+            None => match env("SPIRA_API_KEY").or_else(|| from_cfg("token")) {
+                Some(k) => k,
+                None if !need_key => String::new(),
+                None => {
+                    return Err(missing(
+                        "the API key",
+                        "--api-key-file",
+                        "SPIRA_API_KEY",
+                        "token",
+                    ))
+                }
+            },
         };
-        check_secret("the API key", &api_key)?;
+        if need_key || !api_key.is_empty() {
+            check_secret("the API key", &api_key)?;
+        }
         check_secret("the user name", &username)?;
         let url = check_url(&url)?;
         Ok(Connection {

@@ -21,6 +21,8 @@ pub(crate) struct Entry {
 /// A `spira.cfg`: its sections (names in lower case) and their entries, in file order.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SpiraCfg {
+    /// The file's name, for messages.
+    path: String,
     sections: Vec<(String, Vec<Entry>)>,
 }
 
@@ -28,7 +30,10 @@ impl SpiraCfg {
     /// Reads the text of `path`, which must be INI: every line is blank, a comment, a section
     /// header or `key = value` inside a section.
     pub(crate) fn read(path: &str, text: &str) -> Result<SpiraCfg> {
-        let mut cfg = SpiraCfg::default();
+        let mut cfg = SpiraCfg {
+            path: path.to_string(),
+            sections: Vec::new(),
+        };
         for (i, raw) in text.trim_start_matches('\u{feff}').lines().enumerate() {
             let line = i + 1;
             let l = raw.trim();
@@ -82,11 +87,22 @@ impl SpiraCfg {
         self.sections.iter().any(|(n, _)| n == name)
     }
 
-    /// The `[credentials]` section.
+    /// The `[credentials]` section. A key given twice is warned about, naming both lines, and
+    /// the first is used (Python's configparser refuses the file).
     pub(crate) fn credentials(&self) -> Credentials {
         let mut values = HashMap::new();
+        let mut lines: HashMap<String, usize> = HashMap::new();
         for e in self.section("credentials") {
-            values.insert(e.key.to_lowercase(), e.value.clone());
+            let key = e.key.to_lowercase();
+            if let Some(first) = lines.get(&key) {
+                crate::cli::warn(format_args!(
+                    "{}:{}: [credentials] {} is given again (first on line {first}); the first is used",
+                    self.path, e.line, e.key
+                ));
+                continue;
+            }
+            lines.insert(key.clone(), e.line);
+            values.insert(key, e.value.clone());
         }
         Credentials { values }
     }

@@ -23,6 +23,8 @@ pub(crate) struct Target {
 struct Keyed {
     exact: HashMap<String, Target>,
     globs: Vec<(Regex, Target)>,
+    /// Where each key (in lower case) was first given, for the warning about a second one.
+    seen: HashMap<String, String>,
 }
 
 impl Keyed {
@@ -30,19 +32,30 @@ impl Keyed {
         Keyed {
             exact: HashMap::new(),
             globs: Vec::new(),
+            seen: HashMap::new(),
         }
     }
 
-    /// Adds an entry (the first of equal keys wins); `Err` says why a glob cannot be used.
-    fn insert(&mut self, key: &str, t: Target) -> std::result::Result<(), String> {
+    /// Adds an entry given at `at` (`FILE:LINE`). The first of equal keys (compared in lower
+    /// case) wins, in every form of map file, and a second one is warned about, naming both
+    /// places. `Err` says why a glob cannot be used.
+    fn insert(&mut self, key: &str, t: Target, at: String) -> std::result::Result<(), String> {
         let k = key.trim().to_lowercase();
+        if let Some(first) = self.seen.get(&k) {
+            crate::cli::warn(format_args!(
+                "map file {at}: \"{}\" is given again (first at {first}); the first is used",
+                key.trim()
+            ));
+            return Ok(());
+        }
         if k.contains(['*', '?']) {
             let re = glob(&k)
                 .map_err(|e| format!("the pattern \"{}\" cannot be used: {e}", key.trim()))?;
             self.globs.push((re, t));
         } else {
-            self.exact.entry(k).or_insert(t);
+            self.exact.insert(k.clone(), t);
         }
+        self.seen.insert(k, at);
         Ok(())
     }
 
@@ -216,22 +229,21 @@ fn add(m: &mut MapFile, key: &str, t: Target, at: impl FnOnce() -> String) -> Re
     } else {
         &mut m.tests
     };
+    let at = at();
     keyed
-        .insert(key, t)
-        .map_err(|why| Error::Usage(format!("map file {}: {why}", at())))
+        .insert(key, t, at.clone())
+        .map_err(|why| Error::Usage(format!("map file {at}: {why}")))
 }
 
 fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+    let Entries(obj) = serde_json::from_str(text).map_err(|e| {
         Error::Usage(format!(
             "map file {path}:{}:{}: not valid JSON: {e}",
             e.line(),
             e.column()
         ))
     })?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| Error::Usage(format!("map file {path}: expected a JSON object")))?;
+    let mut lines = key_lines(text).into_iter();
     let id = |key: &str, what: &str, v: &serde_json::Value| -> Result<Option<u64>> {
         match v {
             serde_json::Value::Null => Ok(None),
@@ -246,7 +258,8 @@ fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
         })
     };
     for (key, val) in obj {
-        let t = match val {
+        let key = key.as_str();
+        let t = match &val {
             serde_json::Value::Object(o) => Target {
                 test_case: o
                     .get("test_case_id")
@@ -264,9 +277,76 @@ fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
                 test_set: None,
             },
         };
-        add(m, key, t, || format!("{path}: \"{key}\""))?;
+        let line = lines.next().unwrap_or(0);
+        add(m, key, t, || format!("{path}:{line}"))?;
     }
     Ok(())
+}
+
+/// A JSON map file's top-level object, every entry in file order, a repeated key included
+/// (`serde_json::Value` would keep only the last).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Entries, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = map.next_entry()? {
+                    v.push(e);
+                }
+                Ok(Entries(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The line of each key of the top-level object of valid JSON `text`, in order: a string at
+/// depth 1 followed by `:`.
+fn key_lines(text: &str) -> Vec<usize> {
+    let (mut lines, mut line, mut depth) = (Vec::new(), 1, 0usize);
+    let mut bytes = text.bytes().peekable();
+    let mut string_line = None;
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = line;
+                while let Some(c) = bytes.next() {
+                    match c {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+                string_line = (depth == 1).then_some(start);
+                continue;
+            }
+            b':' => {
+                if let Some(l) = string_line {
+                    lines.push(l);
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !b.is_ascii_whitespace() {
+            string_line = None;
+        }
+    }
+    lines
 }
 
 /// Inflectra's `spira.cfg`: its `[test_cases]` and `[test_sets]` sections, and the defaults of
@@ -347,7 +427,7 @@ mod tests {
                 test_case: Some(tc),
                 test_set: None,
             };
-            k.insert(key, t).unwrap();
+            k.insert(key, t, String::new()).unwrap();
         }
         assert_eq!(k.lookup(&["tests.alpha"]).unwrap().test_case, Some(3));
         assert_eq!(k.lookup(&["tests.another"]).unwrap().test_case, Some(1));

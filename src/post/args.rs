@@ -79,7 +79,8 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub(crate) release: Option<u64>,
 
-    /// Print each request that would be sent, as a JSON line, and send nothing.
+    /// Print each request that would be sent, as a JSON line, and send nothing (no API key
+    /// is needed).
     #[arg(long)]
     pub(crate) dry_run: bool,
 
@@ -88,8 +89,9 @@ pub struct Args {
     #[arg(long)]
     pub(crate) refresh: bool,
 
-    /// Only refresh summaries (of --release, or the whole project); upload nothing.
-    #[arg(long)]
+    /// Only refresh summaries (of --release, or the whole project); upload nothing. Not with
+    /// --dry-run, which connects to nothing.
+    #[arg(long, conflicts_with = "dry_run")]
     pub(crate) refresh_only: bool,
 
     /// No summary and no progress on stderr.

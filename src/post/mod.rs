@@ -42,7 +42,12 @@ use upload::upload;
 
 /// The entry point of `spira-post`.
 pub fn run(args: Args) -> Result<()> {
-    let conn = args.conn.resolve()?;
+    // A dry run sends nothing, so it needs no key.
+    let conn = if args.dry_run {
+        args.conn.resolve_without_key()?
+    } else {
+        args.conn.resolve()?
+    };
     if args.refresh_only {
         let agent = args.conn.agent()?;
         let releases: Vec<u64> = args.release.into_iter().collect();
