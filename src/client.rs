@@ -40,16 +40,20 @@ pub(crate) fn each_page(
             ))
         })?;
         let status = resp.status().as_u16();
+        // A page of 500 test cases is well under a megabyte: a far larger answer is not Spira's.
         let body = resp
             .body_mut()
             .with_config()
-            .limit(u64::MAX)
+            .limit(ANSWER_LIMIT)
             .read_to_string()
             .map_err(|e| {
-                Error::Server(format!(
-                    "cannot read the answer: {}",
-                    conn.redact(&e.to_string())
-                ))
+                Error::Server(match e {
+                    ureq::Error::BodyExceedsLimit(_) => format!(
+                        "the answer from {url} is larger than {} MiB: not a page of test cases",
+                        ANSWER_LIMIT >> 20
+                    ),
+                    e => format!("cannot read the answer: {}", conn.redact(&e.to_string())),
+                })
             })?;
         match status {
             200 => {}
@@ -67,6 +71,7 @@ pub(crate) fn each_page(
                     conn.project
                 )))
             }
+            404 => return Err(not_found(&conn.redact(&url), &conn.redact(&body))),
             _ => {
                 let shown: String = conn.redact(body.trim()).chars().take(300).collect();
                 return Err(Error::Server(format!("{status} from Spira: {shown}")));
@@ -82,6 +87,25 @@ pub(crate) fn each_page(
         }
         row += PAGE;
     }
+}
+
+/// The most bytes of an answer read into memory.
+const ANSWER_LIMIT: u64 = 64 << 20;
+
+/// The error of a 404 on an API path: the URL, the API version or the project is wrong, which
+/// is a configuration error (exit 2), not a rejected request. `message` is the answer's body.
+pub(crate) fn not_found(url: &str, message: &str) -> Error {
+    let shown: String = message
+        .trim()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    Error::Usage(format!(
+        "404 from {url} ({shown}): the URL does not reach Spira's REST API for this project; check --url (Spira's base URL, without /Services/...), --api-version and --project (nothing was stored)"
+    ))
 }
 
 /// The error of a redirect, which is never followed.

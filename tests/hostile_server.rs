@@ -531,3 +531,62 @@ fn an_unwritable_dead_letter_file_is_refused_first_or_stops_the_upload() {
     let summary = r.stderr.lines().last().unwrap();
     assert!(summary.contains("1 runs rejected"), "{summary}");
 }
+
+#[test]
+fn a_404_on_the_api_path_is_a_configuration_error_not_a_rejected_batch() {
+    let m = Mock::start(&[]);
+    let t = TempDir::new("404");
+    let dead = t.path("dead.jsonl");
+    let d = dead.to_str().unwrap();
+    // A wrong path prefix, and a project that does not exist.
+    for (url, project) in [(format!("{}/spira", m.url), "1"), (m.url.clone(), "77")] {
+        let mut e = env(&url, KEY);
+        e[2].1 = project.into();
+        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = run_env(
+            "spira-post",
+            &["--dead-letter", d],
+            Some(batches(6, 2).as_bytes()),
+            &e,
+        );
+        r.expect_code(2);
+        no_secret(&r.stdout, &r.stderr);
+        assert!(
+            r.stderr
+                .contains("the URL does not reach Spira's REST API for this project; check --url"),
+            "{url} {project}\n{r}"
+        );
+        assert!(!r.stderr.contains("may have stored"), "{r}");
+        assert!(
+            std::fs::read_to_string(&dead)
+                .unwrap_or_default()
+                .is_empty(),
+            "{r}"
+        );
+        let ids = run_env("spira-ids", &[], None, &e);
+        ids.expect_code(2);
+        assert!(ids.stderr.contains("check --url"), "{ids}");
+    }
+    assert_eq!(stored(&m), 0);
+}
+
+#[test]
+fn an_answer_far_larger_than_any_spira_answer_is_not_read_whole() {
+    // 80 MB of answer to a batch of two runs: read up to 64 MiB, then the batch is uncertain,
+    // and reconciliation finds the runs stored.
+    let m = Mock::start(&[]);
+    let mock = m.url.clone();
+    let proxy = Server::start(move |r: &Req| {
+        let resp = forward(&mock, r);
+        if r.target.ends_with("record-multiple") {
+            return Resp::new(200, vec![b' '; 80 << 20]);
+        }
+        resp
+    });
+    let r = tool("spira-post", &proxy.url, &["--verbose"], &batches(2, 2));
+    r.expect_code(0);
+    assert!(r.stderr.contains("<stdin>:1: the answer is larger than 64 MiB, more than Spira's answer to this request can be; listing what the server holds to settle 2 runs"), "{r}");
+    assert_eq!(stored(&m), 2, "{r}");
+    assert_eq!(m.stats()["duplicates"], 0);
+    assert_eq!(r.json().len(), 2, "{r}");
+}

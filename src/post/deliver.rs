@@ -259,7 +259,10 @@ impl Deliverer<'_> {
         };
         let leading = self.gate.enter();
         let sent = self.sender.post(self.url, &body, rng);
-        if matches!(sent.answer, Answer::Denied(_) | Answer::Redirected(..)) {
+        if matches!(
+            sent.answer,
+            Answer::Denied(_) | Answer::Redirected(..) | Answer::Rejected(404, _)
+        ) {
             self.stop();
         }
         if leading {
@@ -281,6 +284,13 @@ impl Deliverer<'_> {
             }
             Answer::Uncertain(why) => self.uncertain(w, part.runs, &why, rng),
             Answer::Rejected(400, message) => self.rejected(w, part, message, rng),
+            // The endpoint is not there: nothing was stored, and no batch will be.
+            Answer::Rejected(404, message) => {
+                w.d.fatal = Some(crate::client::not_found(
+                    &self.sender.conn.redact(self.url),
+                    &message,
+                ));
+            }
             Answer::Rejected(status, message) => {
                 if self.fail_fast {
                     self.stop();
@@ -319,6 +329,13 @@ impl Deliverer<'_> {
             return;
         }
         if self.reconcile {
+            if self.sender.verbose {
+                cli::info(format_args!(
+                    "{}: {why}; listing what the server holds to settle {} runs",
+                    w.b.at,
+                    set.len()
+                ));
+            }
             match self.find(w, &set, rng) {
                 Ok(left) => {
                     if !left.is_empty() {

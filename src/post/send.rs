@@ -200,19 +200,22 @@ impl Sender<'_> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = match resp
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_string()
-        {
+        let limit = answer_limit(body);
+        let text = match resp.body_mut().with_config().limit(limit).read_to_string() {
             Ok(t) => t,
             Err(e) => {
+                let why = match e {
+                    ureq::Error::BodyExceedsLimit(_) => format!(
+                        "the answer is larger than {} MiB, more than Spira's answer to this request can be",
+                        limit >> 20
+                    ),
+                    e => format!("the answer broke off: {e}"),
+                };
                 return Attempt::Retry {
-                    why: format!("the answer broke off: {e}"),
+                    why,
                     wait: None,
                     maybe_done: true,
-                }
+                };
             }
         };
         if self.verbose {
@@ -235,6 +238,14 @@ impl Sender<'_> {
             _ => Attempt::Done(status, text, location),
         }
     }
+}
+
+/// The most bytes of an answer read into memory: 64 MiB, or four times the request for a large
+/// one (Spira's answer to record-multiple echoes the runs sent, with their IDs). A larger
+/// answer is not Spira's: it is treated as an answer that broke off.
+pub(crate) fn answer_limit(body: Option<&str>) -> u64 {
+    const MIN: u64 = 64 << 20;
+    body.map_or(MIN, |b| MIN.max(4 * b.len() as u64))
 }
 
 /// Whether a request that failed with `e` may have reached the server: not when no connection
