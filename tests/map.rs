@@ -616,3 +616,32 @@ fn a_key_given_twice_in_a_map_file_is_warned_about_and_the_first_wins() {
         );
     }
 }
+
+#[test]
+fn an_impossible_start_is_warned_about_once_and_counted_as_none() {
+    let input = [
+        result(json!({"test_case_id": 1, "start": "2024-02-30T10:00:00", "duration": 2.0})),
+        result(json!({"test_case_id": 2, "start": "2024-13-01T00:00:00Z", "duration": 1.0})),
+    ];
+    let r = map(&[], &input);
+    r.expect_code(0);
+    let starts: Vec<_> = r
+        .json()
+        .iter()
+        .map(|v| v["StartDate"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        starts,
+        ["2024-01-01T00:00:00.000Z", "2024-01-01T00:00:02.000Z"],
+        "{r}"
+    );
+    assert_eq!(
+        r.err1(),
+        "spira-map: warning: <stdin>:1: start \"2024-02-30T10:00:00\" is not a date that exists; the run's start is taken as if it had none (further ones are not reported)"
+    );
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.contains("warning")).count(),
+        1,
+        "{r}"
+    );
+}

@@ -57,6 +57,8 @@ struct Mapper {
     args: Args,
     /// A duration out of bounds was warned about.
     warned_duration: bool,
+    /// An unreadable start was warned about.
+    warned_date: bool,
     resolver: Resolver,
     clock: Clock,
     runs: Runs,
@@ -112,6 +114,7 @@ pub fn run(args: Args) -> Result<()> {
     id_props.extend(args.id_properties.iter().map(|p| p.to_lowercase()));
     let mut m = Mapper {
         warned_duration: false,
+        warned_date: false,
         resolver: Resolver {
             map,
             id_props,
@@ -196,6 +199,15 @@ impl Mapper {
             suite_start: r.suite_start.as_deref(),
             duration,
         });
+        if let Some(s) = self.clock.unreadable.take() {
+            if !self.warned_date {
+                self.warned_date = true;
+                cli::warn(format_args!(
+                    "{at}: start \"{}\" is not a date that exists; the run's start is taken as if it had none (further ones are not reported)",
+                    cli::printable(&s)
+                ));
+            }
+        }
         // A text field decoded on its own: its line and column say nothing useful.
         let bad = |e: serde_json::Error| {
             let e = e.to_string();

@@ -19,6 +19,9 @@ pub(super) struct Clock {
     reference: Millis,
     /// Minutes from UTC of times written without a zone.
     zone: i32,
+    /// A start or suite start of the last result that could not be read (an impossible date
+    /// such as `2024-02-30`): the caller warns about it.
+    pub(super) unreadable: Option<String>,
 }
 
 /// What of a result the clock reads.
@@ -40,6 +43,7 @@ impl Clock {
             current: None,
             reference,
             zone,
+            unreadable: None,
         }
     }
 
@@ -49,9 +53,17 @@ impl Clock {
     pub(super) fn times<S: AsRef<str>>(&mut self, r: &Times<'_, S>) -> (Millis, Millis) {
         let dur = r.duration.map_or(0, |d| (d * 1000.0).round() as Millis);
         let zone = self.zone;
-        let start = if let Some(t) = r.start.and_then(|s| date::parse_iso(s, zone)) {
+        let mut read = |s: Option<&str>| {
+            let s = s?;
+            let t = date::parse_iso(s, zone);
+            if t.is_none() {
+                self.unreadable = Some(s.to_string());
+            }
             t
-        } else if let Some(t) = r.suite_start.and_then(|s| date::parse_iso(s, zone)) {
+        };
+        let start = if let Some(t) = read(r.start) {
+            t
+        } else if let Some(t) = read(r.suite_start) {
             self.key.clear();
             self.key.push_str(r.report);
             for s in r.suites {
