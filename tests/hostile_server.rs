@@ -590,3 +590,73 @@ fn an_answer_far_larger_than_any_spira_answer_is_not_read_whole() {
     assert_eq!(m.stats()["duplicates"], 0);
     assert_eq!(r.json().len(), 2, "{r}");
 }
+
+/// SIGINT or SIGTERM: the upload stops cleanly, says what was stored and not sent, and exits
+/// 128 + the signal; a resume with the journal sends only the rest, once.
+#[test]
+#[cfg(unix)]
+fn sigint_and_sigterm_stop_the_upload_with_a_summary() {
+    use std::io::{BufRead, Read};
+    for (sig, name, code) in [("INT", "SIGINT", 130), ("TERM", "SIGTERM", 143)] {
+        let m = Mock::start(&["--latency-ms", "30"]);
+        let t = TempDir::new("signal");
+        let journal = t.path("j");
+        let j = journal.to_str().unwrap();
+        let mut child = post_to(
+            &m,
+            &["--journal", j],
+            &batches(200, 5),
+            std::process::Stdio::piped(),
+        );
+        // Once a batch is stored, the signal.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let kill = std::process::Command::new("kill")
+            .args([&format!("-{sig}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(code), "{err}");
+        let before = stored(&m);
+        assert!(before < 200, "it stopped: {before} stored\n{err}");
+        assert_eq!(
+            1 + rest.lines().count(),
+            before,
+            "a created line per run stored\n{err}"
+        );
+        assert!(
+            err.contains(&format!("{name}: stopping: no new request is sent")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{name}: the upload stopped; {before} runs were stored before (the journal has them), {} were not sent", 200 - before)),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{} runs stored", before)),
+            "the summary\n{err}"
+        );
+        let e = env(&m.url, KEY);
+        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = run_env(
+            "spira-post",
+            &["--journal", j],
+            Some(batches(200, 5).as_bytes()),
+            &e,
+        );
+        r.expect_code(0);
+        assert_eq!(r.json().len(), 200 - before, "{r}");
+        assert_eq!(stored(&m), 200);
+        assert_eq!(m.stats()["duplicates"], 0);
+    }
+}

@@ -20,6 +20,7 @@ mod preflight;
 mod reconcile;
 mod refresh;
 mod send;
+mod signals;
 mod summary;
 mod upload;
 mod worker;
@@ -67,7 +68,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     dead_letter_writable(&args.dead_letter)?;
     let agent = args.conn.agent()?;
-    let stop = AtomicBool::new(false);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let interrupted = signals::on_signals(&stop)?;
     let sender = Sender {
         agent: agent.clone(),
         conn: &conn,
@@ -97,7 +99,15 @@ pub fn run(args: Args) -> Result<()> {
         builds: &builds,
         release: args.release,
     };
-    upload(&args, &conn, &sender, journal.as_ref(), &inputs, &prep)
+    upload(
+        &args,
+        &conn,
+        &sender,
+        journal.as_ref(),
+        &inputs,
+        &prep,
+        &interrupted,
+    )
 }
 
 /// The dead-letter file must be writable before anything is sent: rejected runs written

@@ -15,6 +15,7 @@ use super::journal::Journal;
 use super::reconcile::{InFlight, Known, Reconciler};
 use super::refresh::refresh;
 use super::send::{self, Sender};
+use super::signals::{self, Interrupted};
 use super::summary::summary;
 use super::worker::{Done, Outcome, Worker};
 use crate::cli::{self, Input};
@@ -29,6 +30,7 @@ pub(super) fn upload(
     journal: Option<&Journal>,
     inputs: &[Input],
     prep: &Prep<'_>,
+    interrupted: &Interrupted,
 ) -> Result<()> {
     let started = Instant::now();
     let base = conn.project_base(args.conn.api_version);
@@ -89,7 +91,7 @@ pub(super) fn upload(
         (read, collected)
     });
     let collected = collected?;
-    finish(args, conn, sender, collected, read, started)
+    finish(args, conn, sender, collected, read, started, interrupted)
 }
 
 /// The reading thread's part: each batch line prepared and handed over, no further ahead of
@@ -203,6 +205,7 @@ fn finish(
     (tally, touched, fatal): Collected,
     read: Result<()>,
     started: Instant,
+    interrupted: &Interrupted,
 ) -> Result<()> {
     let touched_any = !touched.releases.is_empty() || !touched.sets.is_empty();
     if !args.quiet && touched_any {
@@ -221,6 +224,22 @@ fn finish(
     }
     // The error first, then the summary of what was done before it.
     let failure = fatal.or(read.err());
+    if let Some(sig) = interrupted.signal() {
+        if let Some(e) = failure.filter(|e| !matches!(e, Error::Exit(_))) {
+            cli::error(format_args!("{e}"));
+        }
+        cli::error(format_args!(
+            "{}: the upload stopped; {} runs were stored before{}, {} were not sent",
+            signals::name(sig),
+            tally.runs,
+            journaled(args),
+            tally.not_sent_runs
+        ));
+        if !args.quiet {
+            cli::info(format_args!("{}", summary(&tally, args, started)));
+        }
+        return Err(Error::Exit(u8::try_from(128 + sig).unwrap_or(1)));
+    }
     let result = match failure {
         // stdout was closed or cannot be written: the upload stopped; an uploader that stops
         // early says so, and exits 1 when runs were left unsent (not 0, as a closed pipe is
@@ -232,8 +251,10 @@ fn finish(
                 format!("cannot write to standard output: {}", cli::io_reason(&e))
             };
             cli::error(format_args!(
-                "{what}: the upload stopped; {} runs were stored before (the journal has them), {} were not sent",
-                tally.runs, tally.not_sent_runs
+                "{what}: the upload stopped; {} runs were stored before{}, {} were not sent",
+                tally.runs,
+                journaled(args),
+                tally.not_sent_runs
             ));
             if tally.not_sent_runs > 0 {
                 Err(Error::Exit(EXIT_DATA))
@@ -260,4 +281,13 @@ fn finish(
         return Err(Error::Exit(EXIT_DATA));
     }
     Ok(())
+}
+
+/// Where the runs stored are on record, for a message about an upload that stopped early.
+fn journaled(args: &Args) -> &'static str {
+    if args.journal.is_some() {
+        " (the journal has them)"
+    } else {
+        ""
+    }
 }
