@@ -34,8 +34,9 @@ pub(crate) fn each_page(
         let resp = conn.get(agent, &url, args.auth).call();
         let mut resp = resp.map_err(|e| {
             Error::Server(format!(
-                "cannot reach {}: {}",
+                "cannot reach {}{}: {}",
                 conn.url,
+                conn.via(),
                 conn.redact(&e.to_string())
             ))
         })?;

@@ -660,3 +660,51 @@ fn sigint_and_sigterm_stop_the_upload_with_a_summary() {
         assert_eq!(m.stats()["duplicates"], 0);
     }
 }
+
+#[test]
+fn a_failed_connection_through_a_proxy_names_the_proxy() {
+    let m = Mock::start(&[]);
+    let base = env(&m.url, KEY);
+    let cases = [
+        (
+            "HTTP_PROXY",
+            "nonsense.invalid",
+            "through the proxy http://nonsense.invalid:80 from HTTP_PROXY",
+        ),
+        (
+            "ALL_PROXY",
+            "socks5://127.0.0.1:1",
+            "through the proxy socks5://127.0.0.1:1 from ALL_PROXY",
+        ),
+    ];
+    for (var, value, said) in cases {
+        let mut e: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        e.push((var, value));
+        let r = run_env("spira-ids", &[], None, &e);
+        r.expect_code(3);
+        assert!(r.stderr.contains(said), "{r}");
+        let r = run_env(
+            "spira-post",
+            &["--retries", "0"],
+            Some(batches(2, 2).as_bytes()),
+            &e,
+        );
+        r.expect_code(3);
+        assert!(r.stderr.contains(said), "{r}");
+        // NO_PROXY naming the host: straight to the mock.
+        e.push(("NO_PROXY", "localhost,127.0.0.1"));
+        run_env("spira-ids", &[], None, &e).expect_code(0);
+    }
+    assert_eq!(
+        stored(&m),
+        0,
+        "nothing reached the mock through a proxy that is not there"
+    );
+    // A proxy variable that is not a URL is a configuration error, its value never shown.
+    let mut e: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    e.push(("HTTPS_PROXY", "http://user:s3cret@[bad"));
+    let r = run_env("spira-ids", &[], None, &e);
+    r.expect_code(2);
+    assert!(r.stderr.contains("HTTPS_PROXY is not a proxy URL"), "{r}");
+    assert!(!r.stderr.contains("s3cret"), "{r}");
+}

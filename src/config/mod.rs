@@ -69,6 +69,9 @@ pub(crate) struct Connection {
     pub(crate) project: u64,
     /// The `[credentials]` of a spira.cfg, when one was given.
     pub(crate) cfg: Option<Credentials>,
+    /// The proxy the environment sends requests to Spira through, as messages name it
+    /// (`http://proxy:3128 from HTTPS_PROXY`, without its user name and password).
+    pub(crate) proxy: Option<String>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -156,12 +159,14 @@ impl ConnectionArgs {
         }
         check_secret("the user name", &username)?;
         let url = check_url(&url)?;
+        let proxy = env_proxy(env, &url)?;
         Ok(Connection {
             url,
             username,
             api_key,
             project,
             cfg: self.config.as_ref().map(|_| cfg),
+            proxy,
         })
     }
 }
@@ -210,6 +215,54 @@ impl ConnectionArgs {
         }
         Ok(b.build().into())
     }
+}
+
+/// The proxy ureq takes from the environment for `url` (the first of `ALL_PROXY`,
+/// `HTTPS_PROXY`, `HTTP_PROXY`, each in upper then lower case, unless `NO_PROXY` names the
+/// host), named for messages: a connection that fails through a proxy must say so. A variable
+/// that is set but is not a proxy URL is refused (ureq would pass over it in silence); its
+/// value is not shown, since it may hold a password.
+fn env_proxy(env: &dyn Fn(&str) -> Option<String>, url: &str) -> Result<Option<String>> {
+    const VARS: [&str; 6] = [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ];
+    let Some((var, value)) = VARS.iter().find_map(|v| env(v).map(|x| (*v, x))) else {
+        return Ok(None);
+    };
+    let proxy = ureq::Proxy::new(&value).map_err(|e| {
+        Error::Usage(format!(
+            "{var} is not a proxy URL ({e}): write http://HOST:PORT, https://..., socks4://... or socks5://..."
+        ))
+    })?;
+    let host = url.parse::<ureq::http::Uri>().ok();
+    let bypassed = match (env("NO_PROXY").or_else(|| env("no_proxy")), host) {
+        (Some(no), Some(uri)) => uri.host().is_some_and(|h| no_proxy_matches(&no, h)),
+        _ => false,
+    };
+    if bypassed {
+        return Ok(None);
+    }
+    let scheme = proxy.uri().scheme_str().unwrap_or("http");
+    Ok(Some(format!(
+        "{scheme}://{}:{} from {var}",
+        proxy.host(),
+        proxy.port()
+    )))
+}
+
+/// Whether `NO_PROXY` (comma-separated hosts, `*`, or `.domain` suffixes) names `host`.
+fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    no_proxy.split(',').map(str::trim).any(|e| {
+        let e = e.to_ascii_lowercase();
+        let e = e.trim_start_matches("*.").trim_start_matches('.');
+        !e.is_empty() && (e == "*" || host == e || host.ends_with(&format!(".{e}")))
+    })
 }
 
 /// The `[credentials]` of the spira.cfg at `path`.
@@ -321,6 +374,14 @@ impl Connection {
             "{}/Services/v{v}_0/RestService.svc/projects/{}",
             self.url, self.project
         )
+    }
+
+    /// ` (through the proxy P from VAR)` when requests go through a proxy, else nothing: for
+    /// a message about a failed connection.
+    pub(crate) fn via(&self) -> String {
+        self.proxy
+            .as_ref()
+            .map_or(String::new(), |p| format!(" (through the proxy {p})"))
     }
 
     /// Replaces every occurrence of the key in `s`: for anything shown to people.
@@ -467,6 +528,7 @@ mod tests {
             api_key: "{A B}".into(),
             project: 1,
             cfg: None,
+            proxy: None,
         };
         assert_eq!(c.redact("k={A B} q=%7BA%20B%7D"), "k=*** q=***");
         // HTTP Basic's base64 of user:key, as an echo of the Authorization header shows it.

@@ -184,7 +184,7 @@ impl Sender<'_> {
             Err(e) => {
                 return Attempt::Retry {
                     maybe_done: may_have_reached(&e),
-                    why: e.to_string(),
+                    why: format!("{e}{}", self.conn.via()),
                     wait: None,
                 }
             }
