@@ -708,3 +708,28 @@ fn a_failed_connection_through_a_proxy_names_the_proxy() {
     assert!(r.stderr.contains("HTTPS_PROXY is not a proxy URL"), "{r}");
     assert!(!r.stderr.contains("s3cret"), "{r}");
 }
+
+#[test]
+fn runs_are_sent_and_dead_lettered_byte_for_byte_as_given() {
+    // Members out of order, white space, an integer no float holds, an escaped key, and
+    // spira-pipe's own `_Attachments`, which alone is left out of the request.
+    let run = r#"{"TestRunFormatId":1, "StartDate":"2024-05-14T12:00:00.000Z","_Attachments":["a.log"],"ExecutionStatusId":2,"TestCaseId":5,"RunnerName":"r","Big":99999999999999999999999,"Tab\tKey":"x"}"#;
+    let server = Server::start(|_: &Req| Resp::new(400, "Test run 1 of 1: Big is not a field"));
+    let t = TempDir::new("asgiven");
+    let dead = t.path("dead.jsonl");
+    let r = tool(
+        "spira-post",
+        &server.url,
+        &["--dead-letter", dead.to_str().unwrap()],
+        &format!("[{run}]\n"),
+    );
+    r.expect_code(1);
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1, "{r}");
+    assert_eq!(
+        String::from_utf8_lossy(&sent[0].body),
+        r#"[{"TestRunFormatId":1,"StartDate":"2024-05-14T12:00:00.000Z","ExecutionStatusId":2,"TestCaseId":5,"RunnerName":"r","Big":99999999999999999999999,"Tab\tKey":"x"}]"#
+    );
+    let record = std::fs::read_to_string(&dead).unwrap();
+    assert!(record.contains(&format!("\"runs\":[{run}]")), "{record}");
+}

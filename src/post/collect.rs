@@ -8,7 +8,8 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
 use super::args::Args;
 use super::deliver::Delivery;
@@ -207,7 +208,7 @@ impl Collector<'_> {
             self.fatal.get_or_insert(e);
         }
         for (runs, status, message) in &d.rejected {
-            let originals: Vec<Map<String, Value>> = runs
+            let originals: Vec<Box<RawValue>> = runs
                 .iter()
                 .filter_map(|&i| job.originals.get(i).cloned())
                 .collect();
@@ -304,15 +305,23 @@ impl Collector<'_> {
         &mut self,
         status: Value,
         message: &str,
-        runs: &[Map<String, Value>],
+        runs: &[Box<RawValue>],
         at: &str,
     ) -> Result<()> {
-        let record = json!({
-            "status": status,
-            "message": message,
-            "time": crate::date::format_iso(crate::date::now()),
-            "runs": runs,
-        });
+        // The runs byte for byte as they came (a RawValue is written as it is).
+        #[derive(serde::Serialize)]
+        struct Record<'a> {
+            status: Value,
+            message: &'a str,
+            time: String,
+            runs: &'a [Box<RawValue>],
+        }
+        let record = Record {
+            status,
+            message,
+            time: crate::date::format_iso(crate::date::now()),
+            runs,
+        };
         let path = &self.args.dead_letter;
         let written = (|| -> std::io::Result<()> {
             let w = match self.dead.as_mut() {

@@ -170,8 +170,10 @@ impl Gate {
 
 /// The batch a delivery is for.
 pub(super) struct Batch<'b> {
-    /// The runs, as sent (without spira-pipe's own `_` fields).
+    /// The runs, as sent (without spira-pipe's own `_` fields), read.
     pub(super) runs: &'b [Map<String, Value>],
+    /// The same, as text: their bytes as given.
+    pub(super) texts: &'b [String],
     /// The whole batch as it came, sent as it is the first time.
     pub(super) body: &'b str,
     /// The highest `TestRunId` known before it was first sent.
@@ -254,8 +256,7 @@ impl Deliverer<'_> {
         let body = if whole {
             w.b.body.to_string()
         } else {
-            let runs: Vec<&Map<String, Value>> = part.runs.iter().map(|&i| &w.b.runs[i]).collect();
-            serde_json::to_string(&runs).unwrap_or_default()
+            crate::json::array(part.runs.iter().map(|&i| w.b.texts[i].as_str()))
         };
         let leading = self.gate.enter();
         let sent = self.sender.post(self.url, &body, rng);

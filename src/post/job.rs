@@ -34,17 +34,20 @@ pub(super) struct Job {
     pub(super) work: Work,
     /// The JSON array sent: the runs without their `_` fields.
     pub(super) body: String,
-    /// The same runs, one by one: what is sent again, in part, after an uncertain outcome.
+    /// The same runs, one by one, read: what tells them apart from other runs (reconciliation).
     pub(super) sent: Vec<Map<String, Value>>,
+    /// The same runs, one by one, as sent: their bytes as given, less their `_` fields (and
+    /// with the build set): what is sent again, in part, after an uncertain outcome.
+    pub(super) texts: Vec<String>,
     /// The watermark an earlier run sent it with, when it is resumed as uncertain.
     pub(super) watermark: Option<u64>,
-    /// The runs sent, as given (with `_Attachments`): what a dead letter keeps.
-    pub(super) originals: Vec<Map<String, Value>>,
+    /// The runs sent, byte for byte as given (with `_Attachments`): what a dead letter keeps.
+    pub(super) originals: Vec<Box<RawValue>>,
     pub(super) runs: u64,
     /// Each sent run's attachments.
     pub(super) attachments: Vec<Vec<String>>,
-    /// Runs the pre-flight refused (unknown test cases), and the IDs they name.
-    pub(super) refused: Vec<Map<String, Value>>,
+    /// Runs the pre-flight refused (unknown test cases), as given, and the IDs they name.
+    pub(super) refused: Vec<Box<RawValue>>,
     pub(super) refused_ids: BTreeSet<u64>,
     /// Sent again after an earlier run lost its answer.
     pub(super) resend: bool,
@@ -83,6 +86,7 @@ pub(super) fn prepare(
         work: Work::Send,
         body: String::new(),
         sent: Vec::new(),
+        texts: Vec::new(),
         watermark: None,
         originals: Vec::new(),
         runs: 0,
@@ -114,40 +118,112 @@ pub(super) fn prepare(
             .len() as u64;
         return Ok(job);
     }
-    let runs: Vec<Map<String, Value>> =
-        serde_json::from_slice(line).map_err(|e| not_batch(e.to_string()))?;
-    let mut body = Vec::with_capacity(runs.len());
-    for run in runs {
-        if let Some(sent) = prep.apply(&mut job, run) {
-            body.push(sent);
+    let raw: Vec<&RawValue> = serde_json::from_slice(line).map_err(|e| not_batch(e.to_string()))?;
+    for (k, r) in raw.into_iter().enumerate() {
+        let run: Map<String, Value> =
+            serde_json::from_str(r.get()).map_err(|e| not_batch(format!("item {}: {e}", k + 1)))?;
+        if let Some(sent) = prep.apply(&mut job, run, r) {
+            job.texts.push(sent.1);
+            job.sent.push(sent.0);
         }
     }
-    job.runs = body.len() as u64;
-    job.body = serde_json::to_string(&body).map_err(|e| not_batch(e.to_string()))?;
-    job.sent = body;
+    job.runs = job.sent.len() as u64;
+    job.body = crate::json::array(job.texts.iter().map(String::as_str));
     Ok(job)
 }
 
+/// A run object's members in order, their values as given.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a run object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Members<'de>, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = map.next_entry()? {
+                    v.push(e);
+                }
+                Ok(Members(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A run as it is sent: its members in their order, each value byte for byte as given (an
+/// integer too long for a float stays as written), less spira-pipe's own `_` members, with
+/// `set` (name, value) replacing a member of that name or added at the end.
+fn as_sent(run: &RawValue, set: &[(&str, u64)]) -> serde_json::Result<String> {
+    let Members(members) = serde_json::from_str(run.get())?;
+    let mut out = String::with_capacity(run.get().len());
+    let mut done = vec![false; set.len()];
+    let member = |out: &mut String, k: &str, v: &str| {
+        out.push(if out.is_empty() { '{' } else { ',' });
+        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+        out.push(':');
+        out.push_str(v);
+    };
+    for (k, v) in &members {
+        if k.starts_with('_') {
+            continue;
+        }
+        match set.iter().position(|(name, _)| name == k) {
+            Some(i) => {
+                done[i] = true;
+                member(&mut out, k, &set[i].1.to_string());
+            }
+            None => member(&mut out, k, v.get()),
+        }
+    }
+    for (i, (k, v)) in set.iter().enumerate() {
+        if !done[i] {
+            member(&mut out, k, &v.to_string());
+        }
+    }
+    if out.is_empty() {
+        out.push('{');
+    }
+    out.push('}');
+    Ok(out)
+}
+
 impl Prep<'_> {
-    /// One run of a batch: kept back by the pre-flight, or given its build, recorded in the job
-    /// (what it touches, its attachments, itself as given) and returned as it is sent.
-    fn apply(&self, job: &mut Job, mut run: Map<String, Value>) -> Option<Map<String, Value>> {
+    /// One run of a batch (`raw`, as given): kept back by the pre-flight, or given its build,
+    /// recorded in the job (what it touches, its attachments, itself as given) and returned as
+    /// it is sent, read and as text.
+    fn apply(
+        &self,
+        job: &mut Job,
+        mut run: Map<String, Value>,
+        raw: &RawValue,
+    ) -> Option<(Map<String, Value>, String)> {
         let tc = run.get("TestCaseId").and_then(plan::id);
         if let Some(known) = self.known {
             if !tc.is_some_and(|tc| known.contains(&tc)) {
                 job.refused_ids.extend(tc);
-                job.refused.push(run);
+                job.refused.push(raw.to_owned());
                 return None;
             }
         }
+        let mut set = Vec::new();
         if !self.builds.is_empty() {
             let release = run.get("ReleaseId").and_then(plan::id).or(self.release);
             if let Some(r) = release {
                 if !run.contains_key("ReleaseId") {
                     run.insert("ReleaseId".into(), json!(r));
+                    set.push(("ReleaseId", r));
                 }
-                if let Some(b) = self.builds.get(&r) {
+                if let Some(&b) = self.builds.get(&r) {
                     run.insert("BuildId".into(), json!(b));
+                    set.push(("BuildId", b));
                 }
             }
         }
@@ -161,12 +237,30 @@ impl Prep<'_> {
             _ => Vec::new(),
         };
         job.attachments.push(files);
-        let sent: Map<String, Value> = run
-            .iter()
-            .filter(|(k, _)| !k.starts_with('_'))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        job.originals.push(run);
-        Some(sent)
+        let text = as_sent(raw, &set).ok()?;
+        run.retain(|k, _| !k.starts_with('_'));
+        job.originals.push(raw.to_owned());
+        Some((run, text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_sent_as_given_less_its_own_fields_with_the_build_set() {
+        let raw: Box<RawValue> =
+            serde_json::from_str(r#"{"B":1e400,"_X":[1],"BuildId":3, "A":"\u00e9"}"#).unwrap();
+        assert_eq!(
+            as_sent(&raw, &[]).unwrap(),
+            r#"{"B":1e400,"BuildId":3,"A":"\u00e9"}"#
+        );
+        assert_eq!(
+            as_sent(&raw, &[("BuildId", 9), ("ReleaseId", 4)]).unwrap(),
+            r#"{"B":1e400,"BuildId":9,"A":"\u00e9","ReleaseId":4}"#
+        );
+        let empty: Box<RawValue> = serde_json::from_str(r#"{"_only":1}"#).unwrap();
+        assert_eq!(as_sent(&empty, &[]).unwrap(), "{}");
     }
 }

@@ -92,6 +92,7 @@ impl Worker<'_> {
         let after = move || fault_point("after-answer", index);
         let batch = Batch {
             runs: &job.sent,
+            texts: &job.texts,
             body: &job.body,
             watermark,
             resend: job.resend,
