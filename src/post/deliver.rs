@@ -9,7 +9,7 @@
 //! The outcomes, as the docs' table has them, are [`Fate`].
 
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::plan;
 use super::reconcile::{Identity, Reconciler};
@@ -38,6 +38,8 @@ pub(super) enum Fate {
 pub(super) struct Delivery {
     /// Each run's created line (as the server answered or lists it), once stored.
     pub(super) created: Vec<Option<Box<RawValue>>>,
+    /// Each run's `TestRunId`, once stored (0 before).
+    run_ids: Vec<u64>,
     /// Runs rejected: their positions, the status and the server's message.
     pub(super) rejected: Vec<(Vec<usize>, u16, String)>,
     /// Runs found stored by a reconciliation.
@@ -63,6 +65,7 @@ impl Delivery {
     fn new(runs: usize) -> Delivery {
         Delivery {
             created: vec![None; runs],
+            run_ids: vec![0; runs],
             rejected: Vec::new(),
             reconciled: 0,
             extra: 0,
@@ -85,10 +88,13 @@ impl Delivery {
 
     /// Each run's `TestRunId` (0 for a run not stored), in order.
     pub(super) fn ids(&self) -> Vec<u64> {
-        self.created
-            .iter()
-            .map(|c| c.as_deref().map_or(0, created_id))
-            .collect()
+        self.run_ids.clone()
+    }
+
+    /// Run `i` stored as `TestRunId` `id`, created as `line` says.
+    fn store(&mut self, i: usize, id: u64, line: Option<Box<RawValue>>) {
+        self.run_ids[i] = id;
+        self.created[i] = line;
     }
 
     /// The row of the outcome table.
@@ -107,6 +113,10 @@ impl Delivery {
 
 /// The `TestRunId` of one created run (0 when it has none).
 pub(super) fn created_id(raw: &RawValue) -> u64 {
+    // The usual answer, a number, found in one pass; anything else read in full.
+    if let Some(id) = crate::json::member_u64(raw.get(), "TestRunId") {
+        return id;
+    }
     #[derive(serde::Deserialize)]
     struct Id {
         #[serde(rename = "TestRunId")]
@@ -170,9 +180,9 @@ impl Gate {
 
 /// The batch a delivery is for.
 pub(super) struct Batch<'b> {
-    /// The runs, as sent (without spira-pipe's own `_` fields), read.
-    pub(super) runs: &'b [Map<String, Value>],
-    /// The same, as text: their bytes as given.
+    /// What tells each run apart from others (for reconciliation).
+    pub(super) ids: &'b [Identity],
+    /// The runs as sent (without spira-pipe's own `_` fields): their bytes as given.
     pub(super) texts: &'b [String],
     /// The whole batch as it came, sent as it is the first time.
     pub(super) body: &'b str,
@@ -196,7 +206,6 @@ struct Part {
 /// A delivery in progress.
 struct Work<'b> {
     b: Batch<'b>,
-    ids: Vec<Identity>,
     d: Delivery,
     todo: Vec<Part>,
     /// Uncertain outcomes so far.
@@ -216,9 +225,8 @@ impl Deliverer<'_> {
         first: &dyn Fn(),
         answered: &dyn Fn(),
     ) -> Delivery {
-        let n = b.runs.len();
+        let n = b.texts.len();
         let mut w = Work {
-            ids: b.runs.iter().map(Identity::of).collect(),
             d: Delivery::new(n),
             todo: Vec::new(),
             rounds: 0,
@@ -431,15 +439,15 @@ impl Deliverer<'_> {
 
     /// Reconciles the runs at `set`: those found are stored; returns those that are not.
     fn find(&self, w: &mut Work<'_>, set: &[usize], rng: &mut u64) -> Result<Vec<usize>, Error> {
-        let ids: Vec<Identity> = set.iter().map(|&i| w.ids[i].clone()).collect();
+        let ids: Vec<Identity> = set.iter().map(|&i| w.b.ids[i].clone()).collect();
         let found = self.reconciler.find(&ids, w.b.watermark, rng);
         let found = found.inspect(|f| w.d.extra += f.requests)?;
         let mut left = Vec::new();
         for (&i, f) in set.iter().zip(found.runs) {
             match f {
-                Some((_, listed)) => {
+                Some((id, listed)) => {
                     w.d.reconciled += 1;
-                    w.d.created[i] = serde_json::value::to_raw_value(&listed).ok();
+                    w.d.store(i, id, serde_json::value::to_raw_value(&listed).ok());
                 }
                 None => left.push(i),
             }
@@ -475,14 +483,13 @@ fn named_run(message: &str, set: &[usize]) -> Option<usize> {
 /// Takes the created runs of a 200 for the runs at `set`: one per run, in order, each with a
 /// `TestRunId` of its own; returns the runs the answer does not confirm.
 fn confirm(d: &mut Delivery, set: &[usize], text: &str) -> Vec<usize> {
-    let created: Vec<Box<RawValue>> = serde_json::from_str(text).unwrap_or_default();
+    let created: Vec<&RawValue> = serde_json::from_str(text).unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
     let mut left = Vec::new();
     for (k, &i) in set.iter().enumerate() {
+        let id = created.get(k).map_or(0, |c| created_id(c));
         match created.get(k) {
-            Some(c) if created_id(c) > 0 && seen.insert(created_id(c)) => {
-                d.created[i] = Some(c.clone());
-            }
+            Some(c) if id > 0 && seen.insert(id) => d.store(i, id, Some((*c).to_owned())),
             _ => left.push(i),
         }
     }

@@ -4,11 +4,12 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::args::Args;
 use super::journal::{self, Journal, Resume, State};
 use super::plan;
+use super::reconcile::Identity;
 use crate::error::{Error, Result};
 
 /// What a batch needs done.
@@ -34,8 +35,8 @@ pub(super) struct Job {
     pub(super) work: Work,
     /// The JSON array sent: the runs without their `_` fields.
     pub(super) body: String,
-    /// The same runs, one by one, read: what tells them apart from other runs (reconciliation).
-    pub(super) sent: Vec<Map<String, Value>>,
+    /// What tells each run sent apart from other runs (reconciliation).
+    pub(super) ids: Vec<Identity>,
     /// The same runs, one by one, as sent: their bytes as given, less their `_` fields (and
     /// with the build set): what is sent again, in part, after an uncertain outcome.
     pub(super) texts: Vec<String>,
@@ -85,7 +86,7 @@ pub(super) fn prepare(
         hash: String::new(),
         work: Work::Send,
         body: String::new(),
-        sent: Vec::new(),
+        ids: Vec::new(),
         texts: Vec::new(),
         watermark: None,
         originals: Vec::new(),
@@ -120,20 +121,50 @@ pub(super) fn prepare(
     }
     let raw: Vec<&RawValue> = serde_json::from_slice(line).map_err(|e| not_batch(e.to_string()))?;
     for (k, r) in raw.into_iter().enumerate() {
-        let run: Map<String, Value> =
+        let Members(members) =
             serde_json::from_str(r.get()).map_err(|e| not_batch(format!("item {}: {e}", k + 1)))?;
-        if let Some(sent) = prep.apply(&mut job, run, r) {
-            job.texts.push(sent.1);
-            job.sent.push(sent.0);
+        if let Some((id, text)) = prep.apply(&mut job, &members, r) {
+            job.texts.push(text);
+            job.ids.push(id);
         }
     }
-    job.runs = job.sent.len() as u64;
+    job.runs = job.texts.len() as u64;
     job.body = crate::json::array(job.texts.iter().map(String::as_str));
     Ok(job)
 }
 
-/// A run object's members in order, their values as given.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+/// A run object's members in order, their values as given; a key is borrowed from the line
+/// unless it holds an escape.
+struct Members<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+/// A member's name.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl std::ops::Deref for Key<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(s.into()))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(s.to_string().into()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 impl<'de> serde::Deserialize<'de> for Members<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -161,21 +192,27 @@ impl<'de> serde::Deserialize<'de> for Members<'de> {
 /// A run as it is sent: its members in their order, each value byte for byte as given (an
 /// integer too long for a float stays as written), less spira-pipe's own `_` members, with
 /// `set` (name, value) replacing a member of that name or added at the end.
-fn as_sent(run: &RawValue, set: &[(&str, u64)]) -> serde_json::Result<String> {
-    let Members(members) = serde_json::from_str(run.get())?;
-    let mut out = String::with_capacity(run.get().len());
+fn as_sent(members: &[(Key<'_>, &RawValue)], set: &[(&str, u64)]) -> String {
+    let len = members.iter().map(|(k, v)| k.len() + v.get().len() + 4);
+    let mut out = String::with_capacity(len.sum());
     let mut done = vec![false; set.len()];
     let member = |out: &mut String, k: &str, v: &str| {
         out.push(if out.is_empty() { '{' } else { ',' });
-        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+        if k.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            out.push_str(&serde_json::to_string(k).unwrap_or_default());
+        } else {
+            out.push('"');
+            out.push_str(k);
+            out.push('"');
+        }
         out.push(':');
         out.push_str(v);
     };
-    for (k, v) in &members {
+    for (k, v) in members {
         if k.starts_with('_') {
             continue;
         }
-        match set.iter().position(|(name, _)| name == k) {
+        match set.iter().position(|(name, _)| *name == &**k) {
             Some(i) => {
                 done[i] = true;
                 member(&mut out, k, &set[i].1.to_string());
@@ -192,20 +229,28 @@ fn as_sent(run: &RawValue, set: &[(&str, u64)]) -> serde_json::Result<String> {
         out.push('{');
     }
     out.push('}');
-    Ok(out)
+    out
 }
 
 impl Prep<'_> {
-    /// One run of a batch (`raw`, as given): kept back by the pre-flight, or given its build,
-    /// recorded in the job (what it touches, its attachments, itself as given) and returned as
-    /// it is sent, read and as text.
+    /// One run of a batch (`members`, read from `raw` as given): kept back by the pre-flight,
+    /// or given its build, recorded in the job (what it touches, its attachments, itself as
+    /// given) and returned as it is sent: what tells it apart, and its text.
     fn apply(
         &self,
         job: &mut Job,
-        mut run: Map<String, Value>,
+        members: &[(Key<'_>, &RawValue)],
         raw: &RawValue,
-    ) -> Option<(Map<String, Value>, String)> {
-        let tc = run.get("TestCaseId").and_then(plan::id);
+    ) -> Option<(Identity, String)> {
+        // A member's value, read (only the few that are looked at are).
+        let get = |name: &str| {
+            members
+                .iter()
+                .find(|(k, _)| &**k == name)
+                .and_then(|(_, v)| serde_json::from_str::<Value>(v.get()).ok())
+        };
+        let id = |name: &str| get(name).as_ref().and_then(plan::id);
+        let tc = id("TestCaseId");
         if let Some(known) = self.known {
             if !tc.is_some_and(|tc| known.contains(&tc)) {
                 job.refused_ids.extend(tc);
@@ -213,23 +258,22 @@ impl Prep<'_> {
                 return None;
             }
         }
-        let mut set = Vec::new();
+        let mut set: Vec<(&str, u64)> = Vec::new();
+        let mut release = id("ReleaseId");
         if !self.builds.is_empty() {
-            let release = run.get("ReleaseId").and_then(plan::id).or(self.release);
-            if let Some(r) = release {
-                if !run.contains_key("ReleaseId") {
-                    run.insert("ReleaseId".into(), json!(r));
+            if let Some(r) = release.or(self.release) {
+                if release.is_none() {
+                    release = Some(r);
                     set.push(("ReleaseId", r));
                 }
                 if let Some(&b) = self.builds.get(&r) {
-                    run.insert("BuildId".into(), json!(b));
                     set.push(("BuildId", b));
                 }
             }
         }
-        job.releases.extend(run.get("ReleaseId").and_then(plan::id));
-        job.sets.extend(run.get("TestSetId").and_then(plan::id));
-        let files: Vec<String> = match run.get("_Attachments") {
+        job.releases.extend(release);
+        job.sets.extend(id("TestSetId"));
+        let files: Vec<String> = match get("_Attachments") {
             Some(Value::Array(a)) => a
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
@@ -237,10 +281,12 @@ impl Prep<'_> {
             _ => Vec::new(),
         };
         job.attachments.push(files);
-        let text = as_sent(raw, &set).ok()?;
-        run.retain(|k, _| !k.starts_with('_'));
+        let identity = Identity::from_fields(|k| match set.iter().find(|(n, _)| *n == k) {
+            Some(&(_, v)) => Some(json!(v)),
+            None => get(k),
+        });
         job.originals.push(raw.to_owned());
-        Some((run, text))
+        Some((identity, as_sent(members, &set)))
     }
 }
 
@@ -250,17 +296,17 @@ mod tests {
 
     #[test]
     fn a_run_is_sent_as_given_less_its_own_fields_with_the_build_set() {
-        let raw: Box<RawValue> =
-            serde_json::from_str(r#"{"B":1e400,"_X":[1],"BuildId":3, "A":"\u00e9"}"#).unwrap();
+        let text = r#"{"B":1e400,"_X":[1],"BuildId":3, "A":"\u00e9"}"#;
+        let Members(raw) = serde_json::from_str(text).unwrap();
         assert_eq!(
-            as_sent(&raw, &[]).unwrap(),
+            as_sent(&raw, &[]),
             r#"{"B":1e400,"BuildId":3,"A":"\u00e9"}"#
         );
         assert_eq!(
-            as_sent(&raw, &[("BuildId", 9), ("ReleaseId", 4)]).unwrap(),
+            as_sent(&raw, &[("BuildId", 9), ("ReleaseId", 4)]),
             r#"{"B":1e400,"BuildId":9,"A":"\u00e9","ReleaseId":4}"#
         );
-        let empty: Box<RawValue> = serde_json::from_str(r#"{"_only":1}"#).unwrap();
-        assert_eq!(as_sent(&empty, &[]).unwrap(), "{}");
+        let Members(empty) = serde_json::from_str(r#"{"_only":1}"#).unwrap();
+        assert_eq!(as_sent(&empty, &[]), "{}");
     }
 }

@@ -42,9 +42,20 @@ pub(super) struct Identity {
 impl Identity {
     /// The identity of a run object (sent or listed): missing and null fields are `None`.
     pub(super) fn of(run: &Map<String, Value>) -> Identity {
-        let id = |k: &str| run.get(k).and_then(plan::id);
-        let text = |k: &str| run.get(k).and_then(Value::as_str).map(str::to_string);
-        let when = |k: &str| run.get(k).and_then(Value::as_str).and_then(date::parse_any);
+        Identity::from_fields(|k| run.get(k).cloned())
+    }
+
+    /// The identity of a run whose fields `get` gives by name.
+    pub(super) fn from_fields(get: impl Fn(&str) -> Option<Value>) -> Identity {
+        let id = |k: &str| get(k).as_ref().and_then(plan::id);
+        let text = |k: &str| match get(k) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let when = |k: &str| match get(k) {
+            Some(Value::String(s)) => date::parse_any(&s),
+            _ => None,
+        };
         Identity {
             test_case: id("TestCaseId"),
             release: id("ReleaseId"),

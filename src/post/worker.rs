@@ -79,7 +79,7 @@ impl Worker<'_> {
     /// own, journaled before and after.
     fn deliver(&self, done: &mut Done, rng: &mut u64) {
         let job = &done.job;
-        let keys = job.sent.iter().map(|r| Identity::of(r).key()).collect();
+        let keys = job.ids.iter().map(Identity::key).collect();
         let _held = self.in_flight.hold(keys);
         let watermark = job.watermark.or_else(|| self.known.watermark());
         if let Some(e) = self.journaled(|j| j.sending(job.index, &job.hash, job.runs, watermark)) {
@@ -91,7 +91,7 @@ impl Worker<'_> {
         let before = move || fault_point("before-request", index);
         let after = move || fault_point("after-answer", index);
         let batch = Batch {
-            runs: &job.sent,
+            ids: &job.ids,
             texts: &job.texts,
             body: &job.body,
             watermark,
