@@ -12,16 +12,19 @@ build:
 	$(CARGO) build --release --locked
 
 ## Every check CI runs: format, lints, the everyday tests, then the tests a plain `cargo test`
-## leaves out (marked #[ignore]): the slow ones, those that need jq, and the corpus checks when
+## leaves out (marked #[ignore]): the slow ones, those that need jq or script, and the corpus checks when
 ## $(CORPUS) is there. What cannot run is named, never passed over in silence.
 test:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked
-	$(CARGO) test --locked --test spira -- --ignored --skip corpus:: --skip with_jq
+	$(CARGO) test --locked --test spira -- --ignored --skip corpus:: --skip with_jq --skip with_script
 	@if command -v jq >/dev/null 2>&1; then \
 	  $(CARGO) test --locked --test spira with_jq -- --ignored; \
 	 else echo "make test: jq not found: the recipes that use jq were NOT run"; fi
+	@if command -v script >/dev/null 2>&1; then \
+	  $(CARGO) test --locked --test spira with_script -- --ignored; \
+	 else echo "make test: script (util-linux) not found: the progress-line test was NOT run"; fi
 	@if [ -d "$(CORPUS)" ]; then \
 	  SPIRA_CORPUS=$(abspath $(CORPUS)) $(CARGO) test --locked --test spira corpus:: -- --ignored; \
 	 else echo "make test: $(CORPUS) not found: the corpus checks were NOT run"; fi

@@ -933,13 +933,15 @@ fn a_hundred_thousand_runs_through_batch_and_post_under_faults_are_stored_exactl
 
 /// On a terminal (a pseudo-terminal from util-linux `script`), stderr gets a progress line that
 /// is redrawn in place and wiped before the summary; stdout, a file, still gets every created
-/// line. Skipped, with a note, where `script` is missing.
+/// line. It needs `script`: `make test` runs it where `script` is installed and says so
+/// where it is not.
 #[test]
-fn a_terminal_gets_a_progress_line_wiped_before_the_summary() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` (util-linux) to make a terminal");
-        return;
-    }
+#[ignore = "needs script (util-linux)"]
+fn with_script_a_terminal_gets_a_progress_line_wiped_before_the_summary() {
+    assert!(
+        Command::new("script").arg("--version").output().is_ok(),
+        "this test needs `script` (util-linux) to make a terminal"
+    );
     let m = Mock::start(&["--latency-ms", "60"]);
     let t = TempDir::new("tty");
     let input = t.path("batches.jsonl");
