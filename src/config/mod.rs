@@ -354,6 +354,12 @@ fn check_url(raw: &str) -> Result<String> {
     let Some(authority) = uri.authority() else {
         return Err(bad("has no host"));
     };
+    if authority.as_str().contains('@') {
+        // Not echoed: what is before the @ may be a password.
+        return Err(Error::Usage(
+            "the server's URL holds a user name or password: give the base URL alone, and the credentials with --username and SPIRA_API_KEY or --api-key-file".into(),
+        ));
+    }
     let path = uri.path().trim_end_matches('/');
     Ok(format!(
         "{}://{authority}{path}",
@@ -518,6 +524,24 @@ mod tests {
             .resolve_with(env(&[]))
             .unwrap_err();
         assert_eq!(e.to_string(), "the server's URL is not set: use --url, the environment variable SPIRA_URL, or url in a spira.cfg given with --config");
+    }
+
+    #[test]
+    fn a_url_is_a_base_url_or_refused() {
+        let ok = |raw: &str| check_url(raw).unwrap();
+        assert_eq!(ok("HTTP://Spira.example/"), "http://Spira.example");
+        assert_eq!(ok(" https://h:8443/spira/ "), "https://h:8443/spira");
+        for (raw, why) in [
+            ("http://h/?a=1", "has a query or a fragment"),
+            ("http://h#x", "has a query or a fragment"),
+            ("ftp://h", "must start with http:// or https://"),
+            ("h.example", "must start with http:// or https://"),
+        ] {
+            let e = check_url(raw).unwrap_err().to_string();
+            assert!(e.contains(why), "{raw}: {e}");
+        }
+        let e = check_url("https://me:s3cret@h").unwrap_err().to_string();
+        assert!(e.contains("holds a user name or password") && !e.contains("s3cret"), "{e}");
     }
 
     #[test]
