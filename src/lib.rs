@@ -24,5 +24,6 @@ mod config;
 pub mod date;
 pub mod error;
 pub mod json;
+mod mapping;
 mod record;
 mod spira;

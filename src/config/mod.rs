@@ -541,7 +541,10 @@ mod tests {
             assert!(e.contains(why), "{raw}: {e}");
         }
         let e = check_url("https://me:s3cret@h").unwrap_err().to_string();
-        assert!(e.contains("holds a user name or password") && !e.contains("s3cret"), "{e}");
+        assert!(
+            e.contains("holds a user name or password") && !e.contains("s3cret"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 use crate::date;
+use crate::mapping::IdArgs;
 use crate::record::CustomProperty;
 
 const EXAMPLES: &str = "\
@@ -21,28 +22,9 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
 
-    /// A map file: CSV key,test_case_id[,test_set_id]; a JSON object; Inflectra's spira.cfg;
-    /// or, with --match name, a test_case_id,name list.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) map: Option<String>,
-
-    /// How the map file matches tests: by key (classname.name, then name) or by test case name.
-    #[arg(long = "match", value_enum, default_value = "key")]
-    pub(crate) match_by: MatchBy,
-
-    /// Another property name that holds a test case ID (repeatable). Always read: TestCaseId,
-    /// test_case_id, spira_id, spira.testcase.
-    #[arg(long = "id-property", value_name = "NAME")]
-    pub(crate) id_properties: Vec<String>,
-
-    /// The pattern of an ID token in a test's name or classname; its first group (or its digits)
-    /// is the ID.
-    #[arg(long, value_name = "REGEX", default_value = r"\bTC[:-]?(\d+)\b")]
-    pub(crate) id_pattern: String,
-
-    /// The test case for results nothing else maps.
-    #[arg(long, value_name = "ID")]
-    pub(crate) default_test_case: Option<u64>,
+    /// Which test case a test is.
+    #[command(flatten)]
+    pub(crate) ids: IdArgs,
 
     /// ReleaseId for every run (default: release_id from a spira.cfg map).
     #[arg(long, value_name = "ID")]
@@ -115,15 +97,6 @@ pub struct Args {
     /// Exit 1 when any result is unmapped.
     #[arg(long)]
     pub(crate) strict: bool,
-}
-
-/// How a map file matches.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum MatchBy {
-    /// By `classname.name`, then `name`, case-insensitively; `*` and `?` globs.
-    Key,
-    /// By test case name (a `test_case_id,name` list), case-insensitively.
-    Name,
 }
 
 /// How dates are written.

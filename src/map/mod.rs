@@ -5,9 +5,7 @@
 mod aggregate;
 mod args;
 mod line;
-mod mapfile;
 mod params;
-mod resolve;
 mod runs;
 mod statuses;
 mod times;
@@ -16,18 +14,14 @@ mod trace;
 use std::collections::HashSet;
 use std::io::Write;
 
-use regex::Regex;
-
 use crate::cli;
 use crate::date;
 use crate::error::{Error, Result, EXIT_DATA};
+use crate::mapping::{Resolver, Test};
 use crate::spira;
 use aggregate::Groups;
 pub use args::Args;
-use args::MatchBy;
 use line::{display_name, Line};
-use mapfile::MapFile;
-use resolve::Resolver;
 use runs::{Placed, Runs};
 use times::{Clock, Times};
 use trace::{stack_trace_json, stack_trace_text};
@@ -85,42 +79,23 @@ pub fn run(args: Args) -> Result<()> {
             args.runner_name
         )));
     }
-    let pattern =
-        Regex::new(&args.id_pattern).map_err(|e| Error::Usage(format!("--id-pattern: {e}")))?;
     let start = match &args.start {
         Some(s) => date::parse_iso(s, args.timezone)
             .or_else(|| date::parse_any(s))
             .ok_or_else(|| Error::Usage(format!("--start '{s}' is not an ISO 8601 time")))?,
         None => date::now(),
     };
-    let map = match &args.map {
-        Some(p) => Some(MapFile::load(p, args.match_by == MatchBy::Name)?),
-        None if args.match_by == MatchBy::Name => {
-            return Err(Error::Usage("--match name needs --map FILE".into()))
-        }
-        None => None,
-    };
-    let creds = map.as_ref().and_then(|m| m.credentials.as_ref());
+    let (resolver, creds) = args.ids.resolver()?;
     let release = args
         .release
-        .or_else(|| creds.and_then(|c| c.id("release_id")));
+        .or_else(|| creds.as_ref().and_then(|c| c.id("release_id")));
     let test_set = args
         .test_set
-        .or_else(|| creds.and_then(|c| c.id("test_set_id")));
-    let mut id_props: Vec<String> = ["testcaseid", "test_case_id", "spira_id", "spira.testcase"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    id_props.extend(args.id_properties.iter().map(|p| p.to_lowercase()));
+        .or_else(|| creds.as_ref().and_then(|c| c.id("test_set_id")));
     let mut m = Mapper {
         warned_duration: false,
         warned_date: false,
-        resolver: Resolver {
-            map,
-            id_props,
-            pattern,
-            default: args.default_test_case,
-        },
+        resolver,
         clock: Clock::new(start, args.timezone),
         runs: Runs::new(&args, release, test_set),
         args,
@@ -186,7 +161,7 @@ impl Mapper {
         let r: Line<'_> = serde_json::from_str(text)
             .map_err(|e| Error::Data(format!("{at}: not a result line: {e}")))?;
         tally.results += 1;
-        let (ids, source) = self.resolver.test_cases(&r);
+        let (ids, source) = self.resolver.test_cases(&test_of(&r));
         if ids.is_empty() {
             return unmapped(o, tally, at, &r, text);
         }
@@ -309,4 +284,18 @@ fn unmapped(
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// What of a result line decides its test case.
+fn test_of<'a>(r: &'a Line<'a>) -> Test<'a> {
+    Test {
+        classname: r.classname.as_deref(),
+        name: r.name.as_deref(),
+        test_case_id: r.test_case_id,
+        properties: r
+            .properties
+            .iter()
+            .map(|p| (p.name.as_ref(), p.value.as_ref()))
+            .collect(),
+    }
 }

@@ -3,13 +3,12 @@
 
 use regex::Regex;
 
-use super::line::Line;
 use super::mapfile::MapFile;
 use crate::record::test_case_id;
 
 /// Where a result's test case IDs came from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Source {
+pub(crate) enum Source {
     Property,
     Token,
     Map,
@@ -17,10 +16,20 @@ pub(super) enum Source {
 }
 
 /// The test case IDs of a result, each with the test set its map entry gives.
-pub(super) type Ids = Vec<(u64, Option<u64>)>;
+pub(crate) type Ids = Vec<(u64, Option<u64>)>;
+
+/// What of a test decides its test case: borrowed from whatever line it was read from.
+pub(crate) struct Test<'a> {
+    pub(crate) classname: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
+    /// The result's own `test_case_id`.
+    pub(crate) test_case_id: Option<u64>,
+    /// Its properties, name and value.
+    pub(crate) properties: Vec<(&'a str, &'a str)>,
+}
 
 /// What resolves test case IDs.
-pub(super) struct Resolver {
+pub(crate) struct Resolver {
     /// The map file, if any.
     pub(super) map: Option<MapFile>,
     /// Property names that hold an ID, in lower case.
@@ -34,7 +43,7 @@ pub(super) struct Resolver {
 impl Resolver {
     /// The test case IDs of a result and where they came from: properties, then name tokens,
     /// then the map file, then the default. None at all: unmapped.
-    pub(super) fn test_cases(&self, r: &Line<'_>) -> (Ids, Source) {
+    pub(crate) fn test_cases(&self, r: &Test<'_>) -> (Ids, Source) {
         let mut ids: Vec<u64> = Vec::new();
         let push = |ids: &mut Vec<u64>, id: u64| {
             if !ids.contains(&id) {
@@ -42,9 +51,9 @@ impl Resolver {
             }
         };
         ids.extend(r.test_case_id);
-        for p in &r.properties {
-            if self.id_props.iter().any(|n| p.name.eq_ignore_ascii_case(n)) {
-                if let Some(id) = test_case_id(&p.value) {
+        for (name, value) in &r.properties {
+            if self.id_props.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+                if let Some(id) = test_case_id(value) {
                     push(&mut ids, id);
                 }
             }
@@ -55,19 +64,13 @@ impl Resolver {
                 Source::Property,
             );
         }
-        for text in [r.name.as_deref(), r.classname.as_deref()]
-            .into_iter()
-            .flatten()
-        {
+        for text in [r.name, r.classname].into_iter().flatten() {
             self.tokens(text, &mut |id| push(&mut ids, id));
         }
         if !ids.is_empty() {
             return (ids.into_iter().map(|i| (i, None)).collect(), Source::Token);
         }
-        let mapped = self
-            .map
-            .as_ref()
-            .and_then(|m| m.test(r.classname.as_deref(), r.name.as_deref()));
+        let mapped = self.map.as_ref().and_then(|m| m.test(r.classname, r.name));
         if let Some(tc) = mapped.and_then(|t| t.test_case.map(|tc| (tc, t.test_set))) {
             return (vec![tc], Source::Map);
         }
@@ -93,7 +96,7 @@ impl Resolver {
     }
 
     /// The test set a map file gives the innermost suite, if any.
-    pub(super) fn suite_set(&self, suites: &[impl AsRef<str>]) -> Option<u64> {
+    pub(crate) fn suite_set(&self, suites: &[impl AsRef<str>]) -> Option<u64> {
         let last = suites.last()?;
         self.map.as_ref()?.suite(last.as_ref())
     }

@@ -124,18 +124,11 @@ impl MapFile {
                 test_set: None,
             });
         }
-        let full = match (classname, name) {
-            (Some(c), Some(n)) if !c.is_empty() => Some(format!("{c}.{n}")),
-            _ => None,
-        };
-        let mut candidates: Vec<&str> = Vec::new();
-        if let Some(f) = &full {
-            candidates.push(f);
-        }
-        if let Some(n) = name {
+        // The key (`classname.name`), then the name alone.
+        let full = key(classname, name);
+        let mut candidates: Vec<&str> = full.as_deref().into_iter().collect();
+        if let Some(n) = name.filter(|_| classname.is_some_and(|c| !c.is_empty())) {
             candidates.push(n);
-        } else if let Some(c) = classname {
-            candidates.push(c);
         }
         self.tests
             .lookup(&candidates)
@@ -399,6 +392,17 @@ fn read_name_list(path: &str, text: &str) -> Result<HashMap<String, u64>> {
         out.entry(name).or_insert(id);
     }
     Ok(out)
+}
+
+/// The key a test is known by in a map file: `classname.name`, or `name` where there is no
+/// classname (or the classname where there is no name).
+pub(crate) fn key(classname: Option<&str>, name: Option<&str>) -> Option<String> {
+    match (classname, name) {
+        (Some(c), Some(n)) if !c.is_empty() => Some(format!("{c}.{n}")),
+        (_, Some(n)) => Some(n.to_string()),
+        (Some(c), None) if !c.is_empty() => Some(c.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
