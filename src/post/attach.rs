@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
-use super::send::{Answer, Sender};
 use crate::cli;
+use crate::client::send::{Answer, Sender};
 use crate::config::base64;
 
 /// The test run artifact type.

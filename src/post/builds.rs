@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use super::args::Args;
 use super::journal::Journal;
 use super::plan;
-use super::send::{self, Answer, Sender};
 use crate::cli;
+use crate::client::send::{self, Answer, Sender};
 use crate::error::{Error, Result};
 
 /// One build per release the runs go to (reusing one an earlier run of the journal created).

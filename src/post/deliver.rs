@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::plan;
 use super::reconcile::{Identity, Reconciler};
-use super::send::{Answer, Sender};
 use crate::cli;
+use crate::client::send::{Answer, Sender};
 use crate::error::Error;
 
 /// What happened to a batch: the rows of the outcome table (docs/guarantees.md).

@@ -19,7 +19,6 @@ mod plan;
 mod preflight;
 mod reconcile;
 mod refresh;
-mod send;
 mod signals;
 mod summary;
 mod upload;
@@ -29,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 
 use crate::cli::{self, Input};
+use crate::client::send::Sender;
 use crate::config::Connection;
 use crate::error::{Error, Result};
 pub use args::Args;
@@ -38,7 +38,6 @@ use job::Prep;
 use journal::Journal;
 use preflight::preflight;
 use refresh::refresh;
-use send::Sender;
 use upload::upload;
 
 /// The entry point of `spira-post`.

@@ -18,7 +18,7 @@ use std::sync::{Condvar, Mutex};
 use serde_json::{json, Map, Value};
 
 use super::plan;
-use super::send::{Answer, Sender};
+use crate::client::send::{Answer, Sender};
 use crate::date;
 use crate::error::{Error, Result};
 

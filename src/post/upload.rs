@@ -14,11 +14,11 @@ use super::job::{prepare, Job, Prep, Work};
 use super::journal::Journal;
 use super::reconcile::{InFlight, Known, Reconciler};
 use super::refresh::refresh;
-use super::send::{self, Sender};
 use super::signals::{self, Interrupted};
 use super::summary::summary;
 use super::worker::{Done, Outcome, Worker};
 use crate::cli::{self, Input};
+use crate::client::send::{self, Sender};
 use crate::config::Connection;
 use crate::error::{Error, Result, EXIT_DATA};
 

@@ -1,5 +1,7 @@
 //! Talking to Spira's REST API, for every tool that does: the paged listings.
 
+pub(crate) mod send;
+
 use serde::Deserialize;
 
 use crate::config::{Connection, ConnectionArgs};
