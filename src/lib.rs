@@ -23,6 +23,7 @@ mod client;
 mod config;
 pub mod date;
 pub mod error;
+mod journal;
 pub mod json;
 mod mapping;
 mod record;

@@ -17,18 +17,15 @@
 //! `N` counts batch lines across all inputs from 1; `H` is the SHA-256 of the line.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::deliver::{Delivery, Fate};
-use crate::cli;
 use crate::config::Connection;
 use crate::error::{Error, Result};
+use crate::journal::JournalFile;
 
 /// What an earlier run did with one batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +68,7 @@ pub(crate) enum Resume {
 /// An open journal.
 pub(crate) struct Journal {
     path: PathBuf,
-    file: Mutex<File>,
+    file: JournalFile,
     prior: HashMap<u64, Prior>,
     /// Builds created by earlier runs, by release.
     pub(crate) builds: BTreeMap<u64, u64>,
@@ -92,52 +89,15 @@ impl Journal {
     /// what earlier runs recorded, refuses one written for another server or project, cuts a
     /// last entry a crash left half-written, and appends this run's header.
     pub(crate) fn open(path: &Path, conn: &Connection) -> Result<Journal> {
-        let shown = path.display();
-        let usage = |what: &str, e: std::io::Error| {
-            Error::Usage(format!(
-                "{what} the journal '{shown}': {}",
-                cli::io_reason(&e)
-            ))
-        };
-        if let Ok(meta) = std::fs::metadata(path) {
-            if !meta.is_file() {
-                return Err(Error::Usage(format!(
-                    "the journal '{shown}' is not a regular file"
-                )));
-            }
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| usage("cannot open", e))?;
-        lock(&file, path)?;
         let mut prior: HashMap<u64, Prior> = HashMap::new();
         let mut builds = BTreeMap::new();
-        let torn = read_entries(&mut file, path, |i, v| {
-            read_entry(v, &mut prior, &mut builds, conn)
-                .map_err(|why| Error::Usage(format!("{shown}:{i}: {why}")))
-        })?;
-        match torn {
-            Some(u64::MAX) => file
-                .write_all(b"\n")
-                .map_err(|e| usage("cannot repair", e))?,
-            // The process died while writing its last entry: what it wrote of it goes.
-            Some(keep) => file.set_len(keep).map_err(|e| usage("cannot repair", e))?,
-            None => {}
-        }
-        let j = Journal {
+        let file = JournalFile::open(path, conn, |v| read_entry(v, &mut prior, &mut builds))?;
+        Ok(Journal {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file,
             prior,
             builds,
-        };
-        j.write(&json!({
-            "journal": "spira-post", "version": 1, "url": conn.url, "project": conn.project,
-            "time": crate::date::format_iso(crate::date::now()), "pid": std::process::id(),
-        }))?;
-        Ok(j)
+        })
     }
 
     /// What to do with batch `index` whose line hashes to `hash`. A different hash at the same
@@ -249,126 +209,7 @@ impl Journal {
 
     /// Appends one entry and flushes it to disk before returning.
     fn write(&self, v: &Value) -> Result<()> {
-        let mut line = v.to_string().into_bytes();
-        line.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(&line)
-            .and_then(|()| f.sync_data())
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot write the journal '{}': {}",
-                    self.path.display(),
-                    cli::io_reason(&e)
-                ))
-            })
-    }
-}
-
-/// The longest journal entry read: a batch entry is a few hundred bytes; anything longer is not
-/// a journal (`--journal /dev/zero`).
-const MAX_ENTRY: u64 = 1 << 20;
-
-/// Takes the journal's advisory lock, or says which process holds it.
-fn lock(file: &File, path: &Path) -> Result<()> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder =
-                last_pid(path).map_or("another process".to_string(), |p| format!("process {p}"));
-            Err(Error::Usage(format!(
-                "the journal '{}' is in use by {holder} (another spira-post): two uploads with one journal would both send everything; wait for it, or give each its own journal",
-                path.display()
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::Usage(format!(
-            "cannot lock the journal '{}': {}",
-            path.display(),
-            cli::io_reason(&e)
-        ))),
-    }
-}
-
-/// The PID in the journal's last header, if any.
-fn last_pid(path: &Path) -> Option<u64> {
-    let mut pid = None;
-    let mut f = std::io::BufReader::new(File::open(path).ok()?);
-    let mut line = Vec::new();
-    while let Ok(n) = (&mut f).take(MAX_ENTRY).read_until(b'\n', &mut line) {
-        if n == 0 {
-            break;
-        }
-        if let Ok(v) = serde_json::from_slice::<Value>(&line) {
-            pid = v.get("pid").and_then(Value::as_u64).or(pid);
-        }
-        line.clear();
-    }
-    pid
-}
-
-/// Reads the journal's entries, one line at a time (at most [`MAX_ENTRY`] bytes each),
-/// calling `f` with each entry and its line number. The first entry must be a journal's
-/// header. Returns the length to cut the file to when its last line is a torn entry
-/// (`u64::MAX`: a whole last entry lacks only its line end).
-fn read_entries(
-    file: &mut File,
-    path: &Path,
-    mut f: impl FnMut(usize, &Value) -> Result<()>,
-) -> Result<Option<u64>> {
-    let shown = path.display();
-    let mut r = std::io::BufReader::new(&*file);
-    let (mut line, mut at, mut n) = (Vec::new(), 0u64, 0usize);
-    loop {
-        line.clear();
-        let len = (&mut r)
-            .take(MAX_ENTRY + 1)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot read the journal '{shown}': {}",
-                    cli::io_reason(&e)
-                ))
-            })?;
-        if len == 0 {
-            return Ok(None);
-        }
-        n += 1;
-        let whole = line.ends_with(b"\n");
-        if len as u64 > MAX_ENTRY {
-            return Err(Error::Usage(format!(
-                "{shown}:{n}: not a spira-post journal: a line longer than {MAX_ENTRY} bytes"
-            )));
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            at += len as u64;
-            continue;
-        }
-        match serde_json::from_slice::<Value>(&line) {
-            Ok(v) if at == 0 && v.get("journal").is_none() => {
-                return Err(Error::Usage(format!(
-                    "{shown}:{n}: not a spira-post journal: it does not start with a journal header"
-                )))
-            }
-            Ok(v) => {
-                f(n, &v)?;
-                if !whole {
-                    // A whole entry without its line end: the next one starts on a new line.
-                    return Ok(Some(u64::MAX));
-                }
-            }
-            // The process died while writing its last entry.
-            Err(_) if !whole => {
-                cli::warn(format_args!(
-                    "{shown}:{n}: the journal's last entry is cut short (the upload was stopped while writing it); it is removed"
-                ));
-                return Ok(Some(at));
-            }
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "{shown}:{n}: not a spira-post journal entry: {e}"
-                )))
-            }
-        }
-        at += len as u64;
+        self.file.write(v)
     }
 }
 
@@ -438,21 +279,8 @@ fn read_entry(
     v: &Value,
     prior: &mut HashMap<u64, Prior>,
     builds: &mut BTreeMap<u64, u64>,
-    conn: &Connection,
 ) -> std::result::Result<(), String> {
     let u = |k: &str| v.get(k).and_then(Value::as_u64);
-    if v.get("journal").is_some() {
-        let url = v.get("url").and_then(Value::as_str).unwrap_or("");
-        if url != conn.url || u("project") != Some(conn.project) {
-            return Err(format!(
-                "this journal was written for {url} project {}, not {} project {}: start a new journal",
-                v.get("project").unwrap_or(&Value::Null),
-                conn.url,
-                conn.project
-            ));
-        }
-        return Ok(());
-    }
     if let (Some(b), Some(r)) = (u("build"), u("release")) {
         builds.insert(r, b);
         return Ok(());
