@@ -431,3 +431,127 @@ fn duplicates_are_counted() {
         (json!(4), json!(2))
     );
 }
+
+/// GET `path` under the project: status and JSON.
+fn get(m: &Mock, path: &str) -> (u16, Value) {
+    let (code, text, _) = http("GET", &format!("{}/{path}", m.api()), &AUTH, None);
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[test]
+fn test_cases_folders_sets_and_releases_are_created_and_checked_as_spira_does() {
+    let m = Mock::start(&[
+        "--test-cases",
+        "1-10",
+        "--test-set",
+        "7=1-3",
+        "--releases",
+        "1-2",
+    ]);
+    // Folders: a root one, a child, and the checks.
+    let (code, body) = post(&m, "test-folders", &json!({"Name": "Suite A"}));
+    assert_eq!(code, 200, "{body}");
+    let a: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            a["TestCaseFolderId"].as_u64(),
+            a["ParentTestCaseFolderId"].clone()
+        ),
+        (Some(1), Value::Null)
+    );
+    let (code, body) = post(
+        &m,
+        "test-folders",
+        &json!({"Name": "Nested", "ParentTestCaseFolderId": 1}),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        post(
+            &m,
+            "test-folders",
+            &json!({"Name": "x", "ParentTestCaseFolderId": 99})
+        ),
+        (
+            404,
+            "Test case folder 99 does not exist in the project".into()
+        )
+    );
+    assert_eq!(post(&m, "test-folders", &json!({})).0, 400);
+    let (code, folders) = get(&m, "test-folders");
+    assert_eq!((code, folders.as_array().unwrap().len()), (200, 2));
+    assert_eq!(folders[1]["ParentTestCaseFolderId"], 1);
+    // Test cases: after the configured ones, in a folder, with defaults; the checks.
+    let case = json!({"Name": "test_a", "Description": "spira-pipe key: pkg.test_a", "TestCaseFolderId": 2, "AutomationEngineId": 4});
+    let (code, body) = post(&m, "test-cases", &case);
+    assert_eq!(code, 200, "{body}");
+    let tc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(tc["TestCaseId"], 11);
+    assert_eq!(tc["TestCaseStatusId"], 1);
+    assert_eq!(tc["AutomationEngineId"], 4);
+    assert_eq!(
+        post(&m, "test-cases", &json!({"Description": "no name"})),
+        (400, "Name is required for a test case".into())
+    );
+    assert_eq!(
+        post(
+            &m,
+            "test-cases",
+            &json!({"Name": "x", "TestCaseFolderId": 50})
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        post(&m, "test-cases", &json!({"Name": "n".repeat(256)})).0,
+        400
+    );
+    let (_, listed) = get(
+        &m,
+        "test-folders/2/test-cases?starting_row=1&number_of_rows=10",
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["Description"], "spira-pipe key: pkg.test_a");
+    assert_eq!(get(&m, "test-folders/9/test-cases").0, 404);
+    let (_, all) = get(&m, "test-cases?starting_row=1&number_of_rows=500");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        11,
+        "spira-ids sees the new case"
+    );
+    // A run of the new test case is recorded; one of a case that does not exist is not.
+    let (code, body) = post(&m, "test-runs/record-multiple", &json!([run(11)]));
+    assert_eq!(code, 200, "{body}");
+    // Test sets and releases.
+    assert_eq!(
+        post(&m, "test-sets/7/test-case-mapping/11", &json!([])).0,
+        200
+    );
+    let (_, members) = get(&m, "test-sets/7/test-case-mapping");
+    assert_eq!(members.as_array().unwrap().len(), 4);
+    assert_eq!(
+        post(&m, "test-sets/8/test-case-mapping/11", &json!([])).0,
+        404
+    );
+    assert_eq!(
+        post(&m, "test-sets/7/test-case-mapping/99", &json!([])).0,
+        404
+    );
+    assert_eq!(post(&m, "releases/2/test-cases", &json!([11])).0, 200);
+    assert_eq!(post(&m, "releases/5/test-cases", &json!([11])).0, 404);
+    assert_eq!(post(&m, "releases/1/test-cases", &json!([99])).0, 404);
+    // The same case again in the same folder is counted as a duplicate.
+    assert_eq!(m.stats()["duplicate_test_cases"], 0);
+    post(&m, "test-cases", &case);
+    let s = m.stats();
+    assert_eq!(
+        (
+            s["test_cases"].as_u64(),
+            s["duplicate_test_cases"].as_u64(),
+            s["folders"].as_u64()
+        ),
+        (Some(12), Some(1), Some(2))
+    );
+}

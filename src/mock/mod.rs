@@ -4,6 +4,7 @@
 mod args;
 mod auth;
 mod builds;
+mod catalog;
 mod http;
 mod listing;
 mod routes;
@@ -20,7 +21,7 @@ use crate::cli;
 use crate::error::{Error, Result};
 pub use args::Args;
 use routes::handle;
-use state::{Config, State, Stats};
+use state::{Catalog, Config, State, Stats};
 
 /// The entry point of `spira-mock`.
 pub fn run(args: Args) -> Result<()> {
@@ -39,11 +40,14 @@ pub fn run(args: Args) -> Result<()> {
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
+    let threads = args.threads.max(1);
+    let config = Arc::new(Config::new(args)?);
     let state = Arc::new(Mutex::new(State {
+        catalog: Catalog::new(&config),
         stats: Stats::default(),
         bad_attempts: 0,
         locked: false,
-        rng: args.seed ^ 0x9E37_79B9_7F4A_7C15,
+        rng: config.args.seed ^ 0x9E37_79B9_7F4A_7C15,
         next_run: 1,
         next_build: 1,
         runs: Vec::new(),
@@ -51,8 +55,6 @@ pub fn run(args: Args) -> Result<()> {
         builds: BTreeMap::new(),
         record,
     }));
-    let threads = args.threads.max(1);
-    let config = Arc::new(Config::new(args)?);
     let server = Arc::new(server);
     let workers: Vec<_> = (0..threads)
         .map(|_| {

@@ -10,6 +10,7 @@ use tiny_http::{Method, Request};
 
 use super::auth::authenticate;
 use super::builds::create_build;
+use super::catalog;
 use super::http::{
     break_connection, decode, json_response, next_random, plain, respond, text, Answer, Reply,
 };
@@ -27,7 +28,7 @@ pub(super) fn handle(req: Request, config: &Config, state: &Mutex<State>) {
         .map(|(k, v)| (decode(k), decode(v)))
         .collect();
     if let Some(rest) = path.strip_prefix("/__mock/") {
-        let answer = inspect(rest, state);
+        let answer = inspect(rest, config, state);
         respond(req, answer);
         return;
     }
@@ -113,7 +114,7 @@ fn fault_before(req: Request, fault: Option<Fault>, config: &Config) -> Option<R
 }
 
 /// `/__mock/stats` and `/__mock/runs`: no credentials, no faults.
-fn inspect(rest: &str, state: &Mutex<State>) -> Answer {
+fn inspect(rest: &str, config: &Config, state: &Mutex<State>) -> Answer {
     let st = state.lock().unwrap_or_else(|p| p.into_inner());
     match rest.split('?').next().unwrap_or("") {
         "stats" => {
@@ -122,6 +123,8 @@ fn inspect(rest: &str, state: &Mutex<State>) -> Answer {
                 "requests": s.requests, "runs": s.runs, "duplicates": s.duplicates,
                 "faults": s.faults, "rejected": s.rejected, "builds": s.builds,
                 "refreshes": s.refreshes, "locked": st.locked, "documents": s.documents,
+                "test_cases": config.test_case_ids().len() + st.catalog.cases.len(), "duplicate_test_cases": st.catalog.duplicates,
+                "folders": st.catalog.folders.len(),
             });
             json_response(200, v.to_string().into_bytes())
         }
@@ -194,31 +197,41 @@ fn route(
             (200, Value::Array(list).to_string().into_bytes(), true)
         }
         (Method::Get, ["test-cases"]) => {
-            let start: usize = query
-                .get("starting_row")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            let rows: usize = query
-                .get("number_of_rows")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(500)
-                .min(500);
-            let list: Vec<Value> = config
-                .test_case_ids()
-                .into_iter()
+            let (start, rows) = catalog::page(query);
+            let st = state.lock().unwrap_or_else(|p| p.into_inner());
+            let configured = config.test_case_ids().into_iter().map(|id| {
+                json!({"TestCaseId": id, "Name": config.test_case_name(id), "ProjectId": config.args.project, "TestCaseFolderId": null})
+            });
+            let created = st.catalog.cases.values().map(|c| c.value.clone());
+            let list: Vec<Value> = configured
+                .chain(created)
                 .skip(start.saturating_sub(1))
                 .take(rows)
-                .map(|id| json!({"TestCaseId": id, "Name": config.test_case_name(id), "ProjectId": config.args.project}))
                 .collect();
             (200, Value::Array(list).to_string().into_bytes(), true)
         }
+        (Method::Post, ["test-cases"]) => catalog::create_case(body, config, &mut lock(state)),
+        (Method::Get, ["test-folders"]) => catalog::list_folders(config, &lock(state)),
+        (Method::Post, ["test-folders"]) => catalog::create_folder(body, config, &mut lock(state)),
+        (Method::Get, ["test-folders", fid, "test-cases"]) => {
+            catalog::folder_cases(fid, query, &lock(state))
+        }
+        (Method::Post, ["test-sets", sid, "test-case-mapping", tc]) => {
+            catalog::add_to_set(sid, tc, config, &mut lock(state))
+        }
+        (Method::Post, ["releases", rid, "test-cases"]) => {
+            catalog::add_to_release(rid, body, config, &mut lock(state))
+        }
         (Method::Get, ["test-sets", sid, "test-case-mapping"]) => {
             let sid: u64 = sid.parse().unwrap_or(0);
+            let st = lock(state);
             match config.sets.get(&sid) {
                 None => plain(404, format!("Test set TX:{sid} does not exist")),
                 Some(members) => {
-                    let mut ids: Vec<&u64> = members.iter().collect();
+                    let added = st.catalog.set_members.get(&sid).into_iter().flatten();
+                    let mut ids: Vec<&u64> = members.iter().chain(added).collect();
                     ids.sort();
+                    ids.dedup();
                     let list: Vec<Value> = ids
                         .iter()
                         .enumerate()
@@ -256,4 +269,8 @@ fn route(
         }
         _ => plain(404, format!("Endpoint not found: {method} {rest}")),
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::catalog::{case_exists, in_set};
 use super::http::{plain, Reply};
-use super::state::{Build, Config, Index, State, Stored};
+use super::state::{Config, Index, State, Stored};
 use crate::{date, spira};
 
 /// A numeric field, as a number or a numeric string (Spira's JSON reader takes both).
@@ -111,13 +112,13 @@ fn read_fields<'a>(o: &RawRun<'a>) -> Result<Fields<'a>, Refused> {
 pub(super) fn check_run(
     o: &RawRun<'_>,
     config: &Config,
-    builds: &BTreeMap<u64, Build>,
+    st: &State,
 ) -> Result<(String, Index), Refused> {
     let mut f = read_fields(o)?;
     let Some(tc) = f.tc else {
         return bad("TestCaseId is required".into());
     };
-    if !config.test_case_exists(tc) {
+    if !case_exists(config, st, tc) {
         return Err((
             404,
             format!(
@@ -144,13 +145,11 @@ pub(super) fn check_run(
     if let Some(r) = f.release.filter(|r| !config.releases.contains(r)) {
         return bad(format!("Release RL:{r} does not exist in the project"));
     }
-    if let Some(b) = f.build.filter(|b| !builds.contains_key(b)) {
+    if let Some(b) = f.build.filter(|b| !st.builds.contains_key(b)) {
         return bad(format!("Build BL:{b} does not exist in the project"));
     }
     // A test set without this test case is dropped, silently, as Spira does.
-    let drop_set = f
-        .set
-        .is_some_and(|s| !config.sets.get(&s).is_some_and(|m| m.contains(&tc)));
+    let drop_set = f.set.is_some_and(|s| !in_set(config, st, s, tc));
     let when = |k: &str| dates.iter().find(|(n, _, _)| *n == k).map(|(_, t, _)| *t);
     let index = Index {
         test_case: tc,
@@ -315,7 +314,7 @@ pub(super) fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>
     reply.push(b'[');
     let mut pending: Vec<(String, Index)> = Vec::new();
     for (i, v) in list.iter().enumerate() {
-        match check_run(v, config, &st.builds) {
+        match check_run(v, config, &st) {
             // Saved one by one, no rollback: what came before a bad run stays (unless --atomic).
             Ok(run) if config.args.atomic => pending.push(run),
             Ok(run) => {
@@ -376,7 +375,7 @@ pub(super) fn record_one(body: &[u8], config: &Config, state: &Mutex<State>) -> 
         Err(e) => return plain(400, format!("The request body is not a JSON object: {e}")),
     };
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    match check_run(&v, config, &st.builds) {
+    match check_run(&v, config, &st) {
         Ok(run) => {
             let mut reply = Vec::new();
             store(&mut st, run, &mut reply);

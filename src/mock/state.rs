@@ -94,6 +94,8 @@ pub(super) struct State {
     pub(super) seen: HashSet<u64>,
     pub(super) builds: BTreeMap<u64, Build>,
     pub(super) record: Option<std::io::BufWriter<std::fs::File>>,
+    /// Test cases, folders and mappings created through the API.
+    pub(super) catalog: Catalog,
 }
 
 /// What does not change.
@@ -168,5 +170,46 @@ impl Config {
             ids.extend(*a..=*b);
         }
         ids.into_iter().collect()
+    }
+}
+
+/// A test case created through the API.
+pub(super) struct Case {
+    /// The object as the server answers with it.
+    pub(super) value: Value,
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) folder: Option<u64>,
+}
+
+/// A test case folder.
+pub(super) struct Folder {
+    pub(super) name: String,
+    pub(super) parent: Option<u64>,
+}
+
+/// What the API added to the catalog.
+#[derive(Default)]
+pub(super) struct Catalog {
+    pub(super) cases: BTreeMap<u64, Case>,
+    pub(super) folders: BTreeMap<u64, Folder>,
+    /// Test cases added to test sets, by test set.
+    pub(super) set_members: HashMap<u64, BTreeSet<u64>>,
+    /// Test cases added to releases, by release.
+    pub(super) release_cases: HashMap<u64, BTreeSet<u64>>,
+    /// Test cases created with the name, description and folder of one that existed.
+    pub(super) duplicates: u64,
+    pub(super) next_case: u64,
+    pub(super) next_folder: u64,
+}
+
+impl Catalog {
+    /// An empty catalog whose first test case comes after the configured ones.
+    pub(super) fn new(config: &Config) -> Catalog {
+        Catalog {
+            next_case: config.test_case_ids().last().map_or(1, |l| l + 1),
+            next_folder: 1,
+            ..Catalog::default()
+        }
     }
 }
