@@ -12,6 +12,45 @@ use std::time::Duration;
 use crate::cli;
 use crate::config::{Auth, Connection};
 
+/// How requests are tried again: shared by the tools that change Spira.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct RetryArgs {
+    /// Retries of a request after 429, 500, 502, 503, 504, a broken connection or a timeout.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) retries: u32,
+
+    /// The longest wait before a retry, in seconds, whatever a 429's Retry-After asks.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) max_wait: u64,
+
+    /// The first backoff, in milliseconds; it doubles on each retry (full jitter), up to 30 s.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub(crate) backoff_ms: u64,
+}
+
+impl RetryArgs {
+    /// A sender that tries again as these options say.
+    pub(crate) fn sender<'a>(
+        &self,
+        agent: ureq::Agent,
+        conn: &'a Connection,
+        auth: Auth,
+        verbose: bool,
+        stop: &'a AtomicBool,
+    ) -> Sender<'a> {
+        Sender {
+            agent,
+            conn,
+            auth,
+            retries: self.retries,
+            backoff_ms: self.backoff_ms,
+            max_wait: Duration::from_secs(self.max_wait),
+            verbose,
+            stop,
+        }
+    }
+}
+
 /// The final answer to one request, after any retries.
 pub(crate) enum Answer {
     /// 200 (or 201), with the body.

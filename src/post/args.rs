@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::client::send::RetryArgs;
 use crate::config::ConnectionArgs;
 
 pub(super) const EXAMPLES: &str = "\
@@ -25,17 +26,8 @@ pub struct Args {
     #[command(flatten)]
     pub(crate) conn: ConnectionArgs,
 
-    /// Retries of a request after 429, 500, 502, 503, 504, a broken connection or a timeout.
-    #[arg(long, default_value_t = 5)]
-    pub(crate) retries: u32,
-
-    /// The longest wait before a retry, in seconds, whatever a 429's Retry-After asks.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub(crate) max_wait: u64,
-
-    /// The first backoff, in milliseconds; it doubles on each retry (full jitter), up to 30 s.
-    #[arg(long, default_value_t = 500, hide = true)]
-    pub(crate) backoff_ms: u64,
+    #[command(flatten)]
+    pub(crate) retry: RetryArgs,
 
     /// Where rejected batches go, one JSON line each (created only when one is rejected).
     #[arg(long, value_name = "FILE", default_value = "spira-post.dead.jsonl")]

@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 
 use crate::cli::{self, Input};
-use crate::client::send::Sender;
 use crate::config::Connection;
 use crate::error::{Error, Result};
 pub use args::Args;
@@ -69,16 +68,9 @@ pub fn run(args: Args) -> Result<()> {
     let agent = args.conn.agent()?;
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let interrupted = signals::on_signals(&stop)?;
-    let sender = Sender {
-        agent: agent.clone(),
-        conn: &conn,
-        auth: args.conn.auth,
-        retries: args.retries,
-        backoff_ms: args.backoff_ms,
-        max_wait: std::time::Duration::from_secs(args.max_wait),
-        verbose: args.verbose,
-        stop: &stop,
-    };
+    let sender = args
+        .retry
+        .sender(agent.clone(), &conn, args.conn.auth, args.verbose, &stop);
     let journal = args
         .journal
         .as_deref()

@@ -57,7 +57,7 @@ pub(super) fn upload(
         reconcile: !args.no_reconcile,
         skip_uncertain: args.skip_uncertain,
         fail_fast: args.fail_fast,
-        rounds: args.retries,
+        rounds: args.retry.retries,
         gate: &gate,
     };
     let reading = Reading {
