@@ -8,6 +8,7 @@
 
 // The tools: one module each; none imports another.
 pub mod batch;
+pub mod cases;
 pub mod ids;
 pub mod inspect;
 pub mod map;

@@ -16,6 +16,7 @@ pub fn bin(name: &str) -> PathBuf {
         "spira-map" => PathBuf::from(env!("CARGO_BIN_EXE_spira-map")),
         "spira-validate" => PathBuf::from(env!("CARGO_BIN_EXE_spira-validate")),
         "spira-batch" => PathBuf::from(env!("CARGO_BIN_EXE_spira-batch")),
+        "spira-cases" => PathBuf::from(env!("CARGO_BIN_EXE_spira-cases")),
         "spira-mock" => PathBuf::from(env!("CARGO_BIN_EXE_spira-mock")),
         "spira-ids" => PathBuf::from(env!("CARGO_BIN_EXE_spira-ids")),
         "spira-post" => PathBuf::from(env!("CARGO_BIN_EXE_spira-post")),

@@ -4,7 +4,9 @@ pub(crate) mod send;
 
 use serde::Deserialize;
 
-use crate::config::{Connection, ConnectionArgs};
+use serde_json::{json, Map};
+
+use crate::config::{Auth, Connection, ConnectionArgs};
 use crate::error::{Error, Result};
 
 /// Rows per page: Spira answers at most 500.
@@ -116,4 +118,42 @@ pub(crate) fn redirected(status: u16, location: &str) -> Error {
     Error::Server(format!(
         "the server answered {status}, a redirect to {location}: redirects are not followed (the credentials would go along, and a POST would be turned into a GET that stores nothing); give the address it names with --url, or check the URL's scheme and path"
     ))
+}
+
+/// One request as it would be sent, the key shown as `***` wherever it would appear.
+pub(crate) fn request_line(
+    buf: &mut Vec<u8>,
+    conn: &Connection,
+    url: &str,
+    auth: Auth,
+    body: &str,
+) {
+    let mut headers = Map::new();
+    headers.insert("Content-Type".into(), json!("application/json"));
+    headers.insert("Accept".into(), json!("application/json"));
+    let shown_url = match auth {
+        Auth::Query => format!(
+            "{url}?username={}&api-key=***",
+            crate::config::percent_encode(&conn.username)
+        ),
+        _ => url.to_string(),
+    };
+    match auth {
+        Auth::Headers => {
+            headers.insert("username".into(), json!(conn.username));
+            headers.insert("api-key".into(), json!("***"));
+        }
+        Auth::Basic => {
+            headers.insert("Authorization".into(), json!("Basic ***"));
+        }
+        Auth::Query => {}
+    }
+    // Written in reading order: method, URL, headers, body.
+    buf.extend_from_slice(b"{\"method\":\"POST\",\"url\":");
+    let _ = serde_json::to_writer(&mut *buf, &shown_url);
+    buf.extend_from_slice(b",\"headers\":");
+    let _ = serde_json::to_writer(&mut *buf, &headers);
+    buf.extend_from_slice(b",\"body\":");
+    buf.extend_from_slice(body.as_bytes());
+    buf.push(b'}');
 }

@@ -10,7 +10,7 @@ use regex::Regex;
 
 use crate::config::spira_cfg::Credentials;
 use crate::error::{Error, Result};
-pub(crate) use mapfile::MapFile;
+pub(crate) use mapfile::{key, MapFile};
 pub(crate) use resolve::{Resolver, Test};
 
 /// The options that decide a test's test case, shared by the tools that read result lines.
