@@ -40,7 +40,7 @@ demo: build
 
 ## Man pages (target/man/*.1) and shell completions (target/completions/), from the clap
 ## definitions: `man target/man/spira-post.1`; source a completion file from your shell's rc.
-TOOLS := spira-parse spira-map spira-validate spira-batch spira-post spira-inspect spira-ids spira-mock
+TOOLS := spira-parse spira-map spira-validate spira-batch spira-post spira-inspect spira-ids spira-cases spira-mock
 man: build
 	@mkdir -p target/man target/completions/bash target/completions/zsh target/completions/fish
 	@for t in $(TOOLS); do \

@@ -36,8 +36,20 @@ for f in fixtures/demo/*.xml fixtures/demo/manual-tests.csv; do
 done
 
 echo
-echo "== spira-map --map fixtures/demo/ids.csv --release 3: result lines -> Spira test runs"
-"$BIN/spira-map" --map fixtures/demo/ids.csv --release 3 --start 2024-05-14T12:00:00Z \
+export SPIRA_URL="$url" SPIRA_USERNAME=demo SPIRA_PROJECT_ID=1
+export SPIRA_API_KEY='{00000000-DEMO-KEY0-0000-000000000000}'
+cp fixtures/demo/ids.csv "$tmp/ids.csv"
+echo "== spira-map --unmapped-out: which tests have no test case in the map yet"
+"$BIN/spira-map" --map "$tmp/ids.csv" --unmapped-out "$tmp/new.jsonl" "$tmp/results.jsonl" > /dev/null 2> "$tmp/map.err" || true
+tail -n 1 "$tmp/map.err"
+echo
+echo "== spira-cases --append: create them in Spira (folders from the suites), append to a copy of the map"
+"$BIN/spira-cases" --map "$tmp/ids.csv" --append "$tmp/new.jsonl"
+echo "   the map's new lines:"
+tail -n "$(wc -l < "$tmp/new.jsonl")" "$tmp/ids.csv" | sed 's/^/   /'
+echo
+echo "== spira-map --map ids.csv --release 3: result lines -> Spira test runs (every test mapped now)"
+"$BIN/spira-map" --map "$tmp/ids.csv" --release 3 --start 2024-05-14T12:00:00Z --strict \
   "$tmp/results.jsonl" > "$tmp/runs.jsonl"
 echo
 echo "== the first run, as record-multiple will receive it:"
@@ -50,8 +62,6 @@ echo "== spira-inspect: look before you upload"
 "$BIN/spira-inspect" --top 3 "$tmp/batches.jsonl"
 echo
 echo "== spira-post --dry-run: the first request that would be sent (the key shown as ***)"
-export SPIRA_URL="$url" SPIRA_USERNAME=demo SPIRA_PROJECT_ID=1
-export SPIRA_API_KEY='{00000000-DEMO-KEY0-0000-000000000000}'
 "$BIN/spira-post" --dry-run "$tmp/batches.jsonl" 2> "$tmp/dry.err" | head -n 1 | cut -c 1-300
 echo "   ..."
 cat "$tmp/dry.err"
@@ -71,4 +81,4 @@ if command -v curl >/dev/null 2>&1; then
   curl -s "$url/__mock/stats"; echo
 fi
 echo "== the whole pipeline in one line:"
-echo "   spira-parse fixtures/demo/*.xml | spira-map --map fixtures/demo/ids.csv --release 3 | spira-validate | spira-batch | spira-post"
+echo "   spira-parse fixtures/demo/*.xml | spira-map --map ids.csv --release 3 | spira-validate | spira-batch | spira-post"

@@ -18,14 +18,17 @@ fn the_demo_runs_the_whole_pipeline_and_stops_its_mock() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     for shown in [
         "== spira-inspect: look before you upload",
-        "20 created lines",
-        "input        20 lines",
-        "builds       BL:1 20",
+        "   tests.test_api.test_logout,2001,",
+        "25 created lines",
+        "input        25 lines",
+        "builds       BL:1 25",
     ] {
         assert!(stdout.contains(shown), "missing {shown:?}\n{stdout}");
     }
     assert!(
-        stderr.contains("4 batches (20 runs) done before, per the journal"),
+        stderr.contains("spira-cases: 5 tests: 0 mapped already, 0 found by name, 0 made earlier; 5 test cases created (3 folders)")
+            && stderr.contains("24 results: 24 mapped")
+            && stderr.contains("5 batches (25 runs) done before, per the journal"),
         "{stderr}"
     );
     assert!(!stdout.contains("{00000000-DEMO-KEY0") && !stderr.contains("{00000000-DEMO-KEY0"));
