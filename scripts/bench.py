@@ -7,7 +7,7 @@ Generates reports with BENCH_DIR/gen_junit.py (cached in $SPIRA_BENCH_TMP, defau
 the Python peers once each when their packages can be installed (a venv in the cache folder).
 Set BENCH_SCALE=0 to skip the 10x (2,000,000 cases, ~770 MB) memory check.
 """
-import os, subprocess, sys, time
+import json, os, subprocess, sys, time, urllib.request
 
 bin_dir, bench = sys.argv[1], sys.argv[2]
 tmp = os.environ.get("SPIRA_BENCH_TMP", "/tmp/spira-bench")
@@ -228,6 +228,50 @@ for label, wall, rss in post_rows:
     print(f"| {label} | {wall:.2f} | {100000 / wall:,.0f} | {rss / 1024:.1f} | {vs} |")
 if peer_rate:
     print(f"| Inflectra's reader (spira-addons-xunit 1.0.0, 5,000 tests, one POST each) | {peer_wall:.2f} | {peer_rate:,.0f} | | 1x |")
+
+# spira-cases into spira-mock answering each request after 20 ms: 5,000 new test cases in 200
+# folders (a JUnit report of 10 areas x 19 modules, nested). The requests it cannot avoid are one
+# per case, one per folder and one per page of the folder listing; goal: under 5x their time.
+nested = os.path.join(tmp, "nested-5000.xml")
+with open(nested, "w") as f:
+    f.write("<testsuites>\n")
+    for a in range(10):
+        f.write(f'<testsuite name="Area {a}">\n')
+        for m in range(19):
+            f.write(f'<testsuite name="Module {m}">\n')
+            for i in range(a * 19 + m, 5000, 190):
+                f.write(f'<testcase classname="app.area{a}.Module{m}" name="test_{i}" time="0.01"/>\n')
+            f.write("</testsuite>\n")
+        f.write("</testsuite>\n")
+    f.write("</testsuites>\n")
+nested_results = subprocess.run([parse, nested], capture_output=True, check=True).stdout
+cases_rows = []
+for jobs in ["1", "3"]:
+    m = subprocess.Popen([os.path.join(bin_dir, "spira-mock"), "--listen", "127.0.0.1:0", "--test-cases", "1-10",
+                          "--latency-ms", "20"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = m.stdout.readline().strip().removeprefix("listening on ")
+    try:
+        env = dict(os.environ, SPIRA_URL=url, SPIRA_USERNAME="demo", SPIRA_PROJECT_ID="1", SPIRA_API_KEY=KEY)
+        t = time.perf_counter()
+        p = subprocess.run([os.path.join(bin_dir, "spira-cases"), "--yes", "--jobs", jobs], input=nested_results,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - t
+        if p.returncode != 0:
+            raise SystemExit(f"spira-cases failed:\n{p.stderr.decode()}")
+        with urllib.request.urlopen(url + "/__mock/stats") as r:
+            st = json.load(r)
+    finally:
+        m.kill()
+        m.wait()
+    cases_rows.append((jobs, wall, st))
+print("\nspira-cases into spira-mock --latency-ms 20: 5,000 new test cases in 200 nested folders:\n")
+print("| --jobs | wall s | requests | cases created | folders | duplicates | unavoidable s | ratio |")
+print("|---|---|---|---|---|---|---|---|")
+for jobs, wall, st in cases_rows:
+    # one listing page, 200 folders, 5,000 cases: 20 ms each, --jobs of them at once
+    floor = (1 + 200 + 5000) * 0.020 / int(jobs)
+    print(f"| {jobs} | {wall:.1f} | {st['requests']:,} | {st['test_cases'] - 10:,} | {st['folders']} | "
+          f"{st['duplicate_test_cases']} | {floor:.1f} | {wall / floor:.2f}x |")
 
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)

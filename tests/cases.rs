@@ -383,3 +383,95 @@ fn a_killed_run_is_resumed_with_its_journal_without_a_duplicate() {
     assert_eq!(stats(&m), (110, 0, 6), "{r}");
     assert_eq!(map_lines(&r).len(), 100);
 }
+
+/// A JUnit report of `n` tests in nested suites: 10 areas, each holding 19 modules (200 folders
+/// in all), the tests spread over the modules, each module its own classname.
+fn nested_report(n: usize) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuites>\n");
+    for area in 0..10 {
+        xml += &format!("<testsuite name=\"Area {area}\">\n");
+        for module in 0..19 {
+            xml += &format!("<testsuite name=\"Module {module}\">\n");
+            let leaf = area * 19 + module;
+            for i in (leaf..n).step_by(190) {
+                xml += &format!(
+                    "<testcase classname=\"app.area{area}.Module{module}\" name=\"test_{i}\" time=\"0.01\"/>\n"
+                );
+            }
+            xml += "</testsuite>\n";
+        }
+        xml += "</testsuite>\n";
+    }
+    xml + "</testsuites>\n"
+}
+
+#[test]
+#[ignore = "slow: make test runs it"]
+fn the_onboarding_works_on_5000_tests_in_nested_suites() {
+    let m = Mock::start(&["--test-cases", "1-10"]);
+    let t = TempDir::new("onboard-5000");
+    let report = t.path("report.xml");
+    std::fs::write(&report, nested_report(5_000)).unwrap();
+    let (ids, new) = (t.path("ids.csv"), t.path("new.jsonl"));
+    let (ids, new, report) = (
+        ids.to_str().unwrap(),
+        new.to_str().unwrap(),
+        report.to_str().unwrap(),
+    );
+    let parsed = run("spira-parse", &[report], None);
+    parsed.expect_code(0);
+    assert_eq!(parsed.json().len(), 5_000);
+    // 1: nothing is mapped yet (the map file does not exist: an empty map).
+    std::fs::write(ids, "key,test_case_id\n").unwrap();
+    let r = run(
+        "spira-map",
+        &["--map", ids, "--unmapped-out", new],
+        Some(parsed.stdout.as_bytes()),
+    );
+    r.expect_code(0);
+    assert!(r.stdout.is_empty(), "{r}");
+    // 2: 5,000 cases in 200 folders, each once.
+    let new_lines = std::fs::read_to_string(new).unwrap();
+    assert_eq!(new_lines.lines().count(), 5_000);
+    let r = cases(
+        &m,
+        &["--map", ids, "--append", "--yes", "--jobs", "2"],
+        &new_lines,
+    );
+    r.expect_code(0);
+    assert_eq!(stats(&m), (5_010, 0, 200), "{r}");
+    // 3: every result maps, and spira-post records every run against its own case.
+    let r = run(
+        "spira-map",
+        &["--map", ids, "--strict"],
+        Some(parsed.stdout.as_bytes()),
+    );
+    r.expect_code(0);
+    let runs = r.json();
+    assert_eq!(runs.len(), 5_000);
+    let distinct: std::collections::HashSet<u64> = runs
+        .iter()
+        .map(|r| r["TestCaseId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(distinct.len(), 5_000);
+    let batches = run("spira-batch", &[], Some(r.stdout.as_bytes()));
+    batches.expect_code(0);
+    let e = env(&m);
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let posted = run_env(
+        "spira-post",
+        &["--quiet"],
+        Some(batches.stdout.as_bytes()),
+        &e,
+    );
+    posted.expect_code(0);
+    assert_eq!(m.stats()["runs"].as_u64(), Some(5_000), "{posted}");
+    // Again, with or without the map: nothing is created.
+    let r = cases(&m, &["--map", ids, "--append"], &parsed.stdout);
+    r.expect_code(0);
+    assert!(r.stderr.contains("5000 tests: 5000 mapped already"), "{r}");
+    let r = cases(&m, &["--jobs", "2"], &parsed.stdout);
+    r.expect_code(0);
+    assert_eq!(map_lines(&r).len(), 5_000);
+    assert_eq!(stats(&m), (5_010, 0, 200), "{r}");
+}
