@@ -145,6 +145,7 @@ fn every_tool_has_an_example_a_man_page_and_completions() {
         "spira-post",
         "spira-inspect",
         "spira-ids",
+        "spira-cases",
         "spira-mock",
     ] {
         let help = run(tool, &["--help"], None);

@@ -208,6 +208,19 @@ fn the_line_tools_never_panic_on_hostile_lines() {
                 "1",
             ],
         ),
+        (
+            "spira-cases",
+            &[
+                "--dry-run",
+                "--offline",
+                "--url",
+                "http://127.0.0.1:9",
+                "--username",
+                "u",
+                "--project",
+                "1",
+            ],
+        ),
     ];
     for (tool, args) in calls {
         let r = crate::harness::run_env(

@@ -20,11 +20,13 @@ pub(super) struct Needed {
     pub(super) path: Vec<String>,
 }
 
-/// The fields of a result line read here.
+/// The fields of a result line read here (`status` only to tell a result line from others).
 #[derive(serde::Deserialize)]
 struct Line<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     suites: Vec<Cow<'a, str>>,
+    #[allow(dead_code)]
+    status: crate::record::Status,
     #[serde(borrow, default)]
     classname: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
