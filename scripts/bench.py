@@ -155,6 +155,10 @@ if shutil.which("curl"):
                            + ["-o", "/dev/null", target] * 400, check=True)
             wall = time.perf_counter() - t
             best = wall if best is None else min(best, wall)
+        with urllib.request.urlopen(url + "/__mock/stats") as r:
+            stored = json.load(r)["runs"]
+        if stored != 3 * 200_000:
+            raise SystemExit(f"spira-mock stored {stored} runs of {3 * 200_000}: the batches were refused")
         print(f"\nspira-mock: 200,000 runs as 400 batches of 500, one keep-alive connection: "
               f"{best:.2f} s, {200000 / best:,.0f} runs/s (best of 3; the client, curl, shares the 2 cores)")
     finally:

@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 
 use crate::cli;
 use crate::error::{Error, Result};
+use crate::record::Kind;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -62,7 +63,16 @@ fn batch(inputs: &[cli::Input], args: &Args, out: &mut cli::LineOut) -> Result<(
     let size = args.size as usize;
     let mut body: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut count = 0usize;
+    let mut first = String::new();
     cli::each_line(inputs, |name, n, line| {
+        // The first line of each input is read whole, for a hint when it is another stage's
+        // records (result lines, batches).
+        if first != name {
+            first = name.to_string();
+            if let Some(hint) = Kind::hint(line, Kind::Run) {
+                return Err(Error::Data(format!("{name}:{n}: not a run line: {hint}")));
+            }
+        }
         // The shape only: a full JSON check would double the cost of this stage, and is
         // spira-validate's job.
         let trimmed = line.trim_ascii();

@@ -11,6 +11,57 @@ use serde::{Deserialize, Serialize};
 
 use crate::json;
 
+/// The records a pipeline passes along, for the hint a tool gives when it is handed the wrong
+/// ones (`spira-post` given run lines: "put spira-batch before spira-post").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A result line: spira-parse's output, spira-map's and spira-cases' input.
+    Result,
+    /// A run line: spira-map's output, spira-batch's input.
+    Run,
+    /// A batch line: spira-batch's output, spira-post's input.
+    Batch,
+}
+
+impl Kind {
+    /// What a line looks like, from its keys (a batch: from its first run); `None` when it is
+    /// none of the three.
+    pub(crate) fn of(line: &[u8]) -> Option<Kind> {
+        let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+        let is_run = |o: &serde_json::Value| {
+            o.get("TestCaseId").is_some() && o.get("ExecutionStatusId").is_some()
+        };
+        match &v {
+            serde_json::Value::Array(a) => a.first().filter(|r| is_run(r)).map(|_| Kind::Batch),
+            o if is_run(o) => Some(Kind::Run),
+            o if o.get("format").is_some() && o.get("status").is_some() => Some(Kind::Result),
+            _ => None,
+        }
+    }
+
+    /// The hint for a tool that reads `wanted` and was given `line`, when the line looks like
+    /// another stage's records.
+    pub(crate) fn hint(line: &[u8], wanted: Kind) -> Option<&'static str> {
+        let got = Kind::of(line).filter(|k| *k != wanted)?;
+        Some(match (got, wanted) {
+            (Kind::Run, Kind::Batch) => "this looks like a run line: put spira-batch before spira-post",
+            (Kind::Result, Kind::Batch) => {
+                "this looks like a result line: put spira-map and spira-batch before spira-post"
+            }
+            (Kind::Result, _) => "this looks like a result line: put spira-map before spira-batch",
+            (Kind::Batch, Kind::Run) => {
+                "this looks like a batch line already: spira-batch --unbatch turns it back into run lines"
+            }
+            (Kind::Run, _) => {
+                "this looks like a run line (spira-map's output): this tool reads the result lines of spira-parse"
+            }
+            (Kind::Batch, _) => {
+                "this looks like a batch line (spira-batch's output): this tool reads the result lines of spira-parse"
+            }
+        })
+    }
+}
+
 /// The normalised outcome of one test.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -519,15 +570,17 @@ pub(crate) struct TestRun {
     pub(crate) end_date: Option<String>,
     /// The runner's name, at most 20 characters (shared: the same on every run).
     pub(crate) runner_name: std::sync::Arc<str>,
-    /// `classname.name`, at most 255 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) runner_test_name: Option<String>,
-    /// The first line of the message, at most 255 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) runner_message: Option<String>,
-    /// Type, message, details, output and properties.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) runner_stack_trace: Option<String>,
+    /// `classname.name`, at most 255 characters. Required by Spira's API description, as are
+    /// the message, the stack trace and the format: every run has them.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub(crate) runner_test_name: String,
+    /// The first line of the message, at most 255 characters; without one, the outcome
+    /// (`Passed`, `Failed`, …).
+    #[serde(deserialize_with = "null_as_empty")]
+    pub(crate) runner_message: String,
+    /// Type, message, details, output and properties; `""` when there are none.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub(crate) runner_stack_trace: String,
     /// 1 plain text, 2 HTML.
     pub(crate) test_run_format_id: u8,
     /// Assertions counted.
@@ -567,6 +620,12 @@ pub(crate) struct TestRun {
     pub(crate) attachments: Vec<String>,
 }
 
+/// A string that may be written as `null` (the seed of Spira's own example sends a null
+/// RunnerStackTrace), read as `""`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 impl TestRun {
     /// Appends this run as one compact JSON object, as serde would write it but faster: the
     /// hot path of `spira-map`.
@@ -586,8 +645,8 @@ impl TestRun {
         o.str("StartDate", Some(&self.start_date));
         o.opt_str("EndDate", self.end_date.as_deref());
         o.str("RunnerName", Some(&self.runner_name));
-        o.opt_str("RunnerTestName", self.runner_test_name.as_deref());
-        o.opt_str("RunnerMessage", self.runner_message.as_deref());
+        o.str("RunnerTestName", Some(&self.runner_test_name));
+        o.str("RunnerMessage", Some(&self.runner_message));
         match trace {
             Some(t) => {
                 let out = o.key("RunnerStackTrace");
@@ -595,7 +654,7 @@ impl TestRun {
                 out.extend_from_slice(t);
                 out.push(b'"');
             }
-            None => o.opt_str("RunnerStackTrace", self.runner_stack_trace.as_deref()),
+            None => o.str("RunnerStackTrace", Some(&self.runner_stack_trace)),
         }
         o.opt_u64("TestRunFormatId", Some(u64::from(self.test_run_format_id)));
         o.opt_u64("RunnerAssertCount", self.runner_assert_count);
@@ -624,6 +683,29 @@ impl TestRun {
 #[cfg(test)]
 mod word_tests {
     use super::*;
+
+    #[test]
+    fn tells_the_records_apart_for_a_hint() {
+        let run = br#"{"TestCaseId":1,"ExecutionStatusId":2,"StartDate":"x"}"#;
+        let result = br#"{"format":"junit","report":"r","suites":[],"status":"passed"}"#;
+        let batch = br#"[{"TestCaseId":1,"ExecutionStatusId":2}]"#;
+        assert_eq!(Kind::of(run), Some(Kind::Run));
+        assert_eq!(Kind::of(result), Some(Kind::Result));
+        assert_eq!(Kind::of(batch), Some(Kind::Batch));
+        assert_eq!(Kind::of(b"[1]"), None);
+        assert_eq!(Kind::of(b"{"), None);
+        assert_eq!(Kind::hint(run, Kind::Run), None);
+        assert!(Kind::hint(run, Kind::Batch)
+            .unwrap()
+            .contains("put spira-batch before"));
+        assert!(Kind::hint(result, Kind::Run)
+            .unwrap()
+            .contains("put spira-map before"));
+        assert!(Kind::hint(run, Kind::Result)
+            .unwrap()
+            .contains("result lines of spira-parse"));
+        assert!(Kind::hint(batch, Kind::Run).unwrap().contains("--unbatch"));
+    }
 
     #[test]
     fn reads_status_words_and_ids() {

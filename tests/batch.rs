@@ -6,7 +6,7 @@ use crate::harness::{root, run, TempDir};
 
 fn runs(n: usize) -> String {
     (1..=n)
-        .map(|i| format!("{{\"TestCaseId\":{i},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1}}\n"))
+        .map(|i| format!("{{\"TestCaseId\":{i},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1}}\n"))
         .collect()
 }
 
@@ -218,5 +218,63 @@ fn line_tools_refuse_garbage_cleanly() {
             assert!(r.stderr.contains(&format!("{tool}: <stdin>:1: ")), "{r}");
             assert!(!r.stderr.contains("panicked"), "{r}");
         }
+    }
+}
+
+/// A stage given another stage's records says which stage is missing; exit 1 (bad data).
+#[test]
+fn a_pipeline_mistake_gets_a_hint() {
+    let run_line = runs(1);
+    let result = "{\"format\":\"junit\",\"report\":\"r.xml\",\"suites\":[],\"classname\":\"a\",\"name\":\"b\",\"status\":\"passed\",\"duration\":1,\"start\":null}\n";
+    let batch = format!("[{}]\n", run_line.trim_end());
+    let post = [
+        "--dry-run",
+        "--url",
+        "http://127.0.0.1:9",
+        "--username",
+        "u",
+        "--project",
+        "1",
+    ];
+    let key = [("SPIRA_API_KEY", "k")];
+    let cases: [(&str, &[&str], &str, &str); 5] = [
+        (
+            "spira-post",
+            &post,
+            &run_line,
+            "put spira-batch before spira-post",
+        ),
+        (
+            "spira-post",
+            &post,
+            result,
+            "put spira-map and spira-batch before spira-post",
+        ),
+        (
+            "spira-batch",
+            &[],
+            result,
+            "put spira-map before spira-batch",
+        ),
+        (
+            "spira-batch",
+            &[],
+            &batch,
+            "spira-batch --unbatch turns it back",
+        ),
+        (
+            "spira-map",
+            &[],
+            &run_line,
+            "this looks like a run line (spira-map's output)",
+        ),
+    ];
+    for (tool, args, input, hint) in cases {
+        let r = crate::harness::run_env(tool, args, Some(input.as_bytes()), &key);
+        r.expect_code(1);
+        assert!(
+            r.err1().starts_with(&format!("{tool}: <stdin>:1: not a ")) && r.err1().contains(hint),
+            "{r}"
+        );
     }
 }

@@ -307,3 +307,21 @@ fn corpus_xunit_plugin_conversions_agree() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(checked >= 25, "only {checked} inputs checked");
 }
+
+/// The API description spira-mock carries is the shared one, byte for byte (beside the corpus).
+#[test]
+#[ignore = "needs the corpus (../shared/corpus or SPIRA_CORPUS): make test runs it"]
+fn the_api_description_is_the_shared_one() {
+    let shared = corpus().join("../spira-openapi");
+    for f in ["spira-v7-excerpt.json", "LICENSE"] {
+        let ours =
+            std::fs::read(crate::harness::root().join("schemas/spira-openapi").join(f)).unwrap();
+        let theirs = std::fs::read(shared.join(f))
+            .unwrap_or_else(|e| panic!("{}: {e}", shared.join(f).display()));
+        assert!(
+            ours == theirs,
+            "schemas/spira-openapi/{f} differs from {}",
+            shared.display()
+        );
+    }
+}

@@ -22,6 +22,10 @@ fn the_demo_runs_the_whole_pipeline_and_stops_its_mock() {
         "25 created lines",
         "input        25 lines",
         "builds       BL:1 25",
+        // Every request the demo sent, and every answer, as Spira's API description says.
+        "\"last_nonconforming_answer\":null",
+        "\"nonconforming_answers\":0,\"nonconforming_requests\":0",
+        "\"undescribed\":[]",
     ] {
         assert!(stdout.contains(shown), "missing {shown:?}\n{stdout}");
     }

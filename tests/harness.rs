@@ -185,11 +185,16 @@ impl Drop for TempDir {
     }
 }
 
-/// A running spira-mock, stopped when dropped.
+/// A running spira-mock, stopped when dropped. It checks every request against Inflectra's
+/// API description and every answer too (`--check-answers`); when it is dropped, the test
+/// fails if a request or an answer did not match, or a request went to an endpoint the
+/// description does not have: so no request a tool sends in a test escapes the check.
 pub struct Mock {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Set by a test that sends requests the description refuses (or does not have) on purpose.
+    nonconforming_expected: std::cell::Cell<bool>,
 }
 
 impl Mock {
@@ -197,7 +202,7 @@ impl Mock {
     pub fn start(args: &[&str]) -> Mock {
         use std::io::BufRead;
         let mut child = Command::new(bin("spira-mock"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--check-answers"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -212,7 +217,40 @@ impl Mock {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
             .to_string();
-        Mock { child, url }
+        Mock {
+            child,
+            url,
+            nonconforming_expected: Default::default(),
+        }
+    }
+
+    /// This test sends requests the API description refuses, or to endpoints it does not have,
+    /// on purpose (answers are checked all the same).
+    pub fn expect_nonconforming(&self) {
+        self.nonconforming_expected.set(true);
+    }
+
+    /// What the description check found: nothing, or why the test fails.
+    fn conformance(&self) -> Result<(), String> {
+        let s = self.stats();
+        if s["nonconforming_answers"] != 0 {
+            return Err(format!(
+                "spira-mock gave {} answers that do not match Spira's API description; the last: {}",
+                s["nonconforming_answers"], s["last_nonconforming_answer"]
+            ));
+        }
+        if s["nonconforming_requests"] != 0 && !self.nonconforming_expected.get() {
+            return Err(format!(
+                "{} requests did not match Spira's API description (each was answered 400)",
+                s["nonconforming_requests"]
+            ));
+        }
+        match s["undescribed"].as_array() {
+            Some(a) if !a.is_empty() && !self.nonconforming_expected.get() => Err(format!(
+                "requests to endpoints Spira's API description does not have: {a:?}"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The base of the v7 API for project 1.
@@ -230,6 +268,12 @@ impl Mock {
 
 impl Drop for Mock {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            if let Err(e) = self.conformance() {
+                let _ = self.child.kill();
+                panic!("{e}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

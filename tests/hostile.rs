@@ -81,7 +81,7 @@ fn nesting_a_hundred_thousand_levels_deep_is_refused_at_once() {
 /// The same run lines with a BOM, CRLF line ends and no final newline: read as plain lines.
 #[test]
 fn json_lines_with_a_bom_crlf_and_no_final_newline_are_read() {
-    let line = "{\"TestCaseId\":1,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1}";
+    let line = "{\"TestCaseId\":1,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1}";
     let input = format!("\u{feff}{line}\r\n{line}\r\n{line}");
     let v = run("spira-validate", &[], Some(input.as_bytes()));
     v.expect_code(0);
@@ -112,17 +112,17 @@ fn a_line_of_a_hundred_megabytes_is_handled_or_refused_by_line() {
     let big = "x".repeat(100_000_000);
     std::fs::write(
         &runs,
-        format!("{{\"TestCaseId\":1,\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"RunnerStackTrace\":\"{big}\"}}\n"),
+        format!("{{\"TestCaseId\":1,\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"TestRunFormatId\":1,\"RunnerStackTrace\":\"{big}\"}}\n"),
     )
     .unwrap();
     drop(big);
     let p = runs.to_str().unwrap();
     let b = run("spira-batch", &[p], None);
     b.expect_code(1);
-    assert_eq!(b.err1(), format!("spira-batch: {p}:1: this run is 100000132 bytes, more than --max-bytes 8388608 allows in a batch"));
+    assert_eq!(b.err1(), format!("spira-batch: {p}:1: this run is 100000173 bytes, more than --max-bytes 8388608 allows in a batch"));
     let v = run("spira-validate", &[p], None);
     v.expect_code(0);
-    assert_eq!(v.stdout.len(), 100_000_133);
+    assert_eq!(v.stdout.len(), 100_000_174);
 }
 
 /// The peak resident memory of a running process (Linux `VmHWM`), in bytes.

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::harness::{run, run_env};
 
 fn run_line(tc: u64, status: u8, extra: &str) -> String {
-    format!("{{\"TestCaseId\":{tc},\"ExecutionStatusId\":{status},\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"EndDate\":\"2024-05-14T12:00:0{status}.500Z\",\"RunnerName\":\"spira-pipe\",\"RunnerTestName\":\"t{tc}-{status}\",\"TestRunFormatId\":1,\"ReleaseId\":45{extra}}}")
+    format!("{{\"TestCaseId\":{tc},\"ExecutionStatusId\":{status},\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"EndDate\":\"2024-05-14T12:00:0{status}.500Z\",\"RunnerName\":\"spira-pipe\",\"RunnerTestName\":\"t{tc}-{status}\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1,\"ReleaseId\":45{extra}}}")
 }
 
 fn runs() -> String {
@@ -25,7 +25,7 @@ fn a_run_stream_is_summarised_for_a_person() {
     let r = run("spira-inspect", &["--top", "2"], Some(runs().as_bytes()));
     r.expect_code(0);
     let expected = "\
-input        5 lines (1.3 kB) in 1 input: 5 run lines
+input        5 lines (1.5 kB) in 1 input: 5 run lines
 statuses     5 runs: Blocked 1 · Failed 1 · Passed 3
 releases     RL:45 5
 test sets    TX:7 1 · none 4

@@ -7,7 +7,8 @@ use crate::harness::{http, Mock, TempDir, AUTH};
 
 fn run(tc: u64) -> Value {
     json!({"TestCaseId": tc, "ExecutionStatusId": 2, "StartDate": "2024-05-14T12:00:00.000Z",
-           "RunnerName": "spira-pipe", "TestRunFormatId": 1})
+           "RunnerName": "spira-pipe", "RunnerTestName": format!("t{tc}"), "RunnerMessage": "Passed",
+           "RunnerStackTrace": "", "TestRunFormatId": 1})
 }
 
 fn post(m: &Mock, path: &str, body: &Value) -> (u16, String) {
@@ -26,7 +27,6 @@ fn announces_its_address_and_records_runs_in_order() {
     assert!(m.url.starts_with("http://127.0.0.1:"), "{}", m.url);
     let mut a = run(2);
     a["StartDate"] = json!("/Date(1715688000000-0000)/");
-    a["TestCaseId"] = json!("2");
     a["RunnerStackTrace"] = Value::Null;
     a["TestSetId"] = json!(7);
     let mut b = run(3);
@@ -79,7 +79,7 @@ fn announces_its_address_and_records_runs_in_order() {
 #[test]
 fn every_form_of_authentication_and_the_lockout() {
     let m = Mock::start(&["--lockout", "3"]);
-    let url = format!("{}/releases", m.api());
+    let url = format!("{}/test-folders", m.api());
     assert_eq!(http("GET", &url, &AUTH, None).0, 200);
     let q = format!("{url}?username=demo&api-key=%7B00000000-DEMO-KEY0-0000-000000000000%7D");
     assert_eq!(http("GET", &q, &[], None).0, 200, "query parameters");
@@ -118,6 +118,7 @@ fn every_form_of_authentication_and_the_lockout() {
 #[test]
 fn the_servers_validation() {
     let m = Mock::start(&["--test-cases", "1-100"]);
+    m.expect_nonconforming();
     let cases: Vec<(Value, &str)> = vec![
         (json!({"RunnerName": null}), "RunnerName is required"),
         (
@@ -140,7 +141,10 @@ fn the_servers_validation() {
             json!({"ExecutionStatusId": 7}),
             "ExecutionStatusId 7 is not a valid execution status",
         ),
-        (json!({"StartDate": null}), "StartDate is required"),
+        (
+            json!({"StartDate": null}),
+            "/0/StartDate: null is not of type \"string\"",
+        ),
         (
             json!({"StartDate": "yesterday"}),
             "StartDate \"yesterday\" is not a valid date",
@@ -155,7 +159,7 @@ fn the_servers_validation() {
         ),
         (
             json!({"TestCaseId": "two"}),
-            "Field TestCaseId has an invalid value: \"two\"",
+            "/0/TestCaseId: \"two\" is not of type \"integer\"",
         ),
     ];
     for (patch, want) in cases {
@@ -181,14 +185,43 @@ fn the_servers_validation() {
         (code, body.as_str()),
         (
             400,
-            "The request body must be an array of RemoteAutomatedTestRun"
+            "The request does not match POST /projects/{project_id}/test-runs/record-multiple: /: {\"not\":\"an array\"} is not of type \"array\" (RemoteAutomatedTestRun[] expected)"
         )
     );
     let (code, body) = post(&m, "test-runs/record-multiple", &json!([run(1), 5]));
-    assert_eq!(
-        (code, body.as_str()),
-        (400, "Test run 2 of 2: A test run must be a JSON object")
+    assert_eq!(code, 400);
+    assert!(
+        body.starts_with("Test run 2 of 2: does not match Spira's API description: /1: 5 is not of type \"object\""),
+        "{body}"
     );
+    // Each of the five fields the description marks required, left out: refused, named.
+    for field in [
+        "TestRunFormatId",
+        "RunnerName",
+        "RunnerTestName",
+        "RunnerMessage",
+        "RunnerStackTrace",
+    ] {
+        let mut r = run(1);
+        r.as_object_mut().unwrap().remove(field);
+        let (code, body) = post(&m, "test-runs/record-multiple", &json!([run(2), r]));
+        assert_eq!(code, 400, "{field}: {body}");
+        assert!(
+            body.starts_with("Test run 2 of 2: ")
+                && body.contains(&format!("\"{field}\" is a required property")),
+            "{field}: {body}"
+        );
+    }
+    assert_eq!(m.stats()["runs"], 0, "nothing refused is stored");
+    // An unknown query parameter is refused, naming it.
+    let (code, body, _) = http(
+        "GET",
+        &format!("{}/test-runs?start=1", m.api()),
+        &AUTH,
+        None,
+    );
+    assert_eq!(code, 400);
+    assert!(body.contains("query parameter 'start'"), "{body}");
 }
 
 #[test]
@@ -234,6 +267,8 @@ fn releases_builds_test_cases_sets_documents_and_refresh() {
         "--releases",
         "1-3,9",
     ]);
+    // GET releases is not in the API description's excerpt: this test asks for it anyway.
+    m.expect_nonconforming();
     let get = |path: &str| -> (u16, Value) {
         let (code, body, _) = http("GET", &format!("{}/{path}", m.api()), &AUTH, None);
         (code, serde_json::from_str(&body).unwrap_or(Value::Null))
@@ -554,4 +589,157 @@ fn test_cases_folders_sets_and_releases_are_created_and_checked_as_spira_does() 
         ),
         (Some(12), Some(1), Some(2))
     );
+}
+
+/// Every endpoint the mock serves that Inflectra's API description has, each answered with
+/// something in it (lists not empty), its answer checked against the description's response
+/// schema (`--check-answers`, which every test's mock runs with): none may differ, and none
+/// may be left out.
+#[test]
+fn every_answer_matches_the_api_description() {
+    let m = Mock::start(&[
+        "--test-cases",
+        "1-20",
+        "--test-set",
+        "7=1-3",
+        "--releases",
+        "4",
+    ]);
+    let ok = |(code, body): (u16, String), what: &str| {
+        assert_eq!(code, 200, "{what}: {body}");
+        body
+    };
+    let mut stored = run(1);
+    stored["ReleaseId"] = json!(4);
+    ok(
+        post(&m, "test-runs/record-multiple", &json!([stored, run(2)])),
+        "record-multiple",
+    );
+    ok(post(&m, "test-runs/record", &run(3)), "record");
+    let folder = ok(
+        post(
+            &m,
+            "test-folders",
+            &json!({"Name": "F", "ParentTestCaseFolderId": null}),
+        ),
+        "folder",
+    );
+    let folder: Value = serde_json::from_str(&folder).unwrap();
+    let fid = folder["TestCaseFolderId"].as_u64().unwrap();
+    let case = json!({"Name": "C", "Description": "spira-pipe key: k", "TestCaseFolderId": fid});
+    let case: Value = serde_json::from_str(&ok(post(&m, "test-cases", &case), "case")).unwrap();
+    let tc = case["TestCaseId"].as_u64().unwrap();
+    ok(
+        post(
+            &m,
+            &format!("test-sets/7/test-case-mapping/{tc}"),
+            &json!([]),
+        ),
+        "set mapping",
+    );
+    ok(
+        post(&m, "releases/4/test-cases", &json!([tc])),
+        "release mapping",
+    );
+    let build = json!({"Name": "b", "BuildStatusId": 2, "ProjectId": 1, "ReleaseId": 4});
+    ok(post(&m, "releases/4/builds", &build), "build");
+    let file = json!({"ProjectId": 1, "AttachmentTypeId": 1, "FilenameOrUrl": "a.log", "BinaryData": "aGk=",
+                      "AttachedArtifacts": [{"ArtifactId": 1, "ArtifactTypeId": 5}]});
+    ok(post(&m, "documents/file", &file), "file");
+    let url = json!({"ProjectId": 1, "AttachmentTypeId": 2, "FilenameOrUrl": "https://ci.example/1",
+                     "AttachedArtifacts": [{"ArtifactId": 1, "ArtifactTypeId": 5}]});
+    ok(post(&m, "documents/url", &url), "url");
+    let filter = json!([{"PropertyName": "TestCaseId", "IntValue": 1}]);
+    let found = ok(
+        post(&m, "test-runs/search?starting_row=1&number_of_rows=10&sort_field=TestRunId&sort_direction=ASC", &filter),
+        "search",
+    );
+    assert!(found.contains("TestRunId"), "{found}");
+    for path in [
+        "test-runs?starting_row=1&number_of_rows=10&sort_field=TestRunId&sort_direction=DESC",
+        "releases/4/builds",
+        "test-cases?starting_row=1&number_of_rows=30",
+        "test-folders",
+        &format!("test-folders/{fid}/test-cases?starting_row=1&number_of_rows=10"),
+        "test-sets/7/test-case-mapping",
+    ] {
+        let (code, v) = get(&m, path);
+        assert_eq!(code, 200, "{path}");
+        assert!(
+            !v.as_array().unwrap().is_empty(),
+            "{path}: an empty list checks nothing"
+        );
+    }
+    ok(post(&m, "refresh-caches", &json!(null)), "refresh");
+    ok(
+        post(&m, "refresh-caches/4", &json!(null)),
+        "refresh a release",
+    );
+    let s = m.stats();
+    assert_eq!(
+        s["nonconforming_answers"], 0,
+        "{}",
+        s["last_nonconforming_answer"]
+    );
+    let answered: Vec<&str> = s["answered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let p = "/projects/{project_id}";
+    let mut served: Vec<String> = [
+        "POST {p}/test-runs/record-multiple",
+        "POST {p}/test-runs/record",
+        "GET {p}/test-runs",
+        "POST {p}/test-runs/search",
+        "POST {p}/releases/{release_id}/builds",
+        "GET {p}/releases/{release_id}/builds",
+        "GET {p}/test-cases",
+        "POST {p}/test-cases",
+        "GET {p}/test-folders",
+        "POST {p}/test-folders",
+        "GET {p}/test-folders/{test_case_folder_id}/test-cases",
+        "POST {p}/test-sets/{test_set_id}/test-case-mapping/{test_case_id}",
+        "POST {p}/releases/{release_id}/test-cases",
+        "GET {p}/test-sets/{test_set_id}/test-case-mapping",
+        "POST {p}/documents/file",
+        "POST {p}/documents/url",
+        "POST {p}/refresh-caches",
+        "POST {p}/refresh-caches/{release_id}",
+    ]
+    .iter()
+    .map(|s| s.replace("{p}", p))
+    .collect();
+    served.sort();
+    assert_eq!(answered, served);
+}
+
+/// Inflectra's own reader (spira-addons-xunit 1.0.0, `spira_xunit_reader.py`) sends each run
+/// as below: `json.dumps` of its body, one POST to `test-runs/record` per test, the
+/// credentials as query parameters. It sends all five fields the description requires, so
+/// the description's checks store it unchanged (`make bench` runs the reader itself).
+#[test]
+fn inflectra_readers_runs_are_stored_as_before() {
+    let m = Mock::start(&[]);
+    let body = r#"{"TestRunFormatId": 1, "StartDate": "2026-12-01T08:34:39Z", "EndDate": "2026-12-01T08:34:39Z", "RunnerName": "xUnit (Python)", "RunnerTestName": "c.K.t1", "RunnerMessage": "Success", "RunnerStackTrace": "Nothing Reported\n", "RunnerAssertCount": 0, "TestCaseId": 1, "ExecutionStatusId": 2}"#;
+    let url = format!(
+        "{}/test-runs/record?username=demo&api-key=%7B00000000-DEMO-KEY0-0000-000000000000%7D",
+        m.api()
+    );
+    let (code, answer, _) = http(
+        "POST",
+        &url,
+        &[("Content-Type", "application/json")],
+        Some(body),
+    );
+    assert_eq!(code, 200, "{answer}");
+    let stored: Value = serde_json::from_str(&answer).unwrap();
+    let sent: Value = serde_json::from_str(body).unwrap();
+    for (k, v) in sent.as_object().unwrap() {
+        if !k.ends_with("Date") {
+            assert_eq!(&stored[k], v, "{k}");
+        }
+    }
+    assert_eq!(m.stats()["runs"], 1);
 }

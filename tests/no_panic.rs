@@ -252,6 +252,7 @@ fn raw_get(m: &Mock, target: &str) {
 #[test]
 fn spira_mock_never_panics_on_hostile_requests() {
     let m = Mock::start(&[]);
+    m.expect_nonconforming();
     let api = m.api();
     for v in HOSTILE_TEXTS {
         let body = json!([{"TestCaseId": 1, "ExecutionStatusId": 2, "StartDate": v, "EndDate": v,

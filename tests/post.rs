@@ -12,7 +12,7 @@ const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
 /// `n` distinct runs in batches of `size`, as spira-batch writes them.
 fn batches(n: usize, size: usize) -> String {
     let runs: Vec<String> = (1..=n)
-        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"TestRunFormatId\":1}}", i % 1000 + 1))
+        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1}}", i % 1000 + 1))
         .collect();
     runs.chunks(size)
         .map(|c| format!("[{}]\n", c.join(",")))
@@ -161,7 +161,7 @@ fn a_rejected_batch_goes_to_the_dead_letter_file_and_the_rest_is_stored() {
     let dead = t.path("dead.jsonl");
     let m = Mock::start(&["--test-cases", "1-1000"]);
     let mut input = batches(20, 10);
-    input.push_str("[{\"TestCaseId\":5000,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1}]\n");
+    input.push_str("[{\"TestCaseId\":5000,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1}]\n");
     input.push_str(&batches(10, 10));
     let r = post(&m, &["--dead-letter", &dead.to_string_lossy()], &input, KEY);
     r.expect_code(1);
@@ -336,7 +336,7 @@ fn the_dry_run_connects_to_nothing_and_hides_the_key() {
 #[test]
 fn summaries_are_named_and_refreshed_on_request() {
     let m = Mock::start(&["--test-set", "7=1-1000"]);
-    let input = "[{\"TestCaseId\":1,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"ReleaseId\":3,\"TestSetId\":7},{\"TestCaseId\":2,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"ReleaseId\":4}]\n";
+    let input = "[{\"TestCaseId\":1,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1,\"ReleaseId\":3,\"TestSetId\":7},{\"TestCaseId\":2,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1,\"ReleaseId\":4}]\n";
     let r = post(&m, &[], input, KEY);
     r.expect_code(0);
     assert!(r.stderr.contains("runs went to releases [RL:3, RL:4] and test sets [TX:7]: their summary status needs a refresh"), "{r}");
@@ -742,7 +742,7 @@ fn attachments_are_uploaded_to_the_created_runs_and_a_missing_file_is_a_warning(
     std::fs::write(&shot, b"\x89PNG fake").unwrap();
     let m = Mock::start(&[]);
     let input = format!(
-        "[{{\"TestCaseId\":1,\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"TestRunFormatId\":1,\"_Attachments\":[{},\"https://ci.example/job/1/log\",\"gone.txt\"]}}]\n",
+        "[{{\"TestCaseId\":1,\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1,\"_Attachments\":[{},\"https://ci.example/job/1/log\",\"gone.txt\"]}}]\n",
         serde_json::to_string(&shot.to_string_lossy()).unwrap()
     );
     let r = post(&m, &[], &input, KEY);
@@ -877,7 +877,7 @@ fn a_hundred_thousand_runs_through_batch_and_post_under_faults_are_stored_exactl
     let t = TempDir::new("100k");
     let runs = t.path("runs.jsonl");
     let lines: String = (1..=100_000)
-        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"TestRunFormatId\":1}}\n", i % 1000 + 1))
+        .map(|i| format!("{{\"TestCaseId\":{},\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t{i}\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1}}\n", i % 1000 + 1))
         .collect();
     std::fs::write(&runs, lines).unwrap();
     for jobs in ["1", "3"] {

@@ -4,19 +4,19 @@ use serde_json::Value;
 
 use crate::harness::{run, TempDir};
 
-const GOOD: &str = r#"{"TestCaseId":1,"ExecutionStatusId":2,"StartDate":"2024-05-14T12:00:00.000Z","RunnerName":"spira-pipe","TestRunFormatId":1}"#;
+const GOOD: &str = r#"{"TestCaseId":1,"ExecutionStatusId":2,"StartDate":"2024-05-14T12:00:00.000Z","RunnerName":"spira-pipe","RunnerTestName":"t","RunnerMessage":"m","RunnerStackTrace":"","TestRunFormatId":1}"#;
 
 #[test]
 fn valid_lines_pass_through_byte_for_byte() {
     // Odd spacing and key order, a WCF date, CRLF ends and no final newline: kept as they are.
     let input = format!(
-        "{GOOD}\r\n{{ \"TestRunFormatId\":1, \"RunnerName\":\"x\",\"StartDate\":\"/Date(1715688000000-0000)/\",\"ExecutionStatusId\":6,\"TestCaseId\":2 }}\n\n{GOOD}"
+        "{GOOD}\r\n{{ \"TestRunFormatId\":1, \"RunnerName\":\"x\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"StartDate\":\"/Date(1715688000000-0000)/\",\"ExecutionStatusId\":6,\"TestCaseId\":2 }}\n\n{GOOD}"
     );
     let r = run("spira-validate", &[], Some(input.as_bytes()));
     r.expect_code(0);
     assert_eq!(
         r.stdout,
-        format!("{GOOD}\n{{ \"TestRunFormatId\":1, \"RunnerName\":\"x\",\"StartDate\":\"/Date(1715688000000-0000)/\",\"ExecutionStatusId\":6,\"TestCaseId\":2 }}\n{GOOD}\n")
+        format!("{GOOD}\n{{ \"TestRunFormatId\":1, \"RunnerName\":\"x\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"StartDate\":\"/Date(1715688000000-0000)/\",\"ExecutionStatusId\":6,\"TestCaseId\":2 }}\n{GOOD}\n")
     );
     assert_eq!(r.stderr, "");
 }
@@ -25,9 +25,9 @@ fn valid_lines_pass_through_byte_for_byte() {
 fn every_error_of_every_bad_line_is_reported_and_kept() {
     let t = TempDir::new("reject");
     let rej = t.path("rejected.jsonl");
-    let bad = r#"{"TestCaseId":0,"ExecutionStatusId":9,"StartDate":"yesterday","RunnerName":"a runner name over twenty","TestRunFormatId":1}"#;
+    let bad = r#"{"TestCaseId":0,"ExecutionStatusId":9,"StartDate":"yesterday","RunnerName":"a runner name over twenty","RunnerTestName":"t","RunnerMessage":"m","RunnerStackTrace":"","TestRunFormatId":1}"#;
     let astral = format!(
-        r#"{{"TestCaseId":1,"ExecutionStatusId":2,"StartDate":"2024-05-14T12:00:00Z","RunnerName":"r","TestRunFormatId":1,"RunnerMessage":"{}"}}"#,
+        r#"{{"TestCaseId":1,"ExecutionStatusId":2,"StartDate":"2024-05-14T12:00:00Z","RunnerName":"r","RunnerTestName":"t","RunnerMessage":"m","RunnerStackTrace":"","TestRunFormatId":1,"RunnerMessage":"{}"}}"#,
         "😀".repeat(128)
     );
     let input = format!("{GOOD}\n{bad}\nnot json at all\n{astral}\n{GOOD}\n");
@@ -147,4 +147,30 @@ fn other_schemas() {
         r.err1(),
         "spira-validate: cannot open schema 'nope.json': No such file or directory"
     );
+}
+
+/// The five run fields Spira's API description marks required: a run line without one is
+/// refused, naming it.
+#[test]
+fn a_run_without_a_required_field_is_refused_naming_it() {
+    for field in [
+        "TestRunFormatId",
+        "RunnerName",
+        "RunnerTestName",
+        "RunnerMessage",
+        "RunnerStackTrace",
+        "StartDate",
+    ] {
+        let mut v: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+        v.as_object_mut().unwrap().remove(field);
+        let input = format!("{GOOD}\n{v}\n");
+        let r = run("spira-validate", &[], Some(input.as_bytes()));
+        r.expect_code(1);
+        assert_eq!(r.stdout, format!("{GOOD}\n"), "{field}");
+        assert!(
+            r.stderr
+                .contains(&format!("<stdin>:2: /: \"{field}\" is a required property")),
+            "{field}: {r}"
+        );
+    }
 }

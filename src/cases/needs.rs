@@ -8,6 +8,7 @@ use super::args::Folders;
 use crate::cli::{self, Input};
 use crate::error::Result;
 use crate::mapping::{key, Resolver, Test};
+use crate::record::Kind;
 
 /// A test that needs a test case.
 #[derive(Clone, Debug)]
@@ -66,7 +67,10 @@ pub(super) fn read(inputs: &[Input], resolver: &Resolver, folders: Folders) -> R
         let line: Line<'_> = match serde_json::from_slice(text) {
             Ok(l) => l,
             Err(e) => {
-                cli::error(format_args!("{name}:{n}: not a result line: {e}"));
+                match Kind::hint(text, Kind::Result) {
+                    Some(hint) => cli::error(format_args!("{name}:{n}: not a result line: {hint}")),
+                    None => cli::error(format_args!("{name}:{n}: not a result line: {e}")),
+                }
                 found.bad += 1;
                 return Ok(());
             }

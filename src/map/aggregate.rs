@@ -80,27 +80,23 @@ fn finish_aggregate(run: &mut TestRun, members: &[(String, u8)], html: bool) {
         .map(|(k, v)| format!("{v} {k}"))
         .collect::<Vec<_>>()
         .join(", ");
-    run.runner_message = Some(
-        spira::truncate_utf16(
-            &format!("{} tests: {summary}", members.len()),
-            spira::TEXT_255,
-        )
-        .into_owned(),
-    );
-    run.runner_test_name = Some(
-        spira::truncate_utf16(
-            &format!("{} tests aggregated", members.len()),
-            spira::TEXT_255,
-        )
-        .into_owned(),
-    );
+    run.runner_message = spira::truncate_utf16(
+        &format!("{} tests: {summary}", members.len()),
+        spira::TEXT_255,
+    )
+    .into_owned();
+    run.runner_test_name = spira::truncate_utf16(
+        &format!("{} tests aggregated", members.len()),
+        spira::TEXT_255,
+    )
+    .into_owned();
     let list: String = members
         .iter()
         .map(|(n, s)| format!("{}: {n}\n", sid::name(*s)))
         .collect();
-    run.runner_stack_trace = Some(if html {
+    run.runner_stack_trace = if html {
         format!("<pre>{}</pre>", html_escape(&list))
     } else {
         list.trim_end().to_string()
-    });
+    };
 }

@@ -18,6 +18,7 @@ use crate::cli;
 use crate::date;
 use crate::error::{Error, Result, EXIT_DATA};
 use crate::mapping::{Resolver, Test};
+use crate::record::Kind;
 use crate::spira;
 use aggregate::Groups;
 pub use args::Args;
@@ -158,8 +159,12 @@ impl Mapper {
                 e.valid_up_to() + 1
             ))
         })?;
-        let r: Line<'_> = serde_json::from_str(text)
-            .map_err(|e| Error::Data(format!("{at}: not a result line: {e}")))?;
+        let r: Line<'_> = serde_json::from_str(text).map_err(|e| {
+            Error::Data(match Kind::hint(text.as_bytes(), Kind::Result) {
+                Some(hint) => format!("{at}: not a result line: {hint}"),
+                None => format!("{at}: not a result line: {e}"),
+            })
+        })?;
         tally.results += 1;
         let (ids, source) = self.resolver.test_cases(&test_of(&r));
         if ids.is_empty() {

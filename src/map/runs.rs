@@ -90,9 +90,9 @@ impl Runs {
             start_date: self.date(at.start),
             end_date: Some(self.date(at.end)),
             runner_name: self.runner_name.clone(),
-            runner_test_name: Some(text(&super::line::display_name(r))),
-            runner_message: message(r).map(|m| text(&m)),
-            runner_stack_trace: trace,
+            runner_test_name: text(&super::line::display_name(r)),
+            runner_message: text(&message(r).unwrap_or_else(|| outcome(r.status).into())),
+            runner_stack_trace: trace.unwrap_or_default(),
             test_run_format_id: format,
             runner_assert_count: r.assertions,
             release_id: self.release,
@@ -158,6 +158,17 @@ fn message(r: &Line<'_>) -> Option<String> {
         Some(m) => format!("{note}; {m}"),
         None => note,
     })
+}
+
+/// RunnerMessage of a result without a message: its outcome.
+fn outcome(s: Status) -> &'static str {
+    match s {
+        Status::Passed => "Passed",
+        Status::Failed => "Failed",
+        Status::Error => "Error",
+        Status::Skipped => "Skipped",
+        Status::Warning => "Warning",
+    }
 }
 
 fn join_nonempty(parts: &[Option<&str>], sep: &str) -> Option<String> {

@@ -96,6 +96,12 @@ pub struct Args {
     #[arg(long)]
     pub(crate) terse_errors: bool,
 
+    /// Check every answer against Inflectra's API description too (each request always is):
+    /// an answer that does not match is counted in /__mock/stats (`nonconforming_answers`,
+    /// `last_nonconforming_answer`) and told on stderr. The tests run with it.
+    #[arg(long)]
+    pub(crate) check_answers: bool,
+
     /// Worker threads.
     #[arg(long, default_value_t = 4)]
     pub(crate) threads: usize,

@@ -7,6 +7,7 @@ mod builds;
 mod catalog;
 mod http;
 mod listing;
+mod openapi;
 mod routes;
 mod runs;
 mod state;

@@ -15,6 +15,7 @@ use super::http::{
     break_connection, decode, json_response, next_random, plain, respond, text, Answer, Reply,
 };
 use super::listing;
+use super::openapi::Op;
 use super::runs::{record_multiple, record_one};
 use super::state::{Config, Fault, State};
 
@@ -41,10 +42,17 @@ pub(super) fn handle(req: Request, config: &Config, state: &Mutex<State>) {
         respond(req, text(400, "could not read the request body"));
         return;
     }
+    let op = config.description.find(req.method().as_str(), &path);
     let (status, resp_body, is_json) = match authenticate(&req, &query, config, state) {
         Err(msg) => (401, msg.into_bytes(), false),
-        Ok(()) => route(req.method(), &path, &query, &body, config, state),
+        Ok(()) => match described(op, &path, req.method(), &query, &body, state) {
+            Err(reply) => reply,
+            Ok(()) => route(req.method(), &path, &query, &body, config, state),
+        },
     };
+    if let (true, Some(op), 200) = (config.args.check_answers, op, status) {
+        check_answer(op, &resp_body, state);
+    }
     if config.args.latency_ms > 0 {
         std::thread::sleep(Duration::from_millis(config.args.latency_ms));
     }
@@ -59,6 +67,53 @@ pub(super) fn handle(req: Request, config: &Config, state: &Mutex<State>) {
         text(status, String::from_utf8_lossy(&resp_body).into_owned())
     };
     respond(req, answer);
+}
+
+/// At most 200 characters of `s`, control characters escaped: a hostile path goes into the stats.
+fn printable(s: &str) -> String {
+    s.chars().take(200).flat_map(char::escape_debug).collect()
+}
+
+/// A request the API description refuses: 400, naming the parameter or field. A request to an
+/// endpoint the description does not have is counted.
+fn described(
+    op: Option<&Op>,
+    path: &str,
+    method: &Method,
+    query: &HashMap<String, String>,
+    body: &[u8],
+    state: &Mutex<State>,
+) -> Result<(), Reply> {
+    let Some(op) = op else {
+        let name = format!("{method} {}", printable(path));
+        lock(state).stats.undescribed.insert(name);
+        return Ok(());
+    };
+    let checked = op
+        .check_query(query)
+        .and_then(|()| match op.checks_own_body() {
+            // record-multiple's handler checks its runs as it reads them (one pass, not two).
+            true => Ok(()),
+            false => op.check_body(body),
+        });
+    checked.map_err(|reason| {
+        lock(state).stats.nonconforming_requests += 1;
+        plain(400, op.refusal(body, &reason))
+    })
+}
+
+/// With `--check-answers`: an answer that does not match the description is counted and told.
+fn check_answer(op: &Op, body: &[u8], state: &Mutex<State>) {
+    let mut st = lock(state);
+    st.stats.answered.insert(op.name.clone());
+    if let Err(reason) = op.check_answer(body) {
+        eprintln!(
+            "spira-mock: the answer to {} does not match the description: {reason}",
+            op.name
+        );
+        st.stats.nonconforming_answers += 1;
+        st.stats.last_nonconforming_answer = Some(format!("{}: {reason}", op.name));
+    }
 }
 
 /// A fault for this request, with `--faults`' chance (each kind as likely), counted.
@@ -125,6 +180,11 @@ fn inspect(rest: &str, config: &Config, state: &Mutex<State>) -> Answer {
                 "refreshes": s.refreshes, "locked": st.locked, "documents": s.documents,
                 "test_cases": config.test_case_ids().len() + st.catalog.cases.len(), "duplicate_test_cases": st.catalog.duplicates,
                 "folders": st.catalog.folders.len(),
+                "nonconforming_requests": s.nonconforming_requests,
+                "undescribed": s.undescribed,
+                "nonconforming_answers": s.nonconforming_answers,
+                "last_nonconforming_answer": s.last_nonconforming_answer,
+                "answered": s.answered,
             });
             json_response(200, v.to_string().into_bytes())
         }

@@ -211,11 +211,21 @@ fn normal_dates<'a>(dates: &[(&'a str, &RawValue)]) -> Result<Vec<Dated<'a>>, Re
     Ok(normal)
 }
 
+/// The run fields Spira's API description marks required.
+const REQUIRED: [&str; 5] = [
+    "TestRunFormatId",
+    "RunnerName",
+    "RunnerTestName",
+    "RunnerMessage",
+    "RunnerStackTrace",
+];
+
 /// A date field: its name, its instant, and its text when it must be written anew.
 type Dated<'a> = (&'a str, i64, Option<String>);
 
-/// The run as stored: its fields in key order, without spira-pipe's `_` fields, nulls, a
-/// `TestRunId` or a dropped test set; numbers as numbers, dates in the answer's form.
+/// The run as stored: its fields in key order, without spira-pipe's `_` fields, nulls (but for
+/// the fields Spira's API description requires, which it answers as sent), a `TestRunId` or a
+/// dropped test set; numbers as numbers, dates in the answer's form.
 fn stored_form(
     o: &RawRun<'_>,
     numbers: &[(&str, u64)],
@@ -227,7 +237,7 @@ fn stored_form(
     let mut first = true;
     for (&k, &v) in o {
         if k.starts_with('_')
-            || v.get() == "null"
+            || (v.get() == "null" && !REQUIRED.contains(&k))
             || k == "TestRunId"
             || (drop_set && k == "TestSetId")
         {
@@ -307,8 +317,26 @@ pub(super) fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>
     // say which element is wrong.
     let list: Vec<RawRun<'_>> = match serde_json::from_slice(body) {
         Ok(a) => a,
-        Err(e) => return plain(400, not_runs(body, e)),
+        Err(e) => {
+            let described = config
+                .description
+                .record_multiple()
+                .map(|op| (op, op.check_body(body)));
+            return match described {
+                Some((op, Err(reason))) => {
+                    lock(state).stats.nonconforming_requests += 1;
+                    plain(400, op.refusal(body, &reason))
+                }
+                _ => plain(400, not_runs(body, e)),
+            };
+        }
     };
+    if let Some(op) = config.description.record_multiple() {
+        if let Err(reason) = op.check_runs(&list, body) {
+            lock(state).stats.nonconforming_requests += 1;
+            return plain(400, op.refusal(body, &reason));
+        }
+    }
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let mut reply: Vec<u8> = Vec::with_capacity(body.len() + list.len() * 24);
     reply.push(b'[');
@@ -389,4 +417,8 @@ pub(super) fn record_one(body: &[u8], config: &Config, state: &Mutex<State>) -> 
             plain(status, msg)
         }
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -30,6 +30,15 @@ pub(super) struct Stats {
     pub(super) builds: u64,
     pub(super) refreshes: u64,
     pub(super) documents: u64,
+    /// Requests the API description refused (each answered 400).
+    pub(super) nonconforming_requests: u64,
+    /// API requests to an endpoint the description does not have, by method and path.
+    pub(super) undescribed: std::collections::BTreeSet<String>,
+    /// With `--check-answers`: answers that do not match the description, and the last reason.
+    pub(super) nonconforming_answers: u64,
+    pub(super) last_nonconforming_answer: Option<String>,
+    /// With `--check-answers`: the operations answered 200 and checked, by name.
+    pub(super) answered: std::collections::BTreeSet<String>,
 }
 
 /// A build, created by a POST to a release's builds.
@@ -101,6 +110,8 @@ pub(super) struct State {
 /// What does not change.
 pub(super) struct Config {
     pub(super) args: Args,
+    /// Inflectra's API description: what requests (and answers) must look like.
+    pub(super) description: super::openapi::Description,
     pub(super) names: HashMap<u64, String>,
     pub(super) sets: HashMap<u64, HashSet<u64>>,
     pub(super) releases: BTreeSet<u64>,
@@ -144,8 +155,11 @@ impl Config {
         for (a, b) in &args.releases.0 {
             releases.extend(*a..=*b);
         }
+        let description = super::openapi::Description::load()
+            .map_err(|e| Error::Usage(format!("the API description does not load: {e}")))?;
         Ok(Config {
             args,
+            description,
             names,
             sets,
             releases,

@@ -11,6 +11,7 @@ use super::journal::{self, Journal, Resume, State};
 use super::plan;
 use super::reconcile::Identity;
 use crate::error::{Error, Result};
+use crate::record::Kind;
 
 /// What a batch needs done.
 pub(super) enum Work {
@@ -75,9 +76,12 @@ pub(super) fn prepare(
     line: &[u8],
 ) -> Result<Job> {
     let not_batch = |why: String| {
-        Error::Data(format!(
-            "{name}:{n}: not a batch: expected a JSON array of run objects ({why})"
-        ))
+        Error::Data(match Kind::hint(line, Kind::Batch) {
+            Some(hint) => format!("{name}:{n}: not a batch: {hint}"),
+            None => {
+                format!("{name}:{n}: not a batch: expected a JSON array of run objects ({why})")
+            }
+        })
     };
     let mut job = Job {
         index,

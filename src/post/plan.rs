@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::cli::{self, Input};
 use crate::error::{Error, Result};
+use crate::record::Kind;
 
 /// What the whole input holds.
 #[derive(Default)]
@@ -80,9 +81,12 @@ pub(crate) fn first_pass(inputs: &[Input], release: Option<u64>) -> Result<(Plan
     let mut plan = Plan::default();
     cli::each_line(&again, |name, n, line| {
         let runs: Vec<Peek> = serde_json::from_slice(line).map_err(|e| {
-            Error::Data(format!(
-                "{name}:{n}: not a batch: expected a JSON array of run objects ({e})"
-            ))
+            Error::Data(match Kind::hint(line, Kind::Batch) {
+                Some(hint) => format!("{name}:{n}: not a batch: {hint}"),
+                None => {
+                    format!("{name}:{n}: not a batch: expected a JSON array of run objects ({e})")
+                }
+            })
         })?;
         for r in runs {
             plan.runs += 1;
