@@ -760,7 +760,9 @@ mod golden_tests {
     #[test]
     fn result_lines_are_written_as_serde_would() {
         let mut n = 0;
-        for dir in ["junit", "nunit2", "nunit3", "xunit", "trx", "testng", "csv"] {
+        for dir in [
+            "junit", "nunit2", "nunit3", "xunit", "trx", "testng", "csv", "json",
+        ] {
             for (at, line) in golden(dir, ".expected.jsonl") {
                 let r: TestResult = serde_json::from_str(&line).unwrap();
                 let mut again = Vec::new();

@@ -9,8 +9,9 @@ use std::time::Duration;
 use crate::harness::{bin, files, root, run, TempDir};
 
 /// The folders of golden fixtures, one per format.
-const FIXTURE_DIRS: [&str; 7] = [
+const FIXTURE_DIRS: [&str; 8] = [
     "fixtures/junit",
+    "fixtures/json",
     "fixtures/csv",
     "fixtures/nunit3",
     "fixtures/nunit2",
@@ -37,7 +38,10 @@ fn golden_fixtures() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for dir in FIXTURE_DIRS {
-        for f in files(&root().join(dir), &[".xml", ".csv", ".trx"]) {
+        for f in files(
+            &root().join(dir),
+            &[".xml", ".csv", ".trx", ".json", ".ndjson"],
+        ) {
             let args = fixture_args(&f);
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let r = run("spira-parse", &argv, None);
@@ -110,7 +114,7 @@ fn bad_input_errors() {
         (&["fixtures/bad/empty.xml"], "spira-parse: fixtures/bad/empty.xml: not a supported report: the file is empty", 1, 0),
         (&["fixtures/bad/whitespace.xml"], "spira-parse: fixtures/bad/whitespace.xml: not a supported report: the file holds only white space", 1, 0),
         (&["fixtures/bad/binary.xml"], "spira-parse: fixtures/bad/binary.xml: not a supported report: it looks like binary data", 1, 0),
-        (&["fixtures/bad/report.json"], "spira-parse: fixtures/bad/report.json: not a supported report: it looks like JSON", 1, 0),
+        (&["fixtures/bad/report.json"], "spira-parse: fixtures/bad/report.json: not a supported report: it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf)", 1, 0),
         (&["fixtures/bad/notes.txt"], "spira-parse: fixtures/bad/notes.txt: not a supported report: it looks like plain text, not XML nor a CSV with name and status columns", 1, 0),
         (&["fixtures/bad/other-root.xml"], "spira-parse: fixtures/bad/other-root.xml: not a supported report: XML with root element <project>", 1, 0),
         (&["fixtures/bad/ragged.csv"], "spira-parse: fixtures/bad/ragged.csv:3: row has 2 fields, but the header has 3", 1, 1),
@@ -123,6 +127,12 @@ fn bad_input_errors() {
         (&["fixtures/bad/trx-truncated.xml"], "spira-parse: fixtures/bad/trx-truncated.xml:6:38: unexpected end of file: 6 elements not closed (truncated file?)", 1, 1),
         (&["fixtures/bad/xunit-broken-tag.xml"], "spira-parse: fixtures/bad/xunit-broken-tag.xml:5:80: malformed XML: in <test>: expected `=` after the attribute name", 1, 1),
         (&["fixtures/bad/testng-mismatched.xml"], "spira-parse: fixtures/bad/testng-mismatched.xml:8:7: malformed XML: closing tag </class> does not match the open <exception>", 1, 1),
+        (&["fixtures/bad/jest-truncated.json"], "spira-parse: fixtures/bad/jest-truncated.json:2:60: not a valid Jest JSON report: EOF while parsing a string", 1, 1),
+        (&["fixtures/bad/jest-wrong-type.json"], "spira-parse: fixtures/bad/jest-wrong-type.json:4: not a valid Jest JSON report: in testResults[1]: \"title\": expected a string, found a number", 1, 1),
+        (&["fixtures/bad/mocha-no-tests.json"], "spira-parse: fixtures/bad/mocha-no-tests.json:2: not a valid Mocha JSON report: it has no \"tests\"", 1, 0),
+        (&["--format", "jest", "fixtures/bad/mocha-no-tests.json"], "spira-parse: fixtures/bad/mocha-no-tests.json:2: not a valid Jest JSON report: it has no \"testResults\"", 1, 0),
+        (&["fixtures/bad/ctrf-tests-object.json"], "spira-parse: fixtures/bad/ctrf-tests-object.json:1:63: not a valid CTRF report: invalid type: map, expected an array at results.tests", 1, 0),
+        (&["fixtures/bad/go-wrong-type.ndjson"], "spira-parse: fixtures/bad/go-wrong-type.ndjson:2: not a valid go test -json event: invalid type: string \"soon\", expected f64", 1, 0),
         (&["fixtures/no-such-file.xml"], "spira-parse: cannot open 'fixtures/no-such-file.xml' for reading: No such file or directory", 2, 0),
         (&["--column", "nonsense", "fixtures/csv/basic.csv"], "error: invalid value 'nonsense' for '--column <FIELD=HEADER>': 'nonsense' is not FIELD=HEADER", 2, 0),
         (&["--max-field-bytes", "lots", "fixtures/csv/basic.csv"], "error: invalid value 'lots' for '--max-field-bytes <BYTES>': 'lots' is not a size (write 1048576, 512K or 1M)", 2, 0),
@@ -582,4 +592,103 @@ fn keep_going_reports_each_unreadable_path_and_reads_the_rest_once() {
     assert!(r.stdout.is_empty(), "{r}");
     assert_eq!(r.stderr.lines().count(), 1, "{r}");
     std::fs::set_permissions(d("f-locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A directory walk takes `*.json`, `*.jsonl` and `*.ndjson`; a JSON or XML file it finds that
+/// is no report (a package.json, a pom.xml) is passed over with a note. Named, it is an error.
+#[test]
+fn a_walk_reads_json_reports_and_passes_over_other_files() {
+    let t = TempDir::new("walk-json");
+    let d = t.path("reports");
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::fs::copy(root().join("fixtures/json/jest.json"), d.join("jest.json")).unwrap();
+    std::fs::copy(
+        root().join("fixtures/json/go.ndjson"),
+        d.join("sub/go.jsonl"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("fixtures/json/dart.ndjson"),
+        d.join("sub/dart.ndjson"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("package.json"),
+        "{\"name\": \"shop\", \"version\": \"1.0.0\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("pom.xml"),
+        "<project><modelVersion>4.0.0</modelVersion></project>\n",
+    )
+    .unwrap();
+    let dir = d.to_str().unwrap();
+    let r = run("spira-parse", &[dir], None);
+    r.expect_code(0);
+    assert_eq!(r.json().len(), 6 + 7 + 4, "{r}");
+    for skipped in ["package.json", "pom.xml"] {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.contains(skipped) && l.ends_with("(skipped)")),
+            "{skipped}\n{r}"
+        );
+    }
+    let named = d.join("package.json");
+    let r = run("spira-parse", &[named.to_str().unwrap()], None);
+    r.expect_code(1);
+    assert!(
+        r.err1()
+            .contains("not a supported report: it is JSON, but none"),
+        "{r}"
+    );
+}
+
+/// The JSON formats' results go through spira-map as the XML formats' do: statuses, names,
+/// flaky passes and their attempts.
+#[test]
+fn json_results_map_to_runs() {
+    let mut all = String::new();
+    for f in files(&root().join("fixtures/json"), &[".json", ".ndjson"]) {
+        let r = run("spira-parse", &[f.to_str().unwrap()], None);
+        all.push_str(&r.stdout);
+    }
+    let results = all.lines().count();
+    assert!(results >= 35, "{results}");
+    let m = run(
+        "spira-map",
+        &["--default-test-case", "1", "--steps", "reruns"],
+        Some(all.as_bytes()),
+    );
+    m.expect_code(0);
+    let runs = m.json();
+    assert_eq!(runs.len(), results);
+    let by_name = |n: &str| {
+        runs.iter()
+            .find(|r| r["RunnerTestName"].as_str().unwrap().ends_with(n))
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    // The flaky tests (Playwright's, one failed attempt; CTRF's, two): passed, each failed
+    // attempt a step before the final one.
+    let mut flaky: Vec<usize> = runs
+        .iter()
+        .filter(|r| r["RunnerMessage"].as_str().unwrap().starts_with("Flaky"))
+        .map(|r| {
+            assert_eq!(r["ExecutionStatusId"], 2);
+            r["TestRunSteps"].as_array().unwrap().len()
+        })
+        .collect();
+    flaky.sort();
+    assert_eq!(flaky, [2, 3]);
+    assert_eq!(
+        by_name("TestHangs")["ExecutionStatusId"],
+        5,
+        "error → Blocked"
+    );
+    assert_eq!(by_name("Cart totals")["ExecutionStatusId"], 1);
+    assert_eq!(
+        by_name("refunds")["ExecutionStatusId"],
+        4,
+        "todo → skipped → N/A"
+    );
 }

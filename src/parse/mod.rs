@@ -3,6 +3,7 @@
 
 mod csv;
 mod input;
+mod json;
 mod junit;
 mod nunit2;
 mod nunit3;
@@ -35,8 +36,9 @@ Examples:
   spira-parse --keep-going reports/*.xml results.csv | spira-map --map ids.csv
   spira-parse --stats report.xml > /dev/null";
 
-/// Reads test reports (JUnit, NUnit 2 and 3, xUnit.net, TRX, TestNG, CSV) and writes one JSON
-/// result line per test case.
+/// Reads test reports (JUnit, NUnit 2 and 3, xUnit.net, TRX, TestNG, CSV; the JSON of Go, Jest
+/// and Vitest, Mocha, Dart, RSpec, Playwright and CTRF) and writes one JSON result line per
+/// test case.
 #[derive(Parser, Debug)]
 #[command(name = "spira-parse", version, after_help = EXAMPLES)]
 pub struct Args {
@@ -100,9 +102,55 @@ pub(crate) enum Format {
     Testng,
     /// CSV with a header row.
     Csv,
+    /// `go test -json` (test2json) events, also as saved by gotestsum.
+    Go,
+    /// `jest --json`, Vitest's JSON reporter, or Jest's reporter shape.
+    Jest,
+    /// Mocha's JSON reporter.
+    Mocha,
+    /// `dart test` / `flutter test` `--reporter json` events.
+    Dart,
+    /// RSpec's JSON formatter.
+    Rspec,
+    /// Playwright's JSON reporter.
+    Playwright,
+    /// Common Test Report Format (CTRF) JSON.
+    Ctrf,
 }
 
 impl Format {
+    /// Whether this is one of the JSON formats.
+    fn is_json(self) -> bool {
+        self.json().is_some()
+    }
+
+    /// The JSON format this is, if it is one.
+    fn json(self) -> Option<json::Format> {
+        Some(match self {
+            Format::Go => json::Format::Go,
+            Format::Jest => json::Format::Jest,
+            Format::Mocha => json::Format::Mocha,
+            Format::Dart => json::Format::Dart,
+            Format::Rspec => json::Format::Rspec,
+            Format::Playwright => json::Format::Playwright,
+            Format::Ctrf => json::Format::Ctrf,
+            _ => return None,
+        })
+    }
+
+    /// The format of a JSON format.
+    fn of_json(f: json::Format) -> Format {
+        match f {
+            json::Format::Go => Format::Go,
+            json::Format::Jest => Format::Jest,
+            json::Format::Mocha => Format::Mocha,
+            json::Format::Dart => Format::Dart,
+            json::Format::Rspec => Format::Rspec,
+            json::Format::Playwright => Format::Playwright,
+            json::Format::Ctrf => Format::Ctrf,
+        }
+    }
+
     /// The format an XML root element names.
     pub(crate) fn of_root(name: &str) -> Option<Format> {
         Some(match name {
@@ -142,15 +190,21 @@ pub fn run(args: Args) -> Result<()> {
     }
     let walk::Found {
         inputs,
+        walked,
         mut unreadable,
     } = walk::expand(&args.paths, args.keep_going)?;
     let mut out = cli::LineOut::stdout();
     let mut counts = Counts::default();
     let mut failed = 0usize;
     let mut result = Ok(());
-    for input in &inputs {
+    for (input, walked) in inputs.iter().zip(walked) {
         match parse_input(input, &args, &mut out, &mut counts) {
             Ok(()) => {}
+            // A file a walk found that is no report (a package.json, a pom.xml): a note.
+            Err(Error::Data(msg)) if walked && msg.contains(NOT_A_REPORT) => {
+                out.flush()?;
+                cli::info(format_args!("{msg} (skipped)"));
+            }
             Err(Error::Data(msg)) if args.keep_going => {
                 out.flush()?;
                 cli::error(format_args!("{msg}"));
@@ -197,6 +251,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// What the error of an input that is no report says: a walk passes such a file over.
+const NOT_A_REPORT: &str = ": not a supported report: ";
 
 /// What the first bytes of an input look like.
 #[derive(Debug, PartialEq, Eq)]
@@ -329,10 +386,15 @@ fn parse_stream(
         counts,
         shared: Default::default(),
     };
+    let json = matches!(sniffed, Sniffed::Json | Sniffed::Text)
+        .then(|| json::detect(&head))
+        .flatten()
+        .map(Format::of_json);
     let format = match (args.format, &sniffed) {
         (Some(f), _) => f,
         (None, Sniffed::Xml) => Format::Junit, // the root element decides, below
         (None, Sniffed::Csv) => Format::Csv,
+        (None, Sniffed::Json | Sniffed::Text) if json.is_some() => json.unwrap_or(Format::Csv),
         (None, Sniffed::Empty) => {
             return Err(Error::Data(format!(
                 "{}: not a supported report: the file is empty",
@@ -342,7 +404,9 @@ fn parse_stream(
         (None, other) => {
             let what = match other {
                 Sniffed::Blank => "the file holds only white space",
-                Sniffed::Json => "it looks like JSON",
+                Sniffed::Json => {
+                    "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf)"
+                }
                 Sniffed::Binary => "it looks like binary data",
                 _ => "it looks like plain text, not XML nor a CSV with name and status columns",
             };
@@ -354,6 +418,9 @@ fn parse_stream(
     };
     let delimiter = (format == Format::Csv).then(|| head_delimiter(&head));
     let reader = Cursor::new(head).chain(raw);
+    if let Some(f) = format.json() {
+        return json::parse(f, reader, &mut report, args.max_field_bytes);
+    }
     match format {
         Format::Csv => {
             let opts = csv::Options {
@@ -416,7 +483,8 @@ fn parse_xml(
         };
     };
     let format = match (args.format, Format::of_root(&root.name)) {
-        (Some(Format::Csv) | None, detected) => detected,
+        (Some(f), detected) if f == Format::Csv || f.is_json() => detected,
+        (None, detected) => detected,
         (forced, _) => forced,
     };
     // TRX is read twice, and skips sections by searching the raw input: one thread.
@@ -430,7 +498,7 @@ fn parse_xml(
         Some(Format::Xunit2 | Format::Xunit1) => xunit::parse(&mut doc, root, report),
         Some(Format::Trx) => trx::parse(&mut doc, root, report, reopen),
         Some(Format::Testng) => testng::parse(&mut doc, root, report),
-        Some(Format::Csv) | None => Err(Error::Data(format!(
+        Some(_) | None => Err(Error::Data(format!(
             "{}: not a supported report: XML with root element <{}>{}",
             report.name,
             root.name,

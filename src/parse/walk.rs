@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 /// The inputs found, and how many paths could not be read (reported already).
 pub(crate) struct Found {
     pub(crate) inputs: Vec<Input>,
+    /// For each input, whether a directory walk found it (rather than being named).
+    pub(crate) walked: Vec<bool>,
     pub(crate) unreadable: usize,
 }
 
@@ -28,20 +30,23 @@ pub(crate) fn expand(paths: &[PathBuf], keep_going: bool) -> Result<Found> {
         seen: HashMap::new(),
         found: Found {
             inputs: Vec::new(),
+            walked: Vec::new(),
             unreadable: 0,
         },
     };
     if paths.is_empty() {
         w.found.inputs.push(Input::stdin());
+        w.found.walked.push(false);
     }
     for p in paths {
         if p == Path::new("-") {
             w.found.inputs.push(Input::stdin());
+            w.found.walked.push(false);
             continue;
         }
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => w.dir(p)?,
-            Ok(m) => w.file(p, &m),
+            Ok(m) => w.file(p, &m, false),
             Err(e) => w.problem(open_error(p, &e))?,
         }
     }
@@ -81,7 +86,7 @@ impl Walker {
             }
             // Follows a symlink to what it points at.
             match std::fs::metadata(entry.path()) {
-                Ok(m) if m.is_file() => self.file(entry.path(), &m),
+                Ok(m) if m.is_file() => self.file(entry.path(), &m, true),
                 Ok(m) => cli::info(format_args!(
                     "{}: skipped: {}",
                     entry.path().display(),
@@ -100,7 +105,7 @@ impl Walker {
     }
 
     /// A file, unless it was found already.
-    fn file(&mut self, path: &Path, meta: &Metadata) {
+    fn file(&mut self, path: &Path, meta: &Metadata, walked: bool) {
         let name = path.display().to_string();
         if let Some(id) = identity(meta) {
             if let Some(first) = self.seen.get(&id) {
@@ -110,13 +115,15 @@ impl Walker {
             self.seen.insert(id, name);
         }
         self.found.inputs.push(Input::new(path));
+        self.found.walked.push(walked);
     }
 }
 
-/// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`.
+/// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`, `*.json`,
+/// `*.jsonl`, `*.ndjson`.
 fn is_report_name(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["xml", "trx", "csv"]
+        ["xml", "trx", "csv", "json", "jsonl", "ndjson"]
             .iter()
             .any(|x| e.eq_ignore_ascii_case(x))
     })

@@ -1,0 +1,161 @@
+//! Mocha's JSON reporter: `stats`, then `tests`, `pending`, `failures`, `passes`. One result
+//! per entry of `tests`, its status from the list that holds it (passes → passed, failures →
+//! failed, pending → skipped); plus each failed hook (in `failures`, not in `tests`) as an
+//! error named by its title. The lists come after `tests`, so each test is kept, in a compact
+//! form (its texts capped), until the end; the lists themselves are streamed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::doc::{document, num_of, str_of, Ctx, Doc, Want};
+use crate::error::Result;
+use crate::parse::report::Report;
+use crate::record::{Status, TestResult};
+
+/// The format's name in result lines.
+pub(crate) const FORMAT: &str = "mocha";
+
+/// A test of `tests`, or a hook of `failures`, as kept until the end.
+struct Test {
+    title: String,
+    full_title: String,
+    file: Option<String>,
+    duration: Option<f64>,
+    message: Option<String>,
+    stack: Option<String>,
+}
+
+type Key = (String, Option<String>);
+
+struct Mocha<'c> {
+    ctx: &'c Ctx,
+    tests: Vec<Test>,
+    status: HashMap<Key, Status>,
+    /// Failures that are not tests: the failed hooks, in order.
+    failures: Vec<Test>,
+    start: Option<String>,
+}
+
+pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
+    let mut m = Mocha {
+        ctx,
+        tests: Vec::new(),
+        status: HashMap::new(),
+        failures: Vec::new(),
+        start: None,
+    };
+    let name = report.name.clone();
+    document(reader, &mut m, &name, "Mocha JSON")?;
+    m.write(report)
+}
+
+impl Doc for Mocha<'_> {
+    fn required(&self) -> &'static str {
+        "tests"
+    }
+    fn want(&self, path: &str) -> Want {
+        match path {
+            "stats" => Want::Whole,
+            "tests" | "pending" | "failures" | "passes" => Want::Items,
+            _ => Want::Skip,
+        }
+    }
+    fn whole(&mut self, _: &str, stats: Value) -> Result<()> {
+        self.start = str_of(&stats, "start").and_then(|s| crate::date::normalize(s).ok().flatten());
+        Ok(())
+    }
+    fn item(&mut self, path: &str, v: Value) -> Result<()> {
+        let t = self.test(&v);
+        let key = (t.full_title.clone(), t.file.clone());
+        match path {
+            "tests" => self.tests.push(t),
+            "pending" => {
+                self.status.insert(key, Status::Skipped);
+            }
+            "passes" => {
+                self.status.insert(key, Status::Passed);
+            }
+            _ => {
+                self.status.insert(key, Status::Failed);
+                self.failures.push(t);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Mocha<'_> {
+    fn test(&self, v: &Value) -> Test {
+        let err = &v["err"];
+        Test {
+            title: str_of(v, "title").unwrap_or("").to_string(),
+            full_title: str_of(v, "fullTitle").unwrap_or("").to_string(),
+            file: str_of(v, "file").map(str::to_string),
+            duration: num_of(v, "duration").map(|ms| ms / 1000.0),
+            message: str_of(err, "message").and_then(|m| self.ctx.text(m)),
+            stack: str_of(err, "stack").and_then(|m| self.ctx.text(m)),
+        }
+    }
+
+    fn write(self, report: &mut Report<'_>) -> Result<()> {
+        let mut in_tests: std::collections::HashSet<Key> = Default::default();
+        for t in &self.tests {
+            let key = (t.full_title.clone(), t.file.clone());
+            let status = match self.status.get(&key) {
+                Some(s) => *s,
+                // In no list: by its own error.
+                None if t.message.is_some() => Status::Failed,
+                None if t.duration.is_none() => Status::Skipped,
+                None => Status::Passed,
+            };
+            write_one(t, status, self.start.as_deref(), report)?;
+            in_tests.insert(key);
+        }
+        for h in &self.failures {
+            if !in_tests.contains(&(h.full_title.clone(), h.file.clone())) {
+                write_one(h, Status::Error, self.start.as_deref(), report)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_one(t: &Test, status: Status, start: Option<&str>, report: &mut Report<'_>) -> Result<()> {
+    let suite = t
+        .full_title
+        .strip_suffix(&t.title)
+        .map(str::trim_end)
+        .unwrap_or("")
+        .to_string();
+    let mut suites: Vec<String> = t.file.iter().cloned().collect();
+    if !suite.is_empty() {
+        suites.push(suite.clone());
+    }
+    let mut r = TestResult::in_suites(FORMAT, &report.name, Arc::from(suites), Arc::from([]), None);
+    r.classname = Some(if suite.is_empty() {
+        t.file.clone().unwrap_or_default()
+    } else {
+        suite
+    });
+    r.name = Some(t.title.clone());
+    r.file = t.file.clone();
+    r.status = status;
+    r.outcome = Some(
+        match status {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "pending",
+            _ => "failed hook",
+        }
+        .into(),
+    );
+    r.duration = t.duration;
+    r.start = start.map(str::to_string);
+    if status != Status::Passed {
+        r.message = t.message.clone();
+        r.details = t.stack.clone();
+    }
+    super::doc::emit(report, &r)
+}

@@ -1,0 +1,133 @@
+//! The JSON report formats: Go's test2json, Jest (and Vitest), Mocha, Dart, RSpec, Playwright
+//! and CTRF. Each is told apart from the content (the first JSON line of a JSON-lines stream,
+//! or the top-level keys at the head of a document), never from the file name.
+//!
+//! The JSON-lines formats (go, dart) are read line by line. The single-document formats are
+//! read with a streaming visitor over the top-level object ([`document`], [`Doc`]): each
+//! element of the test arrays is read into a small value, turned into results and dropped, so
+//! that memory stays flat in the size of the report (one element at a time: a Jest test file,
+//! a Playwright spec file, one Mocha test).
+
+pub(super) mod ctrf;
+pub(super) mod dart;
+mod doc;
+pub(super) mod go;
+pub(super) mod jest;
+pub(super) mod mocha;
+pub(super) mod playwright;
+pub(super) mod rspec;
+
+use std::io::Read;
+
+use crate::error::Result;
+use crate::parse::report::Report;
+use doc::Ctx;
+
+/// The JSON report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Go,
+    Jest,
+    Mocha,
+    Dart,
+    Rspec,
+    Playwright,
+    Ctrf,
+}
+
+/// The JSON format the head of an input shows, if any.
+pub(crate) fn detect(head: &[u8]) -> Option<Format> {
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}');
+    // JSON lines: the first line that is a JSON object (go's may follow plain text lines).
+    for line in text.lines().take(2000) {
+        let line = line.trim();
+        if !line.starts_with('{') {
+            continue;
+        }
+        if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(line) {
+            if o.contains_key("Action") {
+                return Some(Format::Go);
+            }
+            if o.contains_key("type")
+                && (o.contains_key("protocolVersion") || o.contains_key("test"))
+            {
+                return Some(Format::Dart);
+            }
+        }
+        break;
+    }
+    let keys = top_keys(text);
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    if has("numTotalTests") {
+        Some(Format::Jest)
+    } else if has("stats") && text.contains("\"passes\"") {
+        Some(Format::Mocha)
+    } else if has("examples") && (has("version") || has("summary") || has("summary_line")) {
+        Some(Format::Rspec)
+    } else if has("results") && text.contains("\"tool\"") {
+        Some(Format::Ctrf)
+    } else if has("config") && (has("suites") || text.contains("\"projects\"")) {
+        Some(Format::Playwright)
+    } else {
+        None
+    }
+}
+
+/// The keys of the top-level object found in `text` (a head, possibly cut short).
+fn top_keys(text: &str) -> Vec<String> {
+    let (mut depth, mut keys) = (0i32, Vec::new());
+    let mut chars = text.char_indices().peekable();
+    let mut expect_key = false;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' => {
+                depth += 1;
+                expect_key = depth == 1;
+            }
+            '[' => depth += 1,
+            '}' | ']' => depth -= 1,
+            ',' if depth == 1 => expect_key = true,
+            '"' => {
+                let start = i + 1;
+                let mut end = start;
+                let mut escaped = false;
+                for (j, c) in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        end = j;
+                        break;
+                    }
+                }
+                if expect_key && depth == 1 {
+                    keys.push(text.get(start..end).unwrap_or("").to_string());
+                    expect_key = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// Reads one input in a JSON format.
+pub(super) fn parse(
+    format: Format,
+    reader: impl Read,
+    report: &mut Report<'_>,
+    max_field: usize,
+) -> Result<()> {
+    let ctx = Ctx { max_field };
+    match format {
+        Format::Go => go::parse(reader, report, &ctx),
+        Format::Dart => dart::parse(reader, report, &ctx),
+        Format::Jest => jest::parse(reader, report, &ctx),
+        Format::Mocha => mocha::parse(reader, report, &ctx),
+        Format::Rspec => rspec::parse(reader, report, &ctx),
+        Format::Playwright => playwright::parse(reader, report, &ctx),
+        Format::Ctrf => ctrf::parse(reader, report, &ctx),
+    }
+}
