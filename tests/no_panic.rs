@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{http, run, Mock, Run, TempDir, AUTH};
+use crate::harness::{files, http, run, Mock, Run, TempDir, AUTH};
 
 fn no_panic(r: &Run) {
     assert!(
@@ -298,4 +298,50 @@ fn spira_mock_never_panics_on_hostile_requests() {
     // Still answering: it did not die on any of them.
     let s: Value = m.stats();
     assert!(s["requests"].as_u64().unwrap() > 0, "{s}");
+}
+
+/// Every JSON format, forced, on each fixture cut at every 97th byte, on hostile values in
+/// every field, and on JSON of other shapes: an error or results, never a panic.
+#[test]
+fn spira_parse_never_panics_on_hostile_json_reports() {
+    let t = TempDir::new("nopanic-json");
+    let formats = ["go", "jest", "mocha", "dart", "rspec", "playwright", "ctrf"];
+    let mut inputs: Vec<Vec<u8>> = vec![
+        b"[]".to_vec(),
+        b"null".to_vec(),
+        b"{\"numTotalTests\":1,\"testResults\":[null,1,\"x\",[],{}]}".to_vec(),
+        b"{\"results\":{\"tool\":{},\"tests\":[{\"suite\":7,\"retryAttempts\":{},\"duration\":-1e308}]}}".to_vec(),
+        b"{\"Action\":\"run\",\"Test\":\"\\ud800\"}\n{\"Action\":\"fail\",\"Elapsed\":1e309}".to_vec(),
+        b"{\"type\":\"testDone\",\"testID\":18446744073709551615,\"time\":-5}".to_vec(),
+        b"{\"config\":{},\"suites\":[{\"suites\":[{\"suites\":[{\"specs\":[{\"tests\":[{\"results\":[]}]}]}]}]}]}".to_vec(),
+    ];
+    for f in files(
+        &crate::harness::root().join("fixtures/json"),
+        &[".json", ".ndjson"],
+    ) {
+        let data = std::fs::read(&f).unwrap();
+        for cut in (0..data.len()).step_by(97) {
+            inputs.push(data[..cut].to_vec());
+        }
+        // Every string value replaced by a number, then every number by a string.
+        let text = String::from_utf8(data).unwrap();
+        inputs.push(text.replace("\":\"", "\":1e999,\"x\":\"").into_bytes());
+        inputs.push(
+            text.replace(":1", ":\"1")
+                .replace(":0", ":\"0")
+                .into_bytes(),
+        );
+    }
+    let mut checked = 0;
+    for (i, data) in inputs.iter().enumerate() {
+        let p = t.path(&format!("in-{i}.json"));
+        std::fs::write(&p, data).unwrap();
+        for fmt in formats {
+            let r = run("spira-parse", &["--format", fmt, p.to_str().unwrap()], None);
+            no_panic(&r);
+            assert!(matches!(r.code, 0 | 1), "{r}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked}");
 }
