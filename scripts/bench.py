@@ -277,6 +277,36 @@ for jobs, wall, st in cases_rows:
     print(f"| {jobs} | {wall:.1f} | {st['requests']:,} | {st['test_cases'] - 10:,} | {st['folders']} | "
           f"{st['duplicate_test_cases']} | {floor:.1f} | {wall / floor:.2f}x |")
 
+# The JSON formats: a generated 100 MB report of each (scripts/gen_json.py, cached), spira-parse
+# beside Python's json module loading it and walking its tests (scripts/peer_json.py), in turn;
+# and memory on a 200 MB Jest report. Goals: 100 MB/s, 3x Python, 16 MB.
+json_rows = []
+here = os.path.dirname(os.path.abspath(__file__))
+for fmt in ["go", "jest", "mocha", "dart", "rspec", "playwright", "ctrf"]:
+    path = os.path.join(tmp, f"{fmt}-100mb.json")
+    if not os.path.exists(path):
+        subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), fmt, "100", path], check=True)
+    mb = os.path.getsize(path) / 1e6
+    n = sum(1 for _ in subprocess.run([parse, path], capture_output=True, check=True).stdout.splitlines())
+    want = int(subprocess.run([sys.executable, os.path.join(here, "peer_json.py"), fmt, path],
+                              capture_output=True, text=True, check=True).stdout)
+    if n != want:
+        raise SystemExit(f"{fmt}: spira-parse wrote {n} results, the Python walk counted {want}")
+    (ours, ours_rss), (peer, peer_rss) = measure_together(
+        [[parse, path], [sys.executable, os.path.join(here, "peer_json.py"), fmt, path]], 3)
+    json_rows.append((fmt, mb, n, ours, ours_rss, peer, peer_rss))
+print("\nJSON formats, generated reports of about 100 MB (best of 3, in turn with Python):\n")
+print("| format | MB | results | spira-parse s | MB/s | peak RSS MB | Python json s | peak RSS MB | vs Python |")
+print("|---|---|---|---|---|---|---|---|---|")
+for fmt, mb, n, ours, ours_rss, peer, peer_rss in json_rows:
+    print(f"| {fmt} | {mb:.0f} | {n:,} | {ours:.2f} | {mb / ours:.0f} | {ours_rss / 1024:.1f} | {peer:.2f} | "
+          f"{peer_rss / 1024:.0f} | {peer / ours:.1f}x |")
+jest200 = os.path.join(tmp, "jest-200mb.json")
+if not os.path.exists(jest200):
+    subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), "jest", "200", jest200], check=True)
+wall, rss = measure([parse, jest200], 1)
+print(f"Jest, {os.path.getsize(jest200) / 1e6:.0f} MB: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB")
+
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)
     wall, rss = measure([parse, huge], 1)

@@ -1,16 +1,19 @@
 //! Mocha's JSON reporter: `stats`, then `tests`, `pending`, `failures`, `passes`. One result
 //! per entry of `tests`, its status from the list that holds it (passes → passed, failures →
 //! failed, pending → skipped); plus each failed hook (in `failures`, not in `tests`) as an
-//! error named by its title. The lists come after `tests`, so each test is kept, in a compact
-//! form (its texts capped), until the end; the lists themselves are streamed.
+//! error named by its title. The lists come after `tests`, so each test is written, in a
+//! compact form (its texts capped), to an unlinked temporary file until the end, and only a
+//! hash of its key stays in memory: memory stays flat however large the report.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::doc::{document, num_of, str_of, Ctx, Doc, Want};
-use crate::error::Result;
+
+use crate::error::{Error, Result};
 use crate::parse::report::Report;
 use crate::record::{Status, TestResult};
 
@@ -18,6 +21,7 @@ use crate::record::{Status, TestResult};
 pub(crate) const FORMAT: &str = "mocha";
 
 /// A test of `tests`, or a hook of `failures`, as kept until the end.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Test {
     title: String,
     full_title: String,
@@ -27,23 +31,38 @@ struct Test {
     stack: Option<String>,
 }
 
-type Key = (String, Option<String>);
+/// A test's key (full title and file), hashed.
+fn key(t: &Test) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&t.full_title, &t.file).hash(&mut h);
+    h.finish()
+}
 
 struct Mocha<'c> {
     ctx: &'c Ctx,
-    tests: Vec<Test>,
-    status: HashMap<Key, Status>,
+    /// The tests, one JSON line each, in order.
+    spool: std::io::BufWriter<std::fs::File>,
+    tests: std::collections::HashSet<u64>,
+    status: HashMap<u64, Status>,
     /// Failures that are not tests: the failed hooks, in order.
-    failures: Vec<Test>,
+    hooks: Vec<Test>,
     start: Option<String>,
 }
 
 pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
+    let spool = tempfile::tempfile().map_err(|e| {
+        Error::Usage(format!(
+            "cannot make a temporary file: {}",
+            crate::cli::io_reason(&e)
+        ))
+    })?;
     let mut m = Mocha {
         ctx,
-        tests: Vec::new(),
+        spool: std::io::BufWriter::new(spool),
+        tests: Default::default(),
         status: HashMap::new(),
-        failures: Vec::new(),
+        hooks: Vec::new(),
         start: None,
     };
     let name = report.name.clone();
@@ -68,22 +87,35 @@ impl Doc for Mocha<'_> {
     }
     fn item(&mut self, path: &str, v: Value) -> Result<()> {
         let t = self.test(&v);
-        let key = (t.full_title.clone(), t.file.clone());
+        let k = key(&t);
         match path {
-            "tests" => self.tests.push(t),
+            "tests" => {
+                self.tests.insert(k);
+                let line = serde_json::to_string(&t).unwrap_or_default();
+                writeln!(self.spool, "{line}").map_err(spool_error)?;
+            }
             "pending" => {
-                self.status.insert(key, Status::Skipped);
+                self.status.insert(k, Status::Skipped);
             }
             "passes" => {
-                self.status.insert(key, Status::Passed);
+                self.status.insert(k, Status::Passed);
             }
             _ => {
-                self.status.insert(key, Status::Failed);
-                self.failures.push(t);
+                self.status.insert(k, Status::Failed);
+                if !self.tests.contains(&k) {
+                    self.hooks.push(t);
+                }
             }
         }
         Ok(())
     }
+}
+
+fn spool_error(e: std::io::Error) -> Error {
+    Error::Usage(format!(
+        "cannot use the temporary file: {}",
+        crate::cli::io_reason(&e)
+    ))
 }
 
 impl Mocha<'_> {
@@ -100,23 +132,28 @@ impl Mocha<'_> {
     }
 
     fn write(self, report: &mut Report<'_>) -> Result<()> {
-        let mut in_tests: std::collections::HashSet<Key> = Default::default();
-        for t in &self.tests {
-            let key = (t.full_title.clone(), t.file.clone());
-            let status = match self.status.get(&key) {
+        use std::io::{BufRead, Seek};
+        let mut f = self
+            .spool
+            .into_inner()
+            .map_err(|e| spool_error(e.into_error()))?;
+        f.rewind().map_err(spool_error)?;
+        for line in std::io::BufReader::new(f).lines() {
+            let line = line.map_err(spool_error)?;
+            let Ok(t) = serde_json::from_str::<Test>(&line) else {
+                continue;
+            };
+            let status = match self.status.get(&key(&t)) {
                 Some(s) => *s,
                 // In no list: by its own error.
                 None if t.message.is_some() => Status::Failed,
                 None if t.duration.is_none() => Status::Skipped,
                 None => Status::Passed,
             };
-            write_one(t, status, self.start.as_deref(), report)?;
-            in_tests.insert(key);
+            write_one(&t, status, self.start.as_deref(), report)?;
         }
-        for h in &self.failures {
-            if !in_tests.contains(&(h.full_title.clone(), h.file.clone())) {
-                write_one(h, Status::Error, self.start.as_deref(), report)?;
-            }
+        for h in &self.hooks {
+            write_one(h, Status::Error, self.start.as_deref(), report)?;
         }
         Ok(())
     }

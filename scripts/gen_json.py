@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Generates a JSON test report of about SIZE megabytes in FORMAT, for make bench.
+
+usage: gen_json.py FORMAT SIZE_MB OUT
+FORMAT: go, jest, mocha, dart, rspec, playwright, ctrf. One test in ten fails with a message
+and a stack trace of a few lines; one in twenty is skipped. Written streaming, so a 200 MB
+report needs no more memory than a small one.
+"""
+import json, sys
+
+fmt, size_mb, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+limit = int(size_mb * 1_000_000)
+TRACE = "\n".join(f"    at Object.<anonymous> (src/module{i}/file.js:{i * 7}:{i + 3})" for i in range(6))
+
+
+def status(i):
+    return "failed" if i % 10 == 3 else "skipped" if i % 20 == 7 else "passed"
+
+
+def go(f):
+    i = 0
+    while f.tell() < limit:
+        pkg, t = f"example.com/svc/pkg{i // 200}", f"TestCase{i}"
+        s = {"passed": "pass", "failed": "fail", "skipped": "skip"}[status(i)]
+        for e in ({"Time": "2024-05-14T12:00:00.1Z", "Action": "run", "Package": pkg, "Test": t},
+                  {"Time": "2024-05-14T12:00:00.2Z", "Action": "output", "Package": pkg, "Test": t,
+                   "Output": f"=== RUN   {t}\n"},
+                  {"Time": "2024-05-14T12:00:00.3Z", "Action": s, "Package": pkg, "Test": t, "Elapsed": 0.01}):
+            f.write(json.dumps(e) + "\n")
+        i += 1
+
+
+def dart(f):
+    f.write(json.dumps({"protocolVersion": "0.1.1", "runnerVersion": "1.25.0", "type": "start", "time": 0}) + "\n")
+    f.write(json.dumps({"suite": {"id": 0, "platform": "vm", "path": "test/a_test.dart"}, "type": "suite", "time": 0}) + "\n")
+    i = 1
+    while f.tell() < limit:
+        f.write(json.dumps({"test": {"id": i, "name": f"group test {i}", "suiteID": 0, "groupIDs": [],
+                                     "metadata": {"skip": False, "skipReason": None}, "line": 3, "column": 5},
+                            "type": "testStart", "time": i}) + "\n")
+        s = status(i)
+        if s == "failed":
+            f.write(json.dumps({"testID": i, "error": "Expected: <4>", "stackTrace": TRACE, "isFailure": True,
+                                "type": "error", "time": i}) + "\n")
+        f.write(json.dumps({"testID": i, "result": "failure" if s == "failed" else "success",
+                            "skipped": s == "skipped", "hidden": False, "type": "testDone", "time": i + 1}) + "\n")
+        i += 1
+
+
+def array_doc(f, head, key_path, item, tail):
+    """Writes head, then items until the size is reached, then tail."""
+    f.write(head)
+    i = 0
+    while f.tell() < limit:
+        if i:
+            f.write(",\n")
+        f.write(json.dumps(item(i)))
+        i += 1
+    f.write(tail)
+    return i
+
+
+def jest_file(i):
+    tests = []
+    for j in range(20):
+        n = i * 20 + j
+        s = status(n)
+        tests.append({"ancestorTitles": ["Module", f"feature {n % 7}"], "fullName": f"Module feature {n}",
+                      "title": f"works {n}", "status": "pending" if s == "skipped" else s, "duration": 3,
+                      "failureMessages": [f"Error: expected 3 to be 4\n{TRACE}"] if s == "failed" else [],
+                      "location": None})
+    return {"name": f"/repo/src/module{i}.test.js", "status": "failed", "message": "", "startTime": 1715688000000,
+            "endTime": 1715688000100, "assertionResults": tests}
+
+
+def mocha_test(i):
+    s = status(i)
+    t = {"title": f"works {i}", "fullTitle": f"Suite {i % 50} works {i}", "file": f"/repo/test/s{i % 50}.js",
+         "currentRetry": 0, "err": {}}
+    if s != "skipped":
+        t["duration"] = 3
+    if s == "failed":
+        t["err"] = {"message": "expected 3 to equal 4", "stack": f"AssertionError: expected 3 to equal 4\n{TRACE}"}
+    return t
+
+
+def rspec_example(i):
+    s = status(i)
+    e = {"id": f"./spec/m_spec.rb[1:{i}]", "description": f"works {i}", "full_description": f"Module works {i}",
+         "status": "pending" if s == "skipped" else s, "file_path": f"./spec/m{i % 50}_spec.rb",
+         "line_number": i % 300, "run_time": 0.001, "pending_message": "later" if s == "skipped" else None}
+    if s == "failed":
+        e["exception"] = {"class": "RSpec::Expectations::ExpectationNotMetError", "message": "expected 4, got 3",
+                          "backtrace": TRACE.split("\n")}
+    return e
+
+
+def playwright_file(i):
+    specs = []
+    for j in range(10):
+        n = i * 10 + j
+        s = status(n)
+        res = {"workerIndex": 0, "status": s, "duration": 120, "stdout": [], "stderr": [], "retry": 0,
+               "startTime": "2024-05-14T12:00:00.000Z", "attachments": [],
+               "errors": [{"message": "Error: expect(received).toBe(expected)", "stack": TRACE}] if s == "failed" else []}
+        specs.append({"title": f"works {n}", "ok": s != "failed", "tags": [], "id": f"id{n}", "file": f"f{i}.spec.ts",
+                      "line": j, "column": 5, "tests": [{"timeout": 30000, "annotations": [],
+                      "expectedStatus": "skipped" if s == "skipped" else "passed", "projectId": "chromium",
+                      "projectName": "chromium", "results": [res],
+                      "status": {"passed": "expected", "failed": "unexpected", "skipped": "skipped"}[s]}]})
+    return {"title": f"f{i}.spec.ts", "file": f"f{i}.spec.ts", "line": 0, "column": 0, "specs": specs, "suites": []}
+
+
+def ctrf_test(i):
+    s = status(i)
+    t = {"name": f"works {i}", "status": s, "duration": 3, "suite": ["module", f"feature {i % 7}"],
+         "filePath": f"src/m{i % 50}.test.ts"}
+    if s == "failed":
+        t["message"], t["trace"] = "expected 3 to be 4", TRACE
+    return t
+
+
+with open(out, "w") as f:
+    if fmt == "go":
+        go(f)
+    elif fmt == "dart":
+        dart(f)
+    elif fmt == "jest":
+        array_doc(f, '{"numFailedTests":0,"numPassedTests":0,"numPendingTests":0,"numTotalTests":0,'
+                     '"startTime":1715688000000,"success":false,"testResults":[\n', "testResults", jest_file, "]}\n")
+    elif fmt == "mocha":
+        array_doc(f, '{"stats":{"suites":50,"tests":0,"passes":0,"pending":0,"failures":0},"tests":[\n',
+                  "tests", mocha_test, '],"pending":[],"failures":[],"passes":[]}\n')
+    elif fmt == "rspec":
+        array_doc(f, '{"version":"3.13.0","seed":1,"examples":[\n', "examples", rspec_example,
+                  '],"summary":{"duration":1,"example_count":0,"failure_count":0,"pending_count":0,'
+                  '"errors_outside_of_examples_count":0}}\n')
+    elif fmt == "playwright":
+        array_doc(f, '{"config":{"projects":[{"id":"chromium","name":"chromium"}]},"suites":[\n', "suites",
+                  playwright_file, '],"errors":[],"stats":{}}\n')
+    elif fmt == "ctrf":
+        array_doc(f, '{"reportFormat":"CTRF","specVersion":"1.0.0","results":{"tool":{"name":"gen"},"tests":[\n',
+                  "results.tests", ctrf_test, "]}}\n")
+    else:
+        sys.exit(f"unknown format {fmt}")
