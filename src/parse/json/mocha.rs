@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::doc::{document, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{num_of, str_of, Ctx, Doc, Want};
+use super::split::document;
 
 use crate::error::{Error, Result};
 use crate::parse::report::Report;

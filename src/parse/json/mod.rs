@@ -3,7 +3,7 @@
 //! or the top-level keys at the head of a document), never from the file name.
 //!
 //! The JSON-lines formats (go, dart) are read line by line. The single-document formats are
-//! read with a streaming visitor over the top-level object ([`document`], [`Doc`]): each
+//! read by a byte scanner over the top-level object (`doc::document`, `split`): each
 //! element of the test arrays is read into a small value, turned into results and dropped, so
 //! that memory stays flat in the size of the report (one element at a time: a Jest test file,
 //! a Playwright spec file, one Mocha test).
@@ -16,6 +16,7 @@ pub(super) mod jest;
 pub(super) mod mocha;
 pub(super) mod playwright;
 pub(super) mod rspec;
+mod split;
 
 use std::io::Read;
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::doc::{arr_of, document, emit, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{arr_of, emit, num_of, str_of, Ctx, Doc, Want};
+use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
 use crate::parse::values::resolve_attachment;

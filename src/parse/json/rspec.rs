@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::doc::{document, emit, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{emit, num_of, str_of, Ctx, Doc, Want};
+use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
 use crate::record::{Status, TestResult};
