@@ -4,13 +4,12 @@
 //! file. A stream without a `done` event is complete as far as it goes (Flutter omits it).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::doc::{emit, mismatch, num_of, str_of, Ctx};
-use crate::cli;
+use super::doc::{each_line, emit, mismatch, num_of, str_of, Ctx};
 use crate::error::{Error, Result};
 use crate::parse::report::Report;
 use crate::record::{Status, TestResult};
@@ -39,25 +38,11 @@ struct State {
 
 pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
     let mut st = State::default();
-    let mut lines = BufReader::with_capacity(1 << 16, reader);
-    let mut buf = Vec::new();
-    let mut n = 0u64;
-    loop {
-        buf.clear();
-        let read = lines.read_until(b'\n', &mut buf).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read '{}': {}",
-                report.name,
-                cli::io_reason(&e)
-            ))
-        })?;
-        if read == 0 {
-            return Ok(());
-        }
-        n += 1;
+    let name = report.name.clone();
+    each_line(reader, &name, |n, buf| {
         let t = buf.trim_ascii();
         if t.is_empty() {
-            continue;
+            return Ok(());
         }
         let v: Value = serde_json::from_slice(t).map_err(|e| {
             Error::Data(format!(
@@ -76,13 +61,14 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
             )));
         }
         event(&mut st, &v, report, ctx)?;
-        if let Some(m) = mismatch() {
-            return Err(Error::Data(format!(
+        match mismatch() {
+            None => Ok(()),
+            Some(m) => Err(Error::Data(format!(
                 "{}:{n}: not a valid dart --reporter json event: {m}",
                 report.name
-            )));
+            ))),
         }
-    }
+    })
 }
 
 fn id(v: &Value, key: &str) -> Option<u64> {

@@ -79,6 +79,32 @@ impl At<'_> {
     }
 }
 
+/// Each line of a JSON-lines report (go, dart), with its number, as raw bytes.
+pub(crate) fn each_line(
+    reader: impl std::io::Read,
+    name: &str,
+    mut f: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::with_capacity(1 << 16, reader);
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        let read = lines.read_until(b'\n', &mut buf).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read '{name}': {}",
+                crate::cli::io_reason(&e)
+            ))
+        })?;
+        if read == 0 {
+            return Ok(());
+        }
+        n += 1;
+        f(n, &buf)?;
+    }
+}
+
 thread_local! {
     /// The first field read with the wrong type since the readers last looked (see [`typed`]).
     static MISMATCH: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };

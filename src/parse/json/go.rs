@@ -5,12 +5,12 @@
 //! Lines that are not JSON are the package's output, with one note per file.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::doc::Ctx;
+use super::doc::{each_line, Ctx};
 use crate::cli;
 use crate::error::{Error, Result};
 use crate::parse::report::Report;
@@ -69,27 +69,13 @@ struct State {
 
 pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
     let mut st = State::default();
-    let mut lines = BufReader::with_capacity(1 << 16, reader);
-    let mut buf = Vec::new();
-    let mut n = 0u64;
     let mut last_package: Option<String> = None;
-    loop {
-        buf.clear();
-        let read = lines.read_until(b'\n', &mut buf).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read '{}': {}",
-                report.name,
-                cli::io_reason(&e)
-            ))
-        })?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let line = String::from_utf8_lossy(&buf);
+    let name = report.name.clone();
+    each_line(reader, &name, |n, buf| {
+        let line = String::from_utf8_lossy(buf);
         let t = line.trim();
         if t.is_empty() {
-            continue;
+            return Ok(());
         }
         match t.starts_with('{').then(|| serde_json::from_str::<Event>(t)) {
             Some(Ok(e)) => {
@@ -115,7 +101,8 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
             }
             _ => plain(&mut st, t, n, last_package.as_deref()),
         }
-    }
+        Ok(())
+    })?;
     if let Some(first) = st.first_plain {
         cli::warn(format_args!(
             "{}:{first}: {} line{} not JSON, kept as the package's output",
