@@ -128,7 +128,7 @@ fn bad_input_errors() {
         (&["fixtures/bad/xunit-broken-tag.xml"], "spira-parse: fixtures/bad/xunit-broken-tag.xml:5:80: malformed XML: in <test>: expected `=` after the attribute name", 1, 1),
         (&["fixtures/bad/testng-mismatched.xml"], "spira-parse: fixtures/bad/testng-mismatched.xml:8:7: malformed XML: closing tag </class> does not match the open <exception>", 1, 1),
         (&["fixtures/bad/jest-truncated.json"], "spira-parse: fixtures/bad/jest-truncated.json:2: not a valid Jest JSON report: the file ends inside a value (truncated?)", 1, 1),
-        (&["fixtures/bad/jest-wrong-type.json"], "spira-parse: fixtures/bad/jest-wrong-type.json:4: not a valid Jest JSON report: in testResults[1]: \"title\": expected a string, found a number", 1, 1),
+        (&["fixtures/bad/jest-wrong-type.json"], "spira-parse: fixtures/bad/jest-wrong-type.json:4: not a valid Jest JSON report: in testResults[1].assertionResults[0].title: invalid type: integer `7`, expected a string", 1, 1),
         (&["fixtures/bad/mocha-no-tests.json"], "spira-parse: fixtures/bad/mocha-no-tests.json:2: not a valid Mocha JSON report: it has no \"tests\"", 1, 0),
         (&["--format", "jest", "fixtures/bad/mocha-no-tests.json"], "spira-parse: fixtures/bad/mocha-no-tests.json:2: not a valid Jest JSON report: it has no \"testResults\"", 1, 0),
         (&["fixtures/bad/ctrf-tests-object.json"], "spira-parse: fixtures/bad/ctrf-tests-object.json:1: not a valid CTRF report: expected an array at results.tests, found {\"name\":\"not an array\"}", 1, 0),

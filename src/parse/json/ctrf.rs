@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::doc::{arr_of, emit, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{emit, lenient, Ctx, Doc, Raw, Text, Want};
 use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
@@ -39,23 +39,13 @@ impl Doc for Ctrf<'_, '_> {
             _ => Want::Skip,
         }
     }
-    fn whole(&mut self, _: &str, _: Value) -> Result<()> {
+    fn whole(&mut self, _: &Raw<'_>) -> Result<()> {
         Ok(())
     }
-    fn item(&mut self, _: &str, t: Value) -> Result<()> {
+    fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let t: Test<'_> = raw.read()?;
         let ctx = self.ctx;
-        let suites: Vec<String> = match &t["suite"] {
-            Value::Array(a) => a
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect(),
-            Value::String(s) => s
-                .split(" > ")
-                .map(|x| x.trim().to_string())
-                .filter(|x| !x.is_empty())
-                .collect(),
-            _ => Vec::new(),
-        };
+        let suites: Vec<String> = t.suite.map(|s| s.0).unwrap_or_default();
         let mut r = TestResult::in_suites(
             FORMAT,
             &self.report.name,
@@ -64,45 +54,40 @@ impl Doc for Ctrf<'_, '_> {
             None,
         );
         r.classname = (!suites.is_empty()).then(|| suites.join(" > "));
-        r.name = str_of(&t, "name").map(str::to_string);
-        r.file = str_of(&t, "filePath").map(str::to_string);
-        r.line = t["line"].as_u64();
-        let word = str_of(&t, "status").unwrap_or("");
-        r.status = match word {
+        r.name = t.name.map(|n| n.0.into_owned());
+        r.file = t.file_path.map(|n| n.0.into_owned());
+        r.line = t.line;
+        let word = t.status.unwrap_or_default();
+        r.status = match &*word {
             "passed" => Status::Passed,
             "failed" => Status::Failed,
             "skipped" | "pending" => Status::Skipped,
             _ => Status::Warning,
         };
-        r.outcome = Some(str_of(&t, "rawStatus").unwrap_or(word).to_string());
-        r.flaky = t["flaky"] == Value::Bool(true) && r.status == Status::Passed;
-        r.duration = num_of(&t, "duration").map(|ms| ms / 1000.0);
-        r.start = num_of(&t, "start")
+        r.outcome = Some(t.raw_status.unwrap_or(word).0.into_owned());
+        r.flaky = t.flaky == Some(true) && r.status == Status::Passed;
+        r.duration = t.duration.map(|ms| ms / 1000.0);
+        r.start = t
+            .start
             .filter(|ms| *ms > 0.0)
             .map(|ms| crate::date::format_iso(ms as i64));
-        r.message = str_of(&t, "message").and_then(|m| ctx.text(m));
-        r.details = str_of(&t, "trace").and_then(|m| ctx.text(m));
-        r.stdout = ctx.text(lines(&t["stdout"]));
-        r.stderr = ctx.text(lines(&t["stderr"]));
-        for tag in t["tags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        r.message = t.message.and_then(|m| ctx.text(&*m));
+        r.details = t.trace.and_then(|m| ctx.text(&*m));
+        r.stdout = ctx.text(lines(t.stdout));
+        r.stderr = ctx.text(lines(t.stderr));
+        for tag in t.tags.into_iter().flatten().flatten() {
             r.properties.push(Property {
                 name: "tag".into(),
-                value: tag.to_string(),
+                value: tag,
             });
         }
-        for a in arr_of(&t, "attachments").into_iter().flatten() {
-            if let Some(p) = str_of(a, "path").and_then(|p| resolve_attachment(p, self.report.dir))
-            {
+        for a in t.attachments.into_iter().flatten() {
+            if let Some(p) = a.path.and_then(|p| resolve_attachment(&p, self.report.dir)) {
                 r.attachments.push(p);
             }
         }
-        r.reruns = retries(&t, r.flaky, ctx);
-        if let Some(n) = t["retries"].as_u64().filter(|n| *n > 0) {
+        r.reruns = retries(t.retry_attempts.unwrap_or_default(), r.flaky, ctx);
+        if let Some(n) = t.retries.filter(|n| *n > 0) {
             r.properties.push(Property {
                 name: "retries".into(),
                 value: n.to_string(),
@@ -112,13 +97,99 @@ impl Doc for Ctrf<'_, '_> {
     }
 }
 
+/// An entry of `results.tests`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Test<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    #[serde(borrow)]
+    raw_status: Option<Text<'a>>,
+    suite: Option<Suites>,
+    #[serde(borrow)]
+    file_path: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "lenient")]
+    line: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    flaky: Option<bool>,
+    duration: Option<f64>,
+    start: Option<f64>,
+    #[serde(borrow)]
+    message: Option<Text<'a>>,
+    #[serde(borrow)]
+    trace: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "lenient")]
+    stdout: Option<Vec<Option<String>>>,
+    #[serde(default, deserialize_with = "lenient")]
+    stderr: Option<Vec<Option<String>>>,
+    #[serde(default, deserialize_with = "lenient")]
+    tags: Option<Vec<Option<String>>>,
+    #[serde(borrow)]
+    attachments: Option<Vec<Attachment<'a>>>,
+    #[serde(borrow)]
+    retry_attempts: Option<Vec<Attempt<'a>>>,
+    #[serde(default, deserialize_with = "lenient")]
+    retries: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Attachment<'a> {
+    #[serde(borrow)]
+    path: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Attempt<'a> {
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    #[serde(borrow)]
+    message: Option<Text<'a>>,
+    #[serde(borrow)]
+    trace: Option<Text<'a>>,
+    duration: Option<f64>,
+}
+
+/// `suite`: an array of names, or one `"a > b"` string.
+struct Suites(Vec<String>);
+
+impl<'de> Deserialize<'de> for Suites {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Suites;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a suite name or an array of them")
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Suites, E> {
+                Ok(Suites(
+                    s.split(" > ")
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect(),
+                ))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Suites, A::Error> {
+                let mut names = Vec::new();
+                while let Some(n) = seq.next_element::<Option<String>>()? {
+                    names.extend(n);
+                }
+                Ok(Suites(names))
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
 /// The failed retry attempts of a test.
-fn retries(t: &Value, flaky: bool, ctx: &Ctx) -> Vec<Rerun> {
-    t["retryAttempts"]
-        .as_array()
+fn retries(attempts: Vec<Attempt<'_>>, flaky: bool, ctx: &Ctx) -> Vec<Rerun> {
+    attempts
         .into_iter()
-        .flatten()
-        .filter(|a| str_of(a, "status") != Some("passed"))
+        .filter(|a| a.status.as_deref() != Some("passed"))
         .map(|a| Rerun {
             kind: if flaky {
                 "flakyFailure"
@@ -127,22 +198,21 @@ fn retries(t: &Value, flaky: bool, ctx: &Ctx) -> Vec<Rerun> {
             }
             .into(),
             status: Some(Status::Failed),
-            message: str_of(a, "message").and_then(|m| ctx.text(m)),
+            message: a.message.and_then(|m| ctx.text(&*m)),
             failure_type: None,
-            details: str_of(a, "trace").and_then(|m| ctx.text(m)),
+            details: a.trace.and_then(|m| ctx.text(&*m)),
             stdout: None,
             stderr: None,
-            duration: num_of(a, "duration").map(|ms| ms / 1000.0),
+            duration: a.duration.map(|ms| ms / 1000.0),
         })
         .collect()
 }
 
 /// Output lines (an array of strings), joined.
-fn lines(v: &Value) -> String {
-    v.as_array()
-        .into_iter()
+fn lines(v: Option<Vec<Option<String>>>) -> String {
+    v.into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .flatten()
         .collect::<Vec<_>>()
         .join("\n")
 }

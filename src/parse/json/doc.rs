@@ -32,6 +32,105 @@ impl Ctx {
     }
 }
 
+/// A single-document format, read by `split::document` as a stream of keys and array elements.
+pub(crate) trait Doc {
+    /// The top-level key every report of the format has (its tests).
+    fn required(&self) -> &'static str;
+    fn want(&self, path: &str) -> Want;
+    /// The value at a path wanted [`Want::Whole`].
+    fn whole(&mut self, v: &Raw<'_>) -> Result<()>;
+    /// An element of an array wanted as [`Want::Items`].
+    fn item(&mut self, v: &Raw<'_>) -> Result<()>;
+}
+
+/// A value of a document, where it starts: read it with [`Raw::read`] into the format's own
+/// type (borrowing its strings where it can). A handler reads it once, before doing anything
+/// else: when the value runs past the block read so far, `read` fails and the reader calls the
+/// handler again with more of the input.
+pub(crate) struct Raw<'a> {
+    /// The input from the value's start to the end of the block read so far.
+    pub(crate) rest: &'a [u8],
+    /// Whether the block reaches the end of the input.
+    pub(crate) eof: bool,
+    /// The value's length, once read.
+    pub(crate) used: std::cell::Cell<Option<usize>>,
+    /// Set when the value runs past the block.
+    pub(crate) short: std::cell::Cell<bool>,
+    /// The line the value starts on (counted only for an error).
+    pub(crate) line: &'a dyn Fn() -> u64,
+    /// Where it is in the document: the key path, and the index in its array.
+    pub(crate) path: &'a str,
+    pub(crate) index: Option<usize>,
+    pub(crate) at: At<'a>,
+}
+
+impl<'a> Raw<'a> {
+    /// The value read as `T`. A value of the wrong shape is an error naming the line and the
+    /// place in the document (`in testResults[1].assertionResults[0].title: invalid type:
+    /// integer `5`, expected a string`): the place is found by reading the value again, only
+    /// when it failed.
+    pub(crate) fn read<T: serde::Deserialize<'a>>(&self) -> Result<T> {
+        let mut it = serde_json::Deserializer::from_slice(self.rest).into_iter::<T>();
+        let found = it.next();
+        let end = it.byte_offset();
+        match found {
+            // A scalar that reaches the end of the block may go on in the next one.
+            Some(Ok(v)) if end < self.rest.len() || self.eof => {
+                self.used.set(Some(end));
+                Ok(v)
+            }
+            Some(Err(e)) if self.eof || !e.is_eof() => Err(self.error::<T>(&e)),
+            None if self.eof => Err(Error::Data(format!(
+                "{}:{}: not a valid {} report: the file ends where a value was expected",
+                self.at.name,
+                (self.line)(),
+                self.at.what
+            ))),
+            _ => {
+                self.short.set(true);
+                Err(Error::Data("more input needed".into()))
+            }
+        }
+    }
+
+    fn error<T: serde::Deserialize<'a>>(&self, e: &serde_json::Error) -> Error {
+        let line = (self.line)() + (e.line() as u64).saturating_sub(1);
+        if e.is_eof() {
+            return Error::Data(format!(
+                "{}:{line}: not a valid {} report: the file ends inside a value (truncated?)",
+                self.at.name, self.at.what
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(self.rest);
+        let sub = serde_path_to_error::deserialize::<_, T>(&mut de)
+            .err()
+            .map(|p| p.path().to_string())
+            .filter(|p| p != ".");
+        let mut place = self.path.to_string();
+        if let Some(i) = self.index {
+            place.push_str(&format!("[{i}]"));
+        }
+        if let Some(sub) = sub {
+            if !place.is_empty() && !sub.starts_with('[') {
+                place.push('.');
+            }
+            place.push_str(&sub);
+        }
+        let msg = e.to_string();
+        let reason = msg
+            .rsplit_once(" at line ")
+            .map_or(msg.as_str(), |(r, _)| r);
+        let place = match place.as_str() {
+            "" => String::new(),
+            p => format!("in {p}: "),
+        };
+        Error::Data(format!(
+            "{}:{line}: not a valid {} report: {place}{reason}",
+            self.at.name, self.at.what
+        ))
+    }
+}
+
 /// How a single-document format wants the value at a key path (`results.tests`) read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Want {
@@ -45,36 +144,34 @@ pub(crate) enum Want {
     Object,
 }
 
-/// A single-document format, read by `split::document` as a stream of keys and array elements.
-pub(crate) trait Doc {
-    /// The top-level key every report of the format has (its tests).
-    fn required(&self) -> &'static str;
-    fn want(&self, path: &str) -> Want;
-    fn whole(&mut self, path: &str, v: serde_json::Value) -> Result<()>;
-    fn item(&mut self, path: &str, v: serde_json::Value) -> Result<()>;
-}
-
-/// Where the reading is, for the error of a field of the wrong type.
+/// Where the reading is, for the errors of a format.
 #[derive(Clone, Copy)]
 pub(crate) struct At<'a> {
     pub(crate) name: &'a str,
     pub(crate) what: &'a str,
-    /// The line the reading has reached.
-    pub(crate) lines: &'a std::cell::Cell<u64>,
 }
 
 impl At<'_> {
-    /// The error for what a handler did, or for a field it found of the wrong type.
-    pub(crate) fn check(&self, done: Result<()>, path: &str) -> std::result::Result<(), Error> {
+    /// The error for what a handler did, or for a field it found of the wrong type (on `line`).
+    pub(crate) fn check(
+        &self,
+        done: Result<()>,
+        path: &str,
+        index: Option<usize>,
+        line: impl FnOnce() -> u64,
+    ) -> std::result::Result<(), Error> {
         done?;
         match mismatch() {
             None => Ok(()),
-            Some(m) => Err(Error::Data(format!(
-                "{}:{}: not a valid {} report: in {path}: {m}",
-                self.name,
-                self.lines.get(),
-                self.what
-            ))),
+            Some(m) => {
+                let index = index.map(|i| format!("[{i}]")).unwrap_or_default();
+                Err(Error::Data(format!(
+                    "{}:{}: not a valid {} report: in {path}{index}: {m}",
+                    self.name,
+                    line(),
+                    self.what
+                )))
+            }
         }
     }
 }
@@ -166,4 +263,49 @@ pub(crate) fn arr_of<'v>(
     key: &str,
 ) -> Option<&'v Vec<serde_json::Value>> {
     typed(v, key, "an array", serde_json::Value::is_array).and_then(serde_json::Value::as_array)
+}
+
+/// For a field the formats' writers do not always give the same type (a line number written
+/// as a string): the value when it is a `T`, else nothing.
+pub(crate) fn lenient<'de, D, T>(de: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(de)?;
+    Ok(T::deserialize(v).ok())
+}
+
+/// A string of a document, borrowed from it when it has no escapes (serde's own `Cow<str>`
+/// always copies inside an `Option` or a `Vec`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Text<'a>(pub(crate) std::borrow::Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        de.deserialize_str(V)
+    }
 }

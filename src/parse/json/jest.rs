@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::doc::{arr_of, emit, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{emit, lenient, str_of, Ctx, Doc, Raw, Text, Want};
 use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
@@ -36,119 +37,176 @@ impl Doc for Jest<'_, '_> {
             _ => Want::Skip,
         }
     }
-    fn whole(&mut self, _: &str, _: Value) -> Result<()> {
+    fn whole(&mut self, _: &Raw<'_>) -> Result<()> {
         Ok(())
     }
-    fn item(&mut self, _: &str, file: Value) -> Result<()> {
-        file_results(&file, self.report, self.ctx)
+    fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
+        file_results(raw.read()?, self.report, self.ctx)
     }
 }
 
+/// An element of `testResults`: a test file.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct File<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    test_file_path: Option<Text<'a>>,
+    #[serde(borrow)]
+    assertion_results: Option<Vec<Assertion<'a>>>,
+    /// The reporter shape's name for `assertionResults`.
+    #[serde(borrow)]
+    test_results: Option<Vec<Assertion<'a>>>,
+    #[serde(borrow)]
+    failure_message: Option<Text<'a>>,
+    #[serde(borrow)]
+    message: Option<Text<'a>>,
+    /// A string or an object with `message` and `stack`.
+    test_exec_error: Option<Value>,
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    start_time: Option<f64>,
+    perf_stats: Option<PerfStats>,
+}
+
+#[derive(Deserialize)]
+struct PerfStats {
+    start: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Assertion<'a> {
+    #[serde(borrow)]
+    ancestor_titles: Option<Vec<Text<'a>>>,
+    #[serde(borrow)]
+    title: Option<Text<'a>>,
+    #[serde(borrow)]
+    full_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    duration: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    location: Option<Location>,
+    #[serde(borrow)]
+    failure_messages: Option<Vec<Text<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    line: Option<u64>,
+}
+
 /// The results of one test file.
-fn file_results(f: &Value, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
-    let path = str_of(f, "name")
-        .or_else(|| str_of(f, "testFilePath"))
-        .unwrap_or("")
-        .to_string();
-    let empty = Vec::new();
-    let tests = arr_of(f, "assertionResults")
-        .or_else(|| arr_of(f, "testResults"))
-        .unwrap_or(&empty);
-    let message = str_of(f, "failureMessage")
-        .or_else(|| str_of(f, "message"))
-        .unwrap_or("");
-    let exec_error = f.get("testExecError").filter(|e| !e.is_null());
-    let failed = str_of(f, "status") == Some("failed");
-    if exec_error.is_some() || (tests.is_empty() && (!message.trim().is_empty() || failed)) {
-        let mut r = TestResult::in_suites(
-            FORMAT,
-            &report.name,
-            Arc::from(vec![path.clone()]),
-            Arc::from([]),
-            None,
-        );
-        r.classname = Some(path.clone());
-        r.name = Some(path.clone());
-        r.file = Some(path.clone());
-        r.status = Status::Error;
-        r.outcome = Some("failed to run".into());
-        let exec = exec_error.map(|e| match e {
-            Value::String(s) => s.clone(),
-            e => str_of(e, "message")
-                .map(|m| format!("{m}\n{}", str_of(e, "stack").unwrap_or("")))
-                .unwrap_or_else(|| e.to_string()),
-        });
-        let details = if message.trim().is_empty() {
-            exec.unwrap_or_default()
-        } else {
-            message.to_string()
-        };
-        r.message = details
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .and_then(|m| ctx.text(m.trim()));
-        r.details = ctx.text(details);
-        emit(report, &r)?;
+fn file_results(f: File<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
+    let path = f
+        .name
+        .or(f.test_file_path)
+        .unwrap_or_default()
+        .0
+        .into_owned();
+    let tests = f.assertion_results.or(f.test_results).unwrap_or_default();
+    let message = f.failure_message.or(f.message).unwrap_or_default();
+    let failed = f.status.as_deref() == Some("failed");
+    if f.test_exec_error.is_some() || (tests.is_empty() && (!message.trim().is_empty() || failed)) {
+        failed_to_run(&path, &message, f.test_exec_error.as_ref(), report, ctx)?;
     }
-    let start = num_of(f, "startTime").or_else(|| num_of(&f["perfStats"], "start"));
+    let start = f.start_time.or(f.perf_stats.and_then(|p| p.start));
     let start = start.map(|ms| crate::date::format_iso(ms as i64));
+    let suite: Arc<[String]> = Arc::from(vec![path.clone()]);
     for t in tests {
-        assertion(t, &path, start.as_deref(), report, ctx)?;
+        assertion(t, &path, &suite, start.as_deref(), report, ctx)?;
     }
     Ok(())
 }
 
-fn assertion(
-    t: &Value,
+/// The error result of a test file that failed to run.
+fn failed_to_run(
     path: &str,
-    start: Option<&str>,
+    message: &str,
+    exec_error: Option<&Value>,
     report: &mut Report<'_>,
     ctx: &Ctx,
 ) -> Result<()> {
-    let ancestors: Vec<String> = t["ancestorTitles"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut suites = vec![path.to_string()];
-    suites.extend(ancestors.iter().cloned());
-    let mut r = TestResult::in_suites(FORMAT, &report.name, Arc::from(suites), Arc::from([]), None);
-    let title = str_of(t, "title").unwrap_or("");
-    r.classname = Some(path.to_string());
-    r.name = Some(
-        str_of(t, "fullName")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                let mut a = ancestors.clone();
-                a.push(title.to_string());
-                a.join(" ")
-            }),
+    let mut r = TestResult::in_suites(
+        FORMAT,
+        &report.name,
+        Arc::from(vec![path.to_string()]),
+        Arc::from([]),
+        None,
     );
+    r.classname = Some(path.to_string());
+    r.name = Some(path.to_string());
     r.file = Some(path.to_string());
-    let word = str_of(t, "status").unwrap_or("");
-    r.status = match word {
-        "passed" => Status::Passed,
-        "failed" => Status::Failed,
-        "pending" | "skipped" | "disabled" | "todo" => Status::Skipped,
-        _ => Status::Error,
+    r.status = Status::Error;
+    r.outcome = Some("failed to run".into());
+    let exec = exec_error.map(|e| match e {
+        Value::String(s) => s.clone(),
+        e => str_of(e, "message")
+            .map(|m| format!("{m}\n{}", str_of(e, "stack").unwrap_or("")))
+            .unwrap_or_else(|| e.to_string()),
+    });
+    let details = if message.trim().is_empty() {
+        exec.unwrap_or_default()
+    } else {
+        message.to_string()
     };
-    r.outcome = Some(word.to_string());
-    r.duration = num_of(t, "duration").map(|ms| ms / 1000.0);
-    r.start = start.map(str::to_string);
-    r.line = t["location"].get("line").and_then(Value::as_u64);
-    let failures: Vec<&str> = t["failureMessages"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let details = failures.join("\n");
     r.message = details
         .lines()
         .find(|l| !l.trim().is_empty())
         .and_then(|m| ctx.text(m.trim()));
     r.details = ctx.text(details);
+    emit(report, &r)
+}
+
+fn assertion(
+    t: Assertion<'_>,
+    path: &str,
+    suite: &Arc<[String]>,
+    start: Option<&str>,
+    report: &mut Report<'_>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let ancestors = t.ancestor_titles.unwrap_or_default();
+    let suites = if ancestors.is_empty() {
+        suite.clone()
+    } else {
+        let mut suites = vec![path.to_string()];
+        suites.extend(ancestors.iter().map(|a| a.to_string()));
+        Arc::from(suites)
+    };
+    let mut r = TestResult::in_suites(FORMAT, &report.name, suites, Arc::from([]), None);
+    let title = t.title.unwrap_or_default();
+    r.classname = Some(path.to_string());
+    r.name = Some(match t.full_name.filter(|s| !s.is_empty()) {
+        Some(n) => n.0.into_owned(),
+        None => {
+            let mut a: Vec<&str> = ancestors.iter().map(|a| &**a).collect();
+            a.push(&title);
+            a.join(" ")
+        }
+    });
+    r.file = Some(path.to_string());
+    let word = t.status.unwrap_or_default();
+    r.status = match &*word {
+        "passed" => Status::Passed,
+        "failed" => Status::Failed,
+        "pending" | "skipped" | "disabled" | "todo" => Status::Skipped,
+        _ => Status::Error,
+    };
+    r.outcome = Some(word.0.into_owned());
+    r.duration = t.duration.map(|ms| ms / 1000.0);
+    r.start = start.map(str::to_string);
+    r.line = t.location.and_then(|l| l.line);
+    let failures: Vec<&str> = t.failure_messages.iter().flatten().map(|m| &**m).collect();
+    if !failures.is_empty() {
+        let details = failures.join("\n");
+        r.message = details
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|m| ctx.text(m.trim()));
+        r.details = ctx.text(details);
+    }
     emit(report, &r)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::doc::{num_of, str_of, Ctx, Doc, Want};
+use super::doc::{num_of, str_of, Ctx, Doc, Raw, Want};
 use super::split::document;
 
 use crate::error::{Error, Result};
@@ -82,11 +82,14 @@ impl Doc for Mocha<'_> {
             _ => Want::Skip,
         }
     }
-    fn whole(&mut self, _: &str, stats: Value) -> Result<()> {
+    fn whole(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let stats: Value = raw.read()?;
         self.start = str_of(&stats, "start").and_then(|s| crate::date::normalize(s).ok().flatten());
         Ok(())
     }
-    fn item(&mut self, path: &str, v: Value) -> Result<()> {
+    fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let path = raw.path;
+        let v: Value = raw.read()?;
         let t = self.test(&v);
         let k = key(&t);
         match path {

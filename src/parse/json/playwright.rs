@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::doc::{arr_of, emit, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{arr_of, emit, num_of, str_of, Ctx, Doc, Raw, Want};
 use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
@@ -58,14 +58,16 @@ impl Doc for Playwright<'_, '_> {
             _ => Want::Skip,
         }
     }
-    fn whole(&mut self, _: &str, v: Value) -> Result<()> {
+    fn whole(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let v: Value = raw.read()?;
         self.errors = v
             .as_array()
             .map(|a| a.iter().map(error_text).collect())
             .unwrap_or_default();
         Ok(())
     }
-    fn item(&mut self, _: &str, suite: Value) -> Result<()> {
+    fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let suite: Value = raw.read()?;
         self.suite(&suite, &[])
     }
 }

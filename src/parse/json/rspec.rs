@@ -5,9 +5,11 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
+
 use serde_json::Value;
 
-use super::doc::{emit, num_of, str_of, Ctx, Doc, Want};
+use super::doc::{emit, lenient, Ctx, Doc, Raw, Text, Want};
 use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
@@ -55,7 +57,9 @@ impl Doc for Rspec<'_, '_> {
             _ => Want::Skip,
         }
     }
-    fn whole(&mut self, path: &str, v: Value) -> Result<()> {
+    fn whole(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let path = raw.path;
+        let v: Value = raw.read()?;
         match path {
             "summary" => {
                 self.outside = v["errors_outside_of_examples_count"].as_u64().unwrap_or(0);
@@ -73,8 +77,9 @@ impl Doc for Rspec<'_, '_> {
         }
         Ok(())
     }
-    fn item(&mut self, _: &str, x: Value) -> Result<()> {
-        let file = str_of(&x, "file_path").map(str::to_string);
+    fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
+        let x: Example<'_> = raw.read()?;
+        let file = x.file_path.map(|t| t.0.into_owned());
         let mut r = TestResult::in_suites(
             FORMAT,
             &self.report.name,
@@ -83,13 +88,14 @@ impl Doc for Rspec<'_, '_> {
             None,
         );
         r.classname = file.clone();
-        r.name = str_of(&x, "full_description")
-            .or_else(|| str_of(&x, "description"))
-            .map(str::to_string);
+        r.name = x
+            .full_description
+            .or(x.description)
+            .map(|t| t.0.into_owned());
         r.file = file;
-        r.line = x["line_number"].as_u64();
-        r.duration = num_of(&x, "run_time");
-        let word = str_of(&x, "status").unwrap_or("");
+        r.line = x.line_number;
+        r.duration = x.run_time;
+        let word = x.status.as_deref().unwrap_or("");
         r.status = match word {
             "passed" => Status::Passed,
             "failed" => Status::Failed,
@@ -97,21 +103,48 @@ impl Doc for Rspec<'_, '_> {
             _ => Status::Error,
         };
         r.outcome = Some(word.to_string());
-        let ex = &x["exception"];
-        if let Some(m) = str_of(&x, "pending_message") {
-            r.message = self.ctx.text(m);
-        } else if let Some(m) = str_of(ex, "message") {
+        if let Some(m) = x.pending_message {
+            r.message = self.ctx.text(&*m);
+        } else if let Some(ex) = x.exception {
+            let m = ex.message.unwrap_or_default();
             r.message = m
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .and_then(|l| self.ctx.text(l.trim()));
-            let trace: Vec<&str> = ex["backtrace"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            r.details = self.ctx.text(format!("{m}\n{}", trace.join("\n")));
-            r.failure_type = str_of(ex, "class").map(str::to_string);
+            let trace: Vec<&str> = ex.backtrace.iter().flatten().map(|l| &**l).collect();
+            r.details = self.ctx.text(format!("{}\n{}", &*m, trace.join("\n")));
+            r.failure_type = ex.class.map(|t| t.0.into_owned());
         }
         emit(&mut *self.report, &r)
     }
+}
+
+/// An element of `examples`: the fields read, borrowed from the document where they can be.
+#[derive(Deserialize)]
+struct Example<'a> {
+    #[serde(borrow)]
+    file_path: Option<Text<'a>>,
+    #[serde(borrow)]
+    full_description: Option<Text<'a>>,
+    #[serde(borrow)]
+    description: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "lenient")]
+    line_number: Option<u64>,
+    run_time: Option<f64>,
+    #[serde(borrow)]
+    status: Option<Text<'a>>,
+    #[serde(borrow)]
+    pending_message: Option<Text<'a>>,
+    #[serde(borrow)]
+    exception: Option<Exception<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Exception<'a> {
+    #[serde(borrow)]
+    class: Option<Text<'a>>,
+    #[serde(borrow)]
+    message: Option<Text<'a>>,
+    #[serde(borrow)]
+    backtrace: Option<Vec<Text<'a>>>,
 }

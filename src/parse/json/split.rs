@@ -1,76 +1,43 @@
-//! The reader of one JSON document, for speed: a byte scanner walks the top-level object (and
-//! the objects the format asks into) and cuts out each value a format wants, which serde_json
-//! then reads from the slice. serde_json reading from an `io::Read` spent about half its time
-//! on its per-byte reader (line and column tracking); reading slices is about twice as fast,
-//! and memory is still one element at a time. Every value is checked by serde_json, skipped
-//! ones too (as `IgnoredAny`), so a malformed document is refused wherever it is broken.
+//! The reader of one JSON document, for speed: the document is read in large blocks, its
+//! top-level object (and the objects the format asks into) walked key by key, and each value a
+//! format wants handed over where it starts in the block ([`Raw`]): the format reads it in one
+//! pass into its own types, borrowing the strings. serde_json reading from an `io::Read` spent
+//! about half its time on its per-byte reader, and cutting each value out first (a byte
+//! scanner of our own, or serde's skipping) cost a second pass; reading in place costs
+//! neither. A value cut short by the end of a block is read again once the block has grown (by
+//! at least its own size, so a huge value costs about twice its length). Lines are counted
+//! once per block, and a value's line only when an error names it. Memory is one block plus
+//! the largest value wanted. Every value is checked by serde_json, skipped ones too, so a
+//! malformed document is refused wherever it is broken.
 
-use std::io::{BufRead, Read};
+use std::cell::Cell;
+use std::io::Read;
 
-use super::doc::{mismatch, At, Doc, Want};
+use serde::de::IgnoredAny;
+
+use super::doc::{mismatch, At, Doc, Raw, Want};
 use crate::error::{Error, Result};
+
+/// The smallest read: large enough that the values cut short at a block's end are few.
+const BLOCK: usize = 1 << 20;
 
 /// Reads the single JSON document of `reader` into `doc`; `what` names the format in errors.
 pub(crate) fn document(reader: impl Read, doc: &mut dyn Doc, name: &str, what: &str) -> Result<()> {
+    in_blocks(reader, doc, At { name, what }, BLOCK)
+}
+
+/// [`document`], reading at least `block` bytes at a time.
+fn in_blocks(reader: impl Read, doc: &mut dyn Doc, at: At<'_>, block: usize) -> Result<()> {
     mismatch();
-    let lines = std::cell::Cell::new(1);
-    let required = doc.required();
-    let seen = std::rc::Rc::new(std::cell::RefCell::new(false));
-    let mut doc = Seen {
-        doc,
-        seen: seen.clone(),
-    };
-    let at = At {
-        name,
-        what,
-        lines: &lines,
-    };
-    read(
-        std::io::BufReader::with_capacity(1 << 16, reader),
-        &mut doc,
-        at,
-    )?;
-    if !*seen.borrow() {
-        return Err(Error::Data(format!(
-            "{name}:{}: not a valid {what} report: it has no \"{}\"",
-            lines.get(),
-            required
-        )));
-    }
-    Ok(())
-}
-
-/// A [`Doc`] that notes whether the required key came by.
-struct Seen<'a> {
-    doc: &'a mut dyn Doc,
-    seen: std::rc::Rc<std::cell::RefCell<bool>>,
-}
-
-impl Doc for Seen<'_> {
-    fn required(&self) -> &'static str {
-        self.doc.required()
-    }
-    fn want(&self, path: &str) -> Want {
-        if path == self.doc.required() {
-            *self.seen.borrow_mut() = true;
-        }
-        self.doc.want(path)
-    }
-    fn whole(&mut self, path: &str, v: serde_json::Value) -> Result<()> {
-        self.doc.whole(path, v)
-    }
-    fn item(&mut self, path: &str, v: serde_json::Value) -> Result<()> {
-        self.doc.item(path, v)
-    }
-}
-
-/// Reads the document of `r` into `doc`.
-fn read(r: impl BufRead, doc: &mut dyn Doc, at: At<'_>) -> Result<()> {
     let mut s = Scan {
-        r,
-        line: 1,
-        at,
+        r: reader,
         buf: Vec::new(),
+        pos: 0,
+        eof: false,
+        lines_before: 0,
+        block,
+        at,
+        seen: false,
     };
     s.ws()?;
     match s.peek()? {
@@ -79,67 +46,112 @@ fn read(r: impl BufRead, doc: &mut dyn Doc, at: At<'_>) -> Result<()> {
         None => return Err(s.bad("the file ends before any JSON value")),
     }
     s.ws()?;
-    at.lines.set(s.line);
-    match s.peek()? {
-        None => Ok(()),
-        Some(_) => Err(s.bad("trailing characters after the document")),
+    if s.peek()?.is_some() {
+        return Err(s.bad("trailing characters after the document"));
     }
+    if !s.seen {
+        return Err(s.bad(&format!("it has no \"{}\"", doc.required())));
+    }
+    Ok(())
 }
 
 struct Scan<'a, R> {
     r: R,
-    line: u64,
-    at: At<'a>,
     buf: Vec<u8>,
+    /// Where the unread part of `buf` starts.
+    pos: usize,
+    eof: bool,
+    /// The line breaks before `buf`.
+    lines_before: u64,
+    /// The smallest read.
+    block: usize,
+    at: At<'a>,
+    /// Whether the format's required key came by.
+    seen: bool,
 }
 
-impl<R: BufRead> Scan<'_, R> {
+/// The line of `pos` in `buf`, the block after `lines_before` line breaks.
+fn line_of(buf: &[u8], pos: usize, lines_before: u64) -> u64 {
+    let head = buf.get(..pos).unwrap_or(buf);
+    1 + lines_before + head.iter().filter(|c| **c == b'\n').count() as u64
+}
+
+impl<R: Read> Scan<'_, R> {
+    fn line(&self) -> u64 {
+        line_of(&self.buf, self.pos, self.lines_before)
+    }
+
     fn bad(&self, reason: &str) -> Error {
         Error::Data(format!(
             "{}:{}: not a valid {} report: {reason}",
-            self.at.name, self.line, self.at.what
+            self.at.name,
+            self.line(),
+            self.at.what
         ))
     }
 
-    fn peek(&mut self) -> Result<Option<u8>> {
-        let name = self.at.name;
-        let b = self.r.fill_buf().map_err(|e| io(name, e))?;
-        Ok(b.first().copied())
+    /// Reads more of the input after what is unread (growing the block by at least its own
+    /// size); false at the end of the input.
+    fn more(&mut self) -> Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.lines_before = line_of(&self.buf, self.pos, self.lines_before) - 1;
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        let have = self.buf.len();
+        let add = self.block.max(have);
+        self.buf.resize(have + add, 0);
+        let mut got = 0;
+        while got < add {
+            match self.r.read(&mut self.buf[have + got..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::Usage(format!(
+                        "cannot read '{}': {}",
+                        self.at.name,
+                        crate::cli::io_reason(&e)
+                    )))
+                }
+            }
+        }
+        self.buf.truncate(have + got);
+        Ok(got > 0)
     }
 
-    fn bump(&mut self) {
-        if self.peek().ok().flatten() == Some(b'\n') {
-            self.line += 1;
+    fn peek(&mut self) -> Result<Option<u8>> {
+        if self.pos == self.buf.len() && !self.more()? {
+            return Ok(None);
         }
-        self.r.consume(1);
+        Ok(self.buf.get(self.pos).copied())
     }
 
     /// Skips white space.
     fn ws(&mut self) -> Result<()> {
-        let name = self.at.name;
-        loop {
-            let b = self.r.fill_buf().map_err(|e| io(name, e))?;
-            if b.is_empty() {
+        while let Some(c) = self.peek()? {
+            if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
                 return Ok(());
             }
-            let n = b
+            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            let n = rest
                 .iter()
                 .position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-                .unwrap_or(b.len());
-            self.line += b[..n].iter().filter(|c| **c == b'\n').count() as u64;
-            let done = n < b.len();
-            self.r.consume(n);
-            if done {
-                return Ok(());
-            }
+                .unwrap_or(rest.len());
+            self.pos += n;
         }
+        Ok(())
     }
 
     fn expect(&mut self, c: u8, what: &str) -> Result<()> {
         self.ws()?;
         match self.peek()? {
             Some(x) if x == c => {
-                self.bump();
+                self.pos += 1;
                 Ok(())
             }
             Some(_) => Err(self.bad(&format!("expected {what}"))),
@@ -147,84 +159,49 @@ impl<R: BufRead> Scan<'_, R> {
         }
     }
 
-    /// Cuts out one complete JSON value into `self.buf` (cleared first), and returns the line
-    /// it started on.
-    fn cut(&mut self) -> Result<u64> {
+    /// The value at `pos` (after white space) handed to `f` as a [`Raw`], which reads it, then
+    /// consumed; when it ran past the block, the block grows and `f` is called again. A value
+    /// `f` did not read is skipped.
+    fn with_value<T>(
+        &mut self,
+        path: &str,
+        index: Option<usize>,
+        mut f: impl FnMut(&Raw<'_>) -> T,
+    ) -> Result<T> {
         self.ws()?;
-        self.buf.clear();
-        let start = self.line;
-        let (mut depth, mut in_str, mut esc) = (0u32, false, false);
-        let scalar = !matches!(self.peek()?, Some(b'{' | b'[' | b'"'));
-        let name = self.at.name;
         loop {
-            let b = self.r.fill_buf().map_err(|e| io(name, e))?;
-            if b.is_empty() {
-                if scalar && !self.buf.is_empty() {
-                    return Ok(start);
-                }
-                return Err(self.bad("the file ends inside a value (truncated?)"));
+            let (buf, pos, before) = (&self.buf, self.pos, self.lines_before);
+            let line = move || line_of(buf, pos, before);
+            let raw = Raw {
+                rest: buf.get(pos..).unwrap_or_default(),
+                eof: self.eof,
+                used: Cell::new(None),
+                short: Cell::new(false),
+                line: &line,
+                path,
+                index,
+                at: self.at,
+            };
+            let out = f(&raw);
+            if raw.short.get() {
+                self.more()?;
+                continue;
             }
-            let mut end = None;
-            for (i, &c) in b.iter().enumerate() {
-                if in_str {
-                    if esc {
-                        esc = false;
-                    } else if c == b'\\' {
-                        esc = true;
-                    } else if c == b'"' {
-                        in_str = false;
-                        if depth == 0 {
-                            end = Some(i + 1);
-                            break;
-                        }
+            let used = match raw.used.get() {
+                Some(n) => n,
+                None => {
+                    let skipped = raw.read::<IgnoredAny>();
+                    if raw.short.get() {
+                        self.more()?;
+                        continue;
                     }
-                    continue;
+                    skipped?;
+                    raw.used.get().unwrap_or(0)
                 }
-                match c {
-                    b'"' => in_str = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' if depth == 0 => {
-                        end = Some(i);
-                        break;
-                    }
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = Some(i + 1);
-                            break;
-                        }
-                    }
-                    b',' | b' ' | b'\t' | b'\r' | b'\n' if scalar => {
-                        end = Some(i);
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let n = end.unwrap_or(b.len());
-            self.line += b[..n].iter().filter(|c| **c == b'\n').count() as u64;
-            self.buf.extend_from_slice(&b[..n]);
-            self.r.consume(n);
-            if end.is_some() {
-                return Ok(start);
-            }
+            };
+            self.pos += used;
+            return Ok(out);
         }
-    }
-
-    /// The value just cut, read as `T`; an error names the line in the document.
-    fn value<T: serde::de::DeserializeOwned>(&self, start: u64) -> Result<T> {
-        serde_json::from_slice(&self.buf).map_err(|e| {
-            let msg = e.to_string();
-            let reason = msg
-                .rsplit_once(" at line ")
-                .map_or(msg.as_str(), |(r, _)| r);
-            Error::Data(format!(
-                "{}:{}: not a valid {} report: {reason}",
-                self.at.name,
-                start + e.line().saturating_sub(1) as u64,
-                self.at.what
-            ))
-        })
     }
 
     /// The object at `path` ("" for the document), its keys handed out as `doc` wants them.
@@ -232,15 +209,15 @@ impl<R: BufRead> Scan<'_, R> {
         self.expect(b'{', "an object")?;
         self.ws()?;
         if self.peek()? == Some(b'}') {
-            self.bump();
+            self.pos += 1;
             return Ok(());
         }
         loop {
-            let start = self.cut()?;
-            if self.buf.first() != Some(&b'"') {
+            self.ws()?;
+            if self.peek()? != Some(b'"') {
                 return Err(self.bad("expected a key (a string)"));
             }
-            let key: String = self.value(start)?;
+            let key: String = self.with_value(path, None, |raw| raw.read())??;
             self.expect(b':', "':' after a key")?;
             let path = match path {
                 "" => key,
@@ -249,9 +226,9 @@ impl<R: BufRead> Scan<'_, R> {
             self.member(doc, &path)?;
             self.ws()?;
             match self.peek()? {
-                Some(b',') => self.bump(),
+                Some(b',') => self.pos += 1,
                 Some(b'}') => {
-                    self.bump();
+                    self.pos += 1;
                     return Ok(());
                 }
                 Some(_) => return Err(self.bad("expected ',' or '}' after a value")),
@@ -263,48 +240,47 @@ impl<R: BufRead> Scan<'_, R> {
     fn member(&mut self, doc: &mut dyn Doc, path: &str) -> Result<()> {
         self.ws()?;
         let null = self.peek()? == Some(b'n');
-        match doc.want(path) {
+        let want = doc.want(path);
+        if path == doc.required() {
+            self.seen = true;
+        }
+        match want {
             Want::Object if !null => self.object(doc, path),
             Want::Items if !null => self.items(doc, path),
             Want::Whole => {
-                let start = self.cut()?;
-                let v = self.value(start)?;
-                let done = doc.whole(path, v);
-                self.at.check(done, path)
+                let at = self.at;
+                self.with_value(path, None, |raw| {
+                    at.check(doc.whole(raw), path, None, raw.line)
+                })?
             }
-            _ => {
-                let start = self.cut()?;
-                self.value::<serde::de::IgnoredAny>(start).map(|_| ())
-            }
+            _ => self.with_value(path, None, |_| ()),
         }
     }
 
     fn items(&mut self, doc: &mut dyn Doc, path: &str) -> Result<()> {
         self.ws()?;
         if self.peek()? != Some(b'[') {
-            let start = self.cut()?;
-            let found: serde_json::Value = self.value(start)?;
+            let found: serde_json::Value = self.with_value(path, None, |raw| raw.read())??;
             return Err(self.bad(&format!("expected an array at {path}, found {found:.40}")));
         }
-        self.bump();
+        self.pos += 1;
         self.ws()?;
         if self.peek()? == Some(b']') {
-            self.bump();
+            self.pos += 1;
             return Ok(());
         }
         let mut i = 0;
         loop {
-            let start = self.cut()?;
-            let v = self.value(start)?;
-            self.at.lines.set(self.line);
-            let done = doc.item(path, v);
-            self.at.check(done, &format!("{path}[{i}]"))?;
+            let at = self.at;
+            self.with_value(path, Some(i), |raw| {
+                at.check(doc.item(raw), path, Some(i), raw.line)
+            })??;
             i += 1;
             self.ws()?;
             match self.peek()? {
-                Some(b',') => self.bump(),
+                Some(b',') => self.pos += 1,
                 Some(b']') => {
-                    self.bump();
+                    self.pos += 1;
                     return Ok(());
                 }
                 Some(_) => return Err(self.bad("expected ',' or ']' after an element")),
@@ -314,9 +290,97 @@ impl<R: BufRead> Scan<'_, R> {
     }
 }
 
-fn io(name: &str, e: std::io::Error) -> Error {
-    Error::Usage(format!(
-        "cannot read '{name}': {}",
-        crate::cli::io_reason(&e)
-    ))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects what a document hands out: the wanted values, by path.
+    struct Collect(Vec<(String, serde_json::Value)>);
+
+    impl Doc for Collect {
+        fn required(&self) -> &'static str {
+            "tests"
+        }
+        fn want(&self, path: &str) -> Want {
+            match path {
+                "tests" | "results.tests" => Want::Items,
+                "stats" => Want::Whole,
+                "results" => Want::Object,
+                _ => Want::Skip,
+            }
+        }
+        fn whole(&mut self, raw: &Raw<'_>) -> Result<()> {
+            let v = raw.read()?;
+            self.0.push((raw.path.to_string(), v));
+            Ok(())
+        }
+        fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
+            let v = raw.read()?;
+            self.0.push((format!("{}[{:?}]", raw.path, raw.index), v));
+            Ok(())
+        }
+    }
+
+    fn run(
+        text: &str,
+        block: usize,
+    ) -> std::result::Result<Vec<(String, serde_json::Value)>, String> {
+        let mut c = Collect(Vec::new());
+        let at = At {
+            name: "t.json",
+            what: "test",
+        };
+        in_blocks(text.as_bytes(), &mut c, at, block).map_err(|e| e.to_string())?;
+        Ok(c.0)
+    }
+
+    #[test]
+    fn a_value_cut_by_the_end_of_a_block_is_read_again() {
+        let doc =
+            "{\"skip\": [1, {\"a\": \"x\"}], \"stats\": {\"n\": 3},\n \"tests\": [1, 22, 333,\n \
+                   \"fo\\\"ur\", {\"k\": [true, null]}, -5.5e3, \"\u{e9}\u{1F600}\"],\n \
+                   \"results\": {\"tests\": [{\"name\": \"q\"}], \"other\": 1}}";
+        let whole = run(doc, 1 << 20).unwrap();
+        let paths: Vec<&str> = whole.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths.len(), 9, "{paths:?}");
+        assert_eq!(whole[0].1, serde_json::json!({"n": 3}));
+        assert_eq!(whole[2].1, serde_json::json!(22));
+        assert_eq!(whole[4].1, serde_json::json!("fo\"ur"));
+        assert_eq!(whole[6].1, serde_json::json!(-5500.0));
+        assert_eq!(whole[8].0, "results.tests[Some(0)]");
+        for block in 1..48 {
+            assert_eq!(run(doc, block).unwrap(), whole, "block {block}");
+        }
+    }
+
+    #[test]
+    fn an_error_names_the_same_line_whatever_the_block() {
+        let cases = [
+            (
+                "{\n\"tests\": [1,\n2,\n{\"a\":",
+                "t.json:4: not a valid test report: the file ends inside a value (truncated?)",
+            ),
+            (
+                "{\n\"tests\": [1,\n2 3]}",
+                "t.json:3: not a valid test report: expected ',' or ']' after an element",
+            ),
+            (
+                "{\n\"skip\": [1,\n\n tru]}",
+                "t.json:4: not a valid test report: in skip: expected ident",
+            ),
+            (
+                "{\"stats\": {}}\n",
+                "t.json:2: not a valid test report: it has no \"tests\"",
+            ),
+            (
+                "\n[1]",
+                "t.json:2: not a valid test report: expected a test report (a JSON object)",
+            ),
+        ];
+        for (doc, want) in cases {
+            for block in [1, 2, 3, 5, 8, 1 << 20] {
+                assert_eq!(run(doc, block).unwrap_err(), want, "block {block}: {doc:?}");
+            }
+        }
+    }
 }
