@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::doc::{each_line, emit, mismatch, num_of, str_of, Ctx};
+use super::doc::{each_line, emit, lenient, Ctx, Text};
 use crate::error::{Error, Result};
 use crate::parse::report::Report;
 use crate::record::{Status, TestResult};
@@ -44,102 +44,153 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
         if t.is_empty() {
             return Ok(());
         }
-        let v: Value = serde_json::from_slice(t).map_err(|e| {
+        let v: Event<'_> = serde_json::from_slice(t).map_err(|e| {
+            let msg = e.to_string();
+            let reason = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(r, _)| r);
+            let reason = reason.replace("struct Event", "a JSON object");
             Error::Data(format!(
-                "{}:{n}:{}: not a valid dart --reporter json event: {}",
+                "{}:{n}:{}: not a valid dart --reporter json event: {reason}",
                 report.name,
                 e.column(),
-                e.to_string()
-                    .rsplit_once(" at line ")
-                    .map_or("", |(r, _)| r)
             ))
         })?;
-        if !v.is_object() {
-            return Err(Error::Data(format!(
-                "{}:{n}: not a valid dart --reporter json event: expected a JSON object",
-                report.name
-            )));
-        }
-        event(&mut st, &v, report, ctx)?;
-        match mismatch() {
-            None => Ok(()),
-            Some(m) => Err(Error::Data(format!(
-                "{}:{n}: not a valid dart --reporter json event: {m}",
-                report.name
-            ))),
-        }
+        event(&mut st, v, report, ctx)
     })
 }
 
-fn id(v: &Value, key: &str) -> Option<u64> {
-    v.get(key).and_then(Value::as_u64)
+/// An event: the fields of every kind the reader uses, in one flat record.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    suite: Option<Suite<'a>>,
+    #[serde(borrow)]
+    group: Option<Suite<'a>>,
+    #[serde(borrow)]
+    test: Option<Start<'a>>,
+    #[serde(rename = "testID", default, deserialize_with = "lenient")]
+    test_id: Option<u64>,
+    #[serde(borrow)]
+    error: Option<Text<'a>>,
+    #[serde(borrow)]
+    stack_trace: Option<Text<'a>>,
+    #[serde(borrow)]
+    message: Option<Text<'a>>,
+    #[serde(borrow)]
+    result: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "lenient")]
+    skipped: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    hidden: Option<bool>,
+    time: Option<f64>,
 }
 
-fn event(st: &mut State, v: &Value, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
-    match str_of(v, "type").unwrap_or("") {
+/// A suite's or a group's `id` with its `path` (suites) or `name` (groups).
+#[derive(Deserialize)]
+struct Suite<'a> {
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<u64>,
+    #[serde(borrow)]
+    path: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+}
+
+/// The `test` of a `testStart`.
+#[derive(Deserialize)]
+struct Start<'a> {
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<u64>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(rename = "suiteID", default, deserialize_with = "lenient")]
+    suite_id: Option<u64>,
+    #[serde(rename = "groupIDs", default, deserialize_with = "lenient")]
+    group_ids: Option<Vec<u64>>,
+    #[serde(default, deserialize_with = "lenient")]
+    root_line: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    line: Option<u64>,
+}
+
+fn event(st: &mut State, v: Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
+    let test = v.test_id.and_then(|i| st.tests.get_mut(&i));
+    match v.kind.as_deref().unwrap_or("") {
         "suite" => {
-            let s = &v["suite"];
-            if let (Some(i), Some(p)) = (id(s, "id"), str_of(s, "path")) {
-                st.suites.insert(i, p.to_string());
+            if let Some(Suite {
+                id: Some(i),
+                path: Some(p),
+                ..
+            }) = v.suite
+            {
+                st.suites.insert(i, p.0.into_owned());
             }
         }
         "group" => {
-            let g = &v["group"];
-            if let Some(i) = id(g, "id") {
-                st.groups
-                    .insert(i, str_of(g, "name").unwrap_or("").to_string());
+            if let Some(Suite {
+                id: Some(i), name, ..
+            }) = v.group
+            {
+                st.groups.insert(i, name.unwrap_or_default().0.into_owned());
             }
         }
         "testStart" => {
-            let t = &v["test"];
-            if let Some(i) = id(t, "id") {
-                st.tests.insert(
-                    i,
-                    Test {
-                        name: str_of(t, "name").unwrap_or("").to_string(),
-                        suite: id(t, "suiteID"),
-                        groups: t["groupIDs"]
-                            .as_array()
-                            .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                            .unwrap_or_default(),
-                        start_ms: num_of(v, "time"),
-                        line: id(t, "root_line").or_else(|| id(t, "line")),
-                        errors: Vec::new(),
-                        first_error: None,
-                        printed: String::new(),
-                    },
-                );
+            if let Some(t) = v.test {
+                start(st, t, v.time);
             }
         }
         "error" => {
-            if let Some(t) = id(v, "testID").and_then(|i| st.tests.get_mut(&i)) {
-                let e = str_of(v, "error").unwrap_or("");
+            if let Some(t) = test {
+                let e = v.error.unwrap_or_default();
                 t.first_error.get_or_insert_with(|| e.to_string());
-                t.errors
-                    .push(format!("{e}\n{}", str_of(v, "stackTrace").unwrap_or("")));
+                let trace = v.stack_trace.unwrap_or_default();
+                t.errors.push(format!("{}\n{}", &*e, &*trace));
             }
         }
         "print" => {
-            if let Some(t) = id(v, "testID").and_then(|i| st.tests.get_mut(&i)) {
-                t.printed.push_str(str_of(v, "message").unwrap_or(""));
+            if let Some(t) = test {
+                t.printed.push_str(&v.message.unwrap_or_default());
                 t.printed.push('\n');
             }
         }
         "testDone" => {
-            let Some(t) = id(v, "testID").and_then(|i| st.tests.remove(&i)) else {
+            let Some(t) = v.test_id.and_then(|i| st.tests.remove(&i)) else {
                 return Ok(());
             };
-            if v["hidden"] == Value::Bool(true) {
+            if v.hidden == Some(true) {
                 return Ok(());
             }
-            done(st, t, v, report, ctx)?;
+            done(st, t, &v, report, ctx)?;
         }
         _ => {}
     }
     Ok(())
 }
 
-fn done(st: &State, t: Test, v: &Value, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
+fn start(st: &mut State, t: Start<'_>, time: Option<f64>) {
+    let Some(i) = t.id else {
+        return;
+    };
+    st.tests.insert(
+        i,
+        Test {
+            name: t.name.unwrap_or_default().0.into_owned(),
+            suite: t.suite_id,
+            groups: t.group_ids.unwrap_or_default(),
+            start_ms: time,
+            line: t.root_line.or(t.line),
+            errors: Vec::new(),
+            first_error: None,
+            printed: String::new(),
+        },
+    );
+}
+
+fn done(st: &State, t: Test, v: &Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
     let file = t.suite.and_then(|s| st.suites.get(&s)).cloned();
     let mut suites: Vec<String> = file.iter().cloned().collect();
     suites.extend(
@@ -154,9 +205,9 @@ fn done(st: &State, t: Test, v: &Value, report: &mut Report<'_>, ctx: &Ctx) -> R
     r.name = Some(t.name);
     r.file = file;
     r.line = t.line;
-    let word = str_of(v, "result").unwrap_or("");
+    let word = v.result.as_deref().unwrap_or("");
     r.status = match word {
-        "success" if v["skipped"] == Value::Bool(true) => Status::Skipped,
+        "success" if v.skipped == Some(true) => Status::Skipped,
         "success" => Status::Passed,
         "failure" => Status::Failed,
         _ => Status::Error,
@@ -169,7 +220,7 @@ fn done(st: &State, t: Test, v: &Value, report: &mut Report<'_>, ctx: &Ctx) -> R
         }
         .to_string(),
     );
-    if let (Some(a), Some(b)) = (t.start_ms, num_of(v, "time")) {
+    if let (Some(a), Some(b)) = (t.start_ms, v.time) {
         r.duration = Some(((b - a) / 1000.0).max(0.0));
     }
     r.message = t
