@@ -692,3 +692,16 @@ fn json_results_map_to_runs() {
         "todo → skipped → N/A"
     );
 }
+
+#[test]
+fn go_output_that_is_not_utf8_is_kept_as_replacement_characters() {
+    let data = b"{\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"T\"}\n\
+{\"Action\":\"output\",\"Package\":\"p\",\"Test\":\"T\",\"Output\":\"a\xff\xfeb\\n\"}\n\
+{\"Action\":\"fail\",\"Package\":\"p\",\"Test\":\"T\"}\n";
+    let r = run("spira-parse", &[], Some(data));
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(v.len(), 1, "{r}");
+    assert_eq!(v[0]["status"], "failed");
+    assert_eq!(v[0]["stdout"], "a\u{fffd}\u{fffd}b\n");
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::doc::{each_line, Ctx};
+use super::doc::{each_line, Ctx, Text};
 use crate::cli;
 use crate::error::{Error, Result};
 use crate::parse::report::Report;
@@ -21,20 +21,21 @@ pub(crate) const FORMAT: &str = "go";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Event {
-    #[serde(default)]
-    time: Option<String>,
-    action: String,
-    #[serde(default)]
-    package: Option<String>,
-    #[serde(default)]
-    test: Option<String>,
+struct Event<'a> {
+    #[serde(default, borrow)]
+    time: Option<Text<'a>>,
+    #[serde(borrow)]
+    action: Text<'a>,
+    #[serde(default, borrow)]
+    package: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    test: Option<Text<'a>>,
     #[serde(default)]
     elapsed: Option<f64>,
-    #[serde(default)]
-    output: Option<String>,
-    #[serde(default)]
-    import_path: Option<String>,
+    #[serde(default, borrow)]
+    output: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    import_path: Option<Text<'a>>,
 }
 
 /// A test that has started.
@@ -47,9 +48,11 @@ struct Running {
     output: String,
 }
 
-/// A package: its output, whether a test of it failed, how it ended.
+/// A package: its output, whether a test of it failed, how it ended, its running tests.
 #[derive(Default)]
 struct Package {
+    name: String,
+    running: HashMap<String, Running>,
     output: String,
     failed_test: bool,
     end: Option<String>,
@@ -59,10 +62,10 @@ struct Package {
 
 #[derive(Default)]
 struct State {
-    running: HashMap<(String, String), Running>,
     seq: u64,
-    packages: HashMap<String, Package>,
-    package_order: Vec<String>,
+    /// The packages in the order they were first seen, and where each is.
+    packages: Vec<Package>,
+    index: HashMap<String, usize>,
     plain_lines: u64,
     first_plain: Option<u64>,
 }
@@ -72,15 +75,25 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
     let mut last_package: Option<String> = None;
     let name = report.name.clone();
     each_line(reader, &name, |n, buf| {
-        let line = String::from_utf8_lossy(buf);
-        let t = line.trim();
+        let t = buf.trim_ascii();
         if t.is_empty() {
             return Ok(());
         }
-        match t.starts_with('{').then(|| serde_json::from_str::<Event>(t)) {
+        // Bytes that are not UTF-8 (test2json never writes them) are read as U+FFFD.
+        let lossy = match std::str::from_utf8(t) {
+            Ok(_) => None,
+            Err(_) => Some(String::from_utf8_lossy(t).into_owned()),
+        };
+        let t = lossy.as_deref().map_or(t, str::as_bytes);
+        match t
+            .starts_with(b"{")
+            .then(|| serde_json::from_slice::<Event>(t))
+        {
             Some(Ok(e)) => {
                 if let Some(p) = &e.package {
-                    last_package = Some(p.clone());
+                    if last_package.as_deref() != Some(&**p) {
+                        last_package = Some(p.to_string());
+                    }
                 }
                 event(&mut st, e, report, ctx)?;
             }
@@ -91,7 +104,7 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
                 )))
             }
             // JSON, but not an event: a field of the wrong type.
-            Some(Err(e)) if serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok() => {
+            Some(Err(e)) if serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok() => {
                 let e = e.to_string();
                 let reason = e.rsplit_once(" at line ").map_or(e.as_str(), |(r, _)| r);
                 return Err(Error::Data(format!(
@@ -99,7 +112,12 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
                     report.name
                 )));
             }
-            _ => plain(&mut st, t, n, last_package.as_deref()),
+            _ => plain(
+                &mut st,
+                &String::from_utf8_lossy(t),
+                n,
+                last_package.as_deref(),
+            ),
         }
         Ok(())
     })?;
@@ -137,18 +155,28 @@ fn plain(st: &mut State, line: &str, n: u64, package: Option<&str>) {
 }
 
 fn package_entry<'s>(st: &'s mut State, pkg: &str) -> &'s mut Package {
-    if !st.packages.contains_key(pkg) {
-        st.package_order.push(pkg.to_string());
-    }
-    st.packages.entry(pkg.to_string()).or_default()
+    let i = match st.index.get(pkg) {
+        Some(i) => *i,
+        None => {
+            st.index.insert(pkg.to_string(), st.packages.len());
+            st.packages.push(Package {
+                name: pkg.to_string(),
+                ..Package::default()
+            });
+            st.packages.len() - 1
+        }
+    };
+    // The index was just given, or given when the package was pushed.
+    &mut st.packages[i]
 }
 
-fn event(st: &mut State, e: Event, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
-    if e.action == "build-output" || e.action == "build-fail" {
+fn event(st: &mut State, e: Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
+    let action = &*e.action;
+    if action == "build-output" || action == "build-fail" {
         let path = e.import_path.as_deref().unwrap_or("");
-        let pkg = path.split(" [").next().unwrap_or(path).to_string();
-        let p = package_entry(st, &pkg);
-        if e.action == "build-fail" {
+        let pkg = path.split(" [").next().unwrap_or(path);
+        let p = package_entry(st, pkg);
+        if action == "build-fail" {
             p.build_failed = true;
             p.end = Some("fail".into());
         }
@@ -158,60 +186,67 @@ fn event(st: &mut State, e: Event, report: &mut Report<'_>, ctx: &Ctx) -> Result
         return Ok(());
     }
     // test2json run on a test binary names no package.
-    let pkg = e.package.clone().unwrap_or_default();
-    let Some(test) = e.test.clone() else {
-        let p = package_entry(st, &pkg);
-        match e.action.as_str() {
+    let pkg = e.package.as_deref().unwrap_or_default();
+    let Some(test) = e.test.as_deref() else {
+        let p = package_entry(st, pkg);
+        match action {
             "output" => p.output.push_str(e.output.as_deref().unwrap_or("")),
             "pass" | "fail" | "skip" => {
-                p.end = Some(e.action.clone());
+                p.end = Some(action.to_string());
                 p.elapsed = e.elapsed;
             }
             _ => {}
         }
         return Ok(());
     };
-    package_entry(st, &pkg);
-    let key = (pkg.clone(), test.clone());
-    match e.action.as_str() {
+    st.seq += 1;
+    let seq = st.seq;
+    let p = package_entry(st, pkg);
+    match action {
         "run" | "start" => {
-            st.seq += 1;
-            st.running.insert(
-                key,
+            let start = e
+                .time
+                .as_deref()
+                .and_then(|t| crate::date::normalize(t).ok().flatten());
+            p.running.insert(
+                test.to_string(),
                 Running {
-                    seq: st.seq,
+                    seq,
                     ran: true,
-                    start: e
-                        .time
-                        .as_deref()
-                        .and_then(|t| crate::date::normalize(t).ok().flatten()),
+                    start,
                     output: String::new(),
                 },
             );
         }
         "output" => {
-            st.seq += 1;
-            let seq = st.seq;
-            let r = st.running.entry(key).or_insert_with(|| Running {
-                seq,
-                ran: false,
-                start: None,
-                output: String::new(),
-            });
-            r.output.push_str(e.output.as_deref().unwrap_or(""));
+            let out = e.output.as_deref().unwrap_or("");
+            match p.running.get_mut(test) {
+                Some(r) => r.output.push_str(out),
+                None => {
+                    p.running.insert(
+                        test.to_string(),
+                        Running {
+                            seq,
+                            ran: false,
+                            start: None,
+                            output: out.to_string(),
+                        },
+                    );
+                }
+            }
         }
         "pass" | "fail" | "skip" => {
-            let r = st.running.remove(&key);
-            let status = match e.action.as_str() {
+            let r = p.running.remove(test);
+            let status = match action {
                 "pass" => Status::Passed,
                 "fail" => Status::Failed,
                 _ => Status::Skipped,
             };
             if status == Status::Failed {
-                package_entry(st, &pkg).failed_test = true;
+                p.failed_test = true;
             }
-            let mut res = result(report, &pkg, &test, status, ctx);
-            res.outcome = Some(e.action.clone());
+            let mut res = result(report, pkg, test, status, ctx);
+            res.outcome = Some(action.to_string());
             res.duration = e.elapsed;
             if let Some(r) = r {
                 res.start = r.start;
@@ -238,26 +273,31 @@ fn result(report: &Report<'_>, pkg: &str, test: &str, status: Status, _ctx: &Ctx
 
 /// At the end: the tests that never finished, and the packages that failed on their own.
 fn finish(mut st: State, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
-    let mut left: Vec<((String, String), Running)> = st.running.drain().collect();
-    left.sort_by_key(|(_, r)| r.seq);
-    for (key, r) in left.into_iter().filter(|(_, r)| r.ran) {
-        package_entry(&mut st, &key.0).failed_test = true;
-        let mut res = result(report, &key.0, &key.1, Status::Error, ctx);
+    let mut left: Vec<(usize, String, Running)> = Vec::new();
+    for (i, p) in st.packages.iter_mut().enumerate() {
+        left.extend(p.running.drain().map(|(t, r)| (i, t, r)));
+    }
+    left.sort_by_key(|(_, _, r)| r.seq);
+    for (i, test, r) in left.into_iter().filter(|(_, _, r)| r.ran) {
+        let Some(p) = st.packages.get_mut(i) else {
+            continue;
+        };
+        p.failed_test = true;
+        let mut res = result(report, &p.name, &test, Status::Error, ctx);
         res.outcome = Some("did not finish".into());
         res.message = Some("did not finish".into());
         res.start = r.start;
         res.stdout = ctx.text(r.output);
         report.emit(&res)?;
     }
-    for pkg in &st.package_order {
-        let p = &st.packages[pkg];
+    for p in &st.packages {
         if p.end.as_deref() == Some("fail") && !p.failed_test {
-            let name = if pkg.is_empty() {
+            let name = if p.name.is_empty() {
                 "(the test binary)"
             } else {
-                pkg.as_str()
+                p.name.as_str()
             };
-            let mut res = result(report, pkg, name, Status::Error, ctx);
+            let mut res = result(report, &p.name, name, Status::Error, ctx);
             res.outcome = Some(if p.build_failed { "build-fail" } else { "fail" }.into());
             res.message = Some(
                 if p.build_failed {

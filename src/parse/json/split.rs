@@ -73,7 +73,7 @@ struct Scan<'a, R> {
 /// The line of `pos` in `buf`, the block after `lines_before` line breaks.
 fn line_of(buf: &[u8], pos: usize, lines_before: u64) -> u64 {
     let head = buf.get(..pos).unwrap_or(buf);
-    1 + lines_before + head.iter().filter(|c| **c == b'\n').count() as u64
+    1 + lines_before + memchr::memchr_iter(b'\n', head).count() as u64
 }
 
 impl<R: Read> Scan<'_, R> {
