@@ -705,3 +705,41 @@ fn go_output_that_is_not_utf8_is_kept_as_replacement_characters() {
     assert_eq!(v[0]["status"], "failed");
     assert_eq!(v[0]["stdout"], "a\u{fffd}\u{fffd}b\n");
 }
+
+/// Two NUnit readings found on reports nobody here wrote (issue 22): the Unity Test Runner's
+/// NUnit 3 test cases under a bare `<test-suite>` root, and NUnit 2.0–2.2's `executed` alone.
+#[test]
+fn nunit_test_cases_are_read_by_their_own_attributes() {
+    let count = |file: &str| {
+        let r = run("spira-parse", &[file], None);
+        r.expect_code(0);
+        let mut c = std::collections::BTreeMap::new();
+        for v in r.json() {
+            *c.entry(format!(
+                "{} {}",
+                v["format"].as_str().unwrap(),
+                v["status"].as_str().unwrap()
+            ))
+            .or_insert(0) += 1;
+        }
+        c
+    };
+    let unity = count("fixtures/nunit3/unity-bare-suite.xml");
+    assert_eq!(
+        unity.into_iter().collect::<Vec<_>>(),
+        [
+            ("nunit3 failed".to_string(), 1),
+            ("nunit3 passed".into(), 2),
+            ("nunit3 skipped".into(), 1)
+        ]
+    );
+    let old = count("fixtures/nunit2/executed-only.xml");
+    assert_eq!(
+        old.into_iter().collect::<Vec<_>>(),
+        [
+            ("nunit2 failed".to_string(), 1),
+            ("nunit2 passed".into(), 1),
+            ("nunit2 skipped".into(), 1)
+        ]
+    );
+}

@@ -98,6 +98,11 @@ pub(crate) fn parse(doc: &mut XmlDoc, root: Root, report: &mut Report<'_>) -> Re
                 let props = categories(doc)?;
                 suites.add_properties(props);
             }
+            "test-case" if is_nunit3(&attrs) => {
+                let r = super::nunit3::test_case(doc, suites, &mut odd, report, attrs, empty)?;
+                suites.saw_case();
+                report.emit(&r)?;
+            }
             "test-case" => {
                 let r = test_case(doc, suites, &mut odd, report, attrs, empty)?;
                 suites.saw_case();
@@ -162,18 +167,21 @@ fn test_case(
     }
     r.status = status(result.as_deref(), executed.as_deref(), success.as_deref());
     r.outcome = result.clone().or_else(|| {
-        executed
-            .as_ref()
-            .map(|e| format!("executed={e} success={}", success.as_deref().unwrap_or("")))
+        executed.as_ref().map(|e| match &success {
+            Some(s) => format!("executed={e} success={s}"),
+            None => format!("executed={e}"),
+        })
     });
     // A test that did not run has no meaningful time.
     if r.status != Status::Skipped || time.is_some() {
         r.duration = odd.seconds(time.as_deref(), 1.0, "test-case", "time", || doc.here());
     }
+    let mut failure = false;
     if !empty {
         xml::each_child(doc, None, |doc, name, attrs, empty| {
             match &*name {
                 "failure" => {
+                    failure = true;
                     (r.message, r.details) = xml::message_and_trace(doc)?;
                 }
                 "reason" => r.message = xml::child_texts(doc, &["message"])?.remove(0),
@@ -184,7 +192,26 @@ fn test_case(
             Ok(())
         })?;
     }
+    // NUnit 2.0 to 2.2 wrote `executed` alone: a test that ran passed unless it holds a failure.
+    let ran = executed
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case("true"));
+    if ran && result.is_none() && success.is_none() {
+        r.status = if failure {
+            Status::Failed
+        } else {
+            Status::Passed
+        };
+    }
     Ok(r)
+}
+
+/// Whether a test case carries NUnit 3's attributes (the Unity Test Runner writes them under a
+/// bare `<test-suite>` root, which otherwise says NUnit 2).
+fn is_nunit3(attrs: &xml::Attrs) -> bool {
+    attr(attrs, "fullname").is_some()
+        || attr(attrs, "duration").is_some()
+        || matches!(attr(attrs, "result"), Some("Passed" | "Failed" | "Warning"))
 }
 
 #[cfg(test)]

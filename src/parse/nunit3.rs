@@ -81,7 +81,7 @@ pub(crate) fn properties(doc: &mut XmlDoc) -> Result<Vec<Property>> {
     Ok(out)
 }
 
-fn test_case(
+pub(crate) fn test_case(
     doc: &mut XmlDoc,
     suites: &mut SuiteStack,
     odd: &mut OddValues,
