@@ -202,6 +202,19 @@ fn event(st: &mut State, e: Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Re
     st.seq += 1;
     let seq = st.seq;
     let p = package_entry(st, pkg);
+    test_event(p, seq, test, &e, report, ctx)
+}
+
+/// An event of a test of package `p`.
+fn test_event(
+    p: &mut Package,
+    seq: u64,
+    test: &str,
+    e: &Event<'_>,
+    report: &mut Report<'_>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let action = &*e.action;
     match action {
         "run" | "start" => {
             let start = e
@@ -245,7 +258,7 @@ fn event(st: &mut State, e: Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Re
             if status == Status::Failed {
                 p.failed_test = true;
             }
-            let mut res = result(report, pkg, test, status, ctx);
+            let mut res = result(report, &p.name, test, status, ctx);
             res.outcome = Some(action.to_string());
             res.duration = e.elapsed;
             if let Some(r) = r {

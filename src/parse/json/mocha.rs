@@ -2,17 +2,17 @@
 //! per entry of `tests`, its status from the list that holds it (passes → passed, failures →
 //! failed, pending → skipped); plus each failed hook (in `failures`, not in `tests`) as an
 //! error named by its title. The lists come after `tests`, so each test is written, in a
-//! compact form (its texts capped), to an unlinked temporary file until the end, and only a
+//! compact form (its texts capped; see `spool`), to an unlinked temporary file until the end, and only a
 //! hash of its key stays in memory: memory stays flat however large the report.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 
 use super::doc::{lenient, Ctx, Doc, Raw, Text, Want};
 use super::split::document;
+use super::spool::{Records, Spool};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parse::report::Report;
 use crate::record::{Status, TestResult};
 
@@ -21,8 +21,11 @@ pub(crate) const FORMAT: &str = "mocha";
 
 /// A test of `tests`, or a hook of `failures`, as kept until the end.
 struct Test {
+    /// Its key (see [`key`]).
+    key: u64,
     title: String,
-    full_title: String,
+    /// The full title without the title: the describe blocks.
+    suite: String,
     file: Option<String>,
     duration: Option<f64>,
     message: Option<String>,
@@ -57,71 +60,69 @@ impl std::hash::Hasher for Unhashed {
     }
 }
 
-/// The spool's record of a test: each text as its length (a `u32`, `u32::MAX` for none) and
-/// its bytes, the duration as an `f64` (NaN for none). A JSON line each cost a fifth of the
-/// time, in escaping and reading back.
+/// The spool's record of a test: its key, a byte of flags (the file as the last record's, a
+/// duration, a message, a stack), the texts, and the duration. Files repeat and full titles
+/// end with the title, so neither is written twice: the record is half the size of the JSON.
+const SAME_FILE: u8 = 1;
+const HAS_DURATION: u8 = 2;
+
 impl Test {
-    fn put(&self, w: &mut impl Write) -> std::io::Result<()> {
-        put_text(w, Some(&self.title))?;
-        put_text(w, Some(&self.full_title))?;
-        put_text(w, self.file.as_deref())?;
-        w.write_all(&self.duration.unwrap_or(f64::NAN).to_le_bytes())?;
-        put_text(w, self.message.as_deref())?;
-        put_text(w, self.stack.as_deref())
+    fn put(&self, spool: &mut Spool, last_file: &mut Option<String>) -> Result<()> {
+        let same = self.file.is_some() && *last_file == self.file;
+        let flags = if same { SAME_FILE } else { 0 }
+            | if self.duration.is_some() {
+                HAS_DURATION
+            } else {
+                0
+            };
+        spool.u64(self.key)?;
+        spool.u8(flags)?;
+        spool.text(Some(&self.title))?;
+        spool.text(Some(&self.suite))?;
+        if !same {
+            spool.text(self.file.as_deref())?;
+            last_file.clone_from(&self.file);
+        }
+        if let Some(d) = self.duration {
+            spool.f64(d)?;
+        }
+        spool.text(self.message.as_deref())?;
+        spool.text(self.stack.as_deref())
     }
 
     /// The next test of the spool; `None` at its end.
-    fn get(r: &mut impl std::io::BufRead) -> std::io::Result<Option<Test>> {
-        if r.fill_buf()?.is_empty() {
+    fn get(r: &mut Records, last_file: &mut Option<String>) -> Result<Option<Test>> {
+        if r.done()? {
             return Ok(None);
         }
-        let title = get_text(r)?.unwrap_or_default();
-        let full_title = get_text(r)?.unwrap_or_default();
-        let file = get_text(r)?;
-        let mut d = [0; 8];
-        r.read_exact(&mut d)?;
-        let duration = Some(f64::from_le_bytes(d)).filter(|d| !d.is_nan());
+        let key = r.u64()?;
+        let flags = r.u8()?;
+        let title = r.text()?.unwrap_or_default();
+        let suite = r.text()?.unwrap_or_default();
+        if flags & SAME_FILE == 0 {
+            *last_file = r.text()?;
+        }
+        let duration = match flags & HAS_DURATION {
+            0 => None,
+            _ => Some(r.f64()?),
+        };
         Ok(Some(Test {
+            key,
             title,
-            full_title,
-            file,
+            suite,
+            file: last_file.clone(),
             duration,
-            message: get_text(r)?,
-            stack: get_text(r)?,
+            message: r.text()?,
+            stack: r.text()?,
         }))
     }
-}
-
-fn put_text(w: &mut impl Write, s: Option<&str>) -> std::io::Result<()> {
-    let Some(s) = s else {
-        return w.write_all(&u32::MAX.to_le_bytes());
-    };
-    // A text is at most a block of the document: far below 4 GB.
-    let s = s
-        .get(..s.len().min(u32::MAX as usize - 1))
-        .unwrap_or_default();
-    w.write_all(&(s.len() as u32).to_le_bytes())?;
-    w.write_all(s.as_bytes())
-}
-
-fn get_text(r: &mut impl std::io::Read) -> std::io::Result<Option<String>> {
-    let mut n = [0; 4];
-    r.read_exact(&mut n)?;
-    let n = u32::from_le_bytes(n);
-    if n == u32::MAX {
-        return Ok(None);
-    }
-    let mut b = vec![0; n as usize];
-    r.read_exact(&mut b)?;
-    String::from_utf8(b)
-        .map(Some)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 struct Mocha<'c> {
     ctx: &'c Ctx,
     /// The tests, in order (see [`Test::put`]).
-    spool: std::io::BufWriter<std::fs::File>,
+    spool: Spool,
+    last_file: Option<String>,
     tests: std::collections::HashSet<u64, Keyed>,
     status: HashMap<u64, Status, Keyed>,
     /// Failures that are not tests: the failed hooks, in order.
@@ -130,15 +131,10 @@ struct Mocha<'c> {
 }
 
 pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
-    let spool = tempfile::tempfile().map_err(|e| {
-        Error::Usage(format!(
-            "cannot make a temporary file: {}",
-            crate::cli::io_reason(&e)
-        ))
-    })?;
     let mut m = Mocha {
         ctx,
-        spool: std::io::BufWriter::new(spool),
+        spool: Spool::new()?,
+        last_file: None,
         tests: Default::default(),
         status: HashMap::default(),
         hooks: Vec::new(),
@@ -168,30 +164,37 @@ impl Doc for Mocha<'_> {
         Ok(())
     }
     fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
-        let path = raw.path;
-        let v: Entry<'_> = raw.read()?;
+        if raw.path == "tests" {
+            let t = self.test(raw.read()?);
+            self.tests.insert(t.key);
+            return t.put(&mut self.spool, &mut self.last_file);
+        }
+        // The lists repeat the tests: only the key is read, and a failure's whole entry when
+        // it is a hook (no test has its key).
+        let v: Listed<'_> = raw.read()?;
         let k = key(v.full_title.as_deref().unwrap_or(""), v.file.as_deref());
-        match path {
-            "tests" => {
-                self.tests.insert(k);
-                self.test(v).put(&mut self.spool).map_err(spool_error)?;
-            }
-            "pending" => {
-                self.status.insert(k, Status::Skipped);
-            }
-            "passes" => {
-                self.status.insert(k, Status::Passed);
-            }
-            _ => {
-                self.status.insert(k, Status::Failed);
-                if !self.tests.contains(&k) {
-                    let hook = self.test(v);
-                    self.hooks.push(hook);
-                }
-            }
+        let status = match raw.path {
+            "pending" => Status::Skipped,
+            "passes" => Status::Passed,
+            _ => Status::Failed,
+        };
+        self.status.insert(k, status);
+        if status == Status::Failed && !self.tests.contains(&k) {
+            let hook = self.test(raw.read()?);
+            self.hooks.push(hook);
         }
         Ok(())
     }
+}
+
+/// An entry of `pending`, `failures` or `passes`, for its key.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed<'a> {
+    #[serde(borrow)]
+    full_title: Option<Text<'a>>,
+    #[serde(borrow)]
+    file: Option<Text<'a>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -221,22 +224,19 @@ struct Failure {
     stack: Option<String>,
 }
 
-fn spool_error(e: std::io::Error) -> Error {
-    Error::Usage(format!(
-        "cannot use the temporary file: {}",
-        crate::cli::io_reason(&e)
-    ))
-}
-
 impl Mocha<'_> {
     fn test(&self, v: Entry<'_>) -> Test {
         let err = v.err.unwrap_or(Failure {
             message: None,
             stack: None,
         });
+        let title = v.title.unwrap_or_default();
+        let full_title = v.full_title.unwrap_or_default();
+        let suite = full_title.strip_suffix(&*title).map(str::trim_end);
         Test {
-            title: v.title.unwrap_or_default().0.into_owned(),
-            full_title: v.full_title.unwrap_or_default().0.into_owned(),
+            key: key(&full_title, v.file.as_deref()),
+            suite: suite.unwrap_or("").to_string(),
+            title: title.0.into_owned(),
             file: v.file.map(|f| f.0.into_owned()),
             duration: v.duration.map(|ms| ms / 1000.0),
             message: err.message.and_then(|m| self.ctx.text(m)),
@@ -245,15 +245,10 @@ impl Mocha<'_> {
     }
 
     fn write(self, report: &mut Report<'_>) -> Result<()> {
-        use std::io::Seek;
-        let mut f = self
-            .spool
-            .into_inner()
-            .map_err(|e| spool_error(e.into_error()))?;
-        f.rewind().map_err(spool_error)?;
-        let mut spool = std::io::BufReader::with_capacity(1 << 16, f);
-        while let Some(t) = Test::get(&mut spool).map_err(spool_error)? {
-            let status = match self.status.get(&key(&t.full_title, t.file.as_deref())) {
+        let mut records = self.spool.read()?;
+        let mut last_file = None;
+        while let Some(t) = Test::get(&mut records, &mut last_file)? {
+            let status = match self.status.get(&t.key) {
                 Some(s) => *s,
                 // In no list: by its own error.
                 None if t.message.is_some() => Status::Failed,
@@ -270,12 +265,7 @@ impl Mocha<'_> {
 }
 
 fn write_one(t: &Test, status: Status, start: Option<&str>, report: &mut Report<'_>) -> Result<()> {
-    let suite = t
-        .full_title
-        .strip_suffix(&t.title)
-        .map(str::trim_end)
-        .unwrap_or("")
-        .to_string();
+    let suite = t.suite.clone();
     let mut suites: Vec<String> = t.file.iter().cloned().collect();
     if !suite.is_empty() {
         suites.push(suite.clone());

@@ -17,6 +17,7 @@ pub(super) mod mocha;
 pub(super) mod playwright;
 pub(super) mod rspec;
 mod split;
+mod spool;
 
 use std::io::Read;
 
