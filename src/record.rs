@@ -189,6 +189,32 @@ pub(crate) struct Rerun {
     pub(crate) duration: Option<f64>,
 }
 
+/// One step of a test (a BDD step, a Robot keyword, an Allure step), in order.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub(crate) struct Step {
+    /// What the step did (a BDD step's keyword and text).
+    pub(crate) name: String,
+    /// Its status.
+    pub(crate) status: Status,
+    /// Its duration in seconds.
+    #[serde(default)]
+    pub(crate) duration: Option<f64>,
+    /// Its message (the error of a failed step).
+    #[serde(default)]
+    pub(crate) message: Option<String>,
+}
+
+impl Step {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = json::Obj::new(out);
+        o.str("name", Some(&self.name));
+        o.str("status", Some(self.status.as_str()));
+        json::float(o.key("duration"), self.duration);
+        o.str("message", self.message.as_deref());
+        o.end();
+    }
+}
+
 fn is_empty_slice<T>(s: &Arc<[T]>) -> bool {
     s.is_empty()
 }
@@ -265,6 +291,9 @@ pub(crate) struct TestResult {
     /// Earlier attempts of a rerun test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) reruns: Vec<Rerun>,
+    /// The test's steps, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) steps: Vec<Step>,
     /// True when the test passed after failed attempts.
     #[serde(default, skip_serializing_if = "is_false")]
     pub(crate) flaky: bool,
@@ -325,6 +354,7 @@ impl TestResult {
             line: None,
             assertions: None,
             reruns: Vec::new(),
+            steps: Vec::new(),
             flaky: false,
             attachments: Vec::new(),
             extra: BTreeMap::new(),
@@ -483,6 +513,7 @@ impl TestResult {
         o.opt_u64("line", self.line);
         o.opt_u64("assertions", self.assertions);
         array(&mut o, "reruns", &self.reruns, Rerun::write_json);
+        array(&mut o, "steps", &self.steps, Step::write_json);
         if self.flaky {
             o.key("flaky").extend_from_slice(b"true");
         }

@@ -645,3 +645,64 @@ fn an_impossible_start_is_warned_about_once_and_counted_as_none() {
         "{r}"
     );
 }
+
+#[test]
+fn tags_and_allure_ids_map_after_properties_and_before_the_name() {
+    let tag = |v: &str| json!({"name": "tag", "value": v});
+    let input = [
+        // A tag beats a token in the name; an ID property beats a tag.
+        result(json!({"name": "logs in TC:9", "properties": [tag("@smoke"), tag("@TC:123")]})),
+        result(json!({"properties": [tag("TC-124"), {"name": "TestCaseId", "value": "5"}]})),
+        result(json!({"name": "no tag TC:7", "properties": [tag("@wip")]})),
+        result(json!({"properties": [{"name": "allure.id", "value": "31"}]})),
+        result(json!({"properties": [{"name": "tms", "value": "32"}]})),
+        result(json!({"name": "n", "properties": [{"name": "tms", "value": "JIRA-7"}]})),
+    ];
+    let r = map(&[], &input);
+    r.expect_code(0);
+    assert_eq!(ids(&r), [123, 5, 7, 31, 32], "{r}");
+    assert!(r.stderr.contains("no test case for \"pkg.Class.n\""), "{r}");
+}
+
+#[test]
+fn steps_become_test_run_steps_or_lines_of_the_stack_trace() {
+    let steps = json!([
+        {"name": "Given a user", "status": "passed", "duration": 0.001},
+        {"name": "When they log in", "status": "failed", "duration": 0.5, "message": "expected 200\nwas 500"},
+        {"name": "", "status": "skipped"}
+    ]);
+    let input = [result(
+        json!({"name": "TC:4 log in", "status": "failed", "steps": steps}),
+    )];
+    let r = map(&["--steps", "steps"], &input);
+    r.expect_code(0);
+    let run = &r.json()[0];
+    assert_eq!(
+        run["TestRunSteps"],
+        json!([
+            {"Description": "Given a user", "ExecutionStatusId": 2, "Position": 1},
+            {"Description": "When they log in", "ExecutionStatusId": 1, "ActualResult": "expected 200\nwas 500", "Position": 2},
+            {"Description": "Step 3", "ExecutionStatusId": 4, "Position": 3}
+        ]),
+        "{r}"
+    );
+    assert!(
+        !run["RunnerStackTrace"]
+            .as_str()
+            .unwrap()
+            .contains("--- steps ---"),
+        "{r}"
+    );
+    // Without --steps steps: listed in the stack trace.
+    for args in [&[][..], &["--steps", "reruns"][..], &["--html"][..]] {
+        let r = map(args, &input);
+        r.expect_code(0);
+        let run = &r.json()[0];
+        let trace = run["RunnerStackTrace"].as_str().unwrap();
+        assert!(
+            trace.contains("--- steps ---\n1. Given a user [passed]\n2. When they log in [failed]\n   expected 200\n   was 500\n3.  [skipped]"),
+            "{args:?}: {trace}"
+        );
+        assert!(run.get("TestRunSteps").is_none(), "{r}");
+    }
+}

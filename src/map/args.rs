@@ -78,7 +78,9 @@ pub struct Args {
     #[arg(long)]
     pub(crate) html: bool,
 
-    /// Steps to write: `reruns` makes each attempt of a rerun test a TestRunStep.
+    /// Steps to write: `steps` makes each of a result's steps (Cucumber, Robot, Allure) a
+    /// TestRunStep; `reruns` each attempt of a rerun test. Without it, steps are listed in the
+    /// stack trace.
     #[arg(long, value_enum)]
     pub(crate) steps: Option<Steps>,
 
@@ -111,6 +113,8 @@ pub(crate) enum DateFormat {
 /// Which steps to write.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Steps {
+    /// One step per step of the result (a BDD step, a keyword).
+    Steps,
     /// One step per attempt of a rerun test.
     Reruns,
 }

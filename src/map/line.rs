@@ -44,6 +44,8 @@ pub(super) struct Line<'a> {
     pub(super) properties: Vec<Pair<'a>>,
     #[serde(borrow, default)]
     pub(super) reruns: Vec<Attempt<'a>>,
+    #[serde(borrow, default)]
+    pub(super) steps: Vec<StepLine<'a>>,
     #[serde(default)]
     pub(super) flaky: bool,
     #[serde(borrow, default)]
@@ -85,6 +87,16 @@ pub(super) struct Attempt<'a> {
     pub(super) message: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub(super) details: Option<Cow<'a, str>>,
+}
+
+/// A step of the test, borrowed.
+#[derive(serde::Deserialize)]
+pub(super) struct StepLine<'a> {
+    #[serde(borrow)]
+    pub(super) name: Cow<'a, str>,
+    pub(super) status: Status,
+    #[serde(borrow, default)]
+    pub(super) message: Option<Cow<'a, str>>,
 }
 
 /// The name warnings and aggregates show: `classname.name`.

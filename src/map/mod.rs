@@ -195,11 +195,12 @@ impl Mapper {
             Error::Data(format!("{at}: not a result line: a text field: {reason}"))
         };
         // Written straight as JSON unless it must be escaped as HTML or merged.
+        let list_steps = self.args.steps != Some(args::Steps::Steps);
         let (plain, trace) = if !self.args.html && o.groups.is_none() {
-            let some = stack_trace_json(&r, &mut o.trace).map_err(bad)?;
+            let some = stack_trace_json(&r, &mut o.trace, list_steps).map_err(bad)?;
             (None, some.then_some(o.trace.as_slice()))
         } else {
-            (stack_trace_text(&r).map_err(bad)?, None)
+            (stack_trace_text(&r, list_steps).map_err(bad)?, None)
         };
         let suite_set = self.resolver.suite_set(&r.suites);
         for (test_case, map_set) in ids {

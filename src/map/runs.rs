@@ -106,6 +106,7 @@ impl Runs {
             },
             test_run_steps: match self.steps {
                 Some(Steps::Reruns) if !r.reruns.is_empty() => self.steps(r),
+                Some(Steps::Steps) => self.result_steps(r),
                 _ => Vec::new(),
             },
             custom_properties: self.custom_properties.clone(),
@@ -136,6 +137,26 @@ impl Runs {
             position: steps.len() as u32 + 1,
         });
         steps
+    }
+}
+
+impl Runs {
+    /// One TestRunStep per step of the result: Description its name (Spira refuses an empty
+    /// one), ActualResult its message, the status by the same table as runs.
+    fn result_steps(&self, r: &Line<'_>) -> Vec<RunStep> {
+        r.steps
+            .iter()
+            .enumerate()
+            .map(|(i, x)| RunStep {
+                description: match x.name.trim() {
+                    "" => format!("Step {}", i + 1),
+                    n => n.to_string(),
+                },
+                execution_status_id: self.statuses.of(x.status, false, None),
+                actual_result: x.message.as_deref().map(str::to_string),
+                position: i as u32 + 1,
+            })
+            .collect()
     }
 }
 

@@ -56,9 +56,9 @@ impl TraceText for Vec<u8> {
     }
 }
 
-/// The stack trace of a run: type, message, details, the other outcomes, the reruns, output
-/// and properties, as Inflectra's reader assembles it (not yet trimmed).
-fn stack_trace<T: TraceText>(r: &Line<'_>, s: &mut T) -> serde_json::Result<()> {
+/// The stack trace of a run: type, message, details, the other outcomes, the reruns, the steps
+/// (when `steps`), output and properties, as Inflectra's reader assembles it (not yet trimmed).
+fn stack_trace<T: TraceText>(r: &Line<'_>, s: &mut T, steps: bool) -> serde_json::Result<()> {
     let line = |s: &mut T, parts: &[&str]| {
         for p in parts {
             s.text(p);
@@ -99,6 +99,16 @@ fn stack_trace<T: TraceText>(r: &Line<'_>, s: &mut T) -> serde_json::Result<()> 
             line(s, &[part.trim_end()]);
         }
     }
+    if steps && !r.steps.is_empty() {
+        s.text("\n--- steps ---\n");
+        for (i, x) in r.steps.iter().enumerate() {
+            let n = (i + 1).to_string();
+            line(s, &[&n, ". ", &x.name, " [", x.status.as_str(), "]"]);
+            for l in x.message.as_deref().unwrap_or("").trim_end().lines() {
+                line(s, &["   ", l]);
+            }
+        }
+    }
     for (title, text) in [("stdout", r.stdout), ("stderr", r.stderr)] {
         if let Some(t) = text {
             s.text("\n--- ");
@@ -117,17 +127,22 @@ fn stack_trace<T: TraceText>(r: &Line<'_>, s: &mut T) -> serde_json::Result<()> 
     Ok(())
 }
 
-/// The stack trace as text, trimmed; None when empty.
-pub(super) fn stack_trace_text(r: &Line<'_>) -> serde_json::Result<Option<String>> {
+/// The stack trace as text, trimmed; None when empty. `steps`: whether it lists the steps
+/// (they are not listed when they are written as TestRunSteps).
+pub(super) fn stack_trace_text(r: &Line<'_>, steps: bool) -> serde_json::Result<Option<String>> {
     let mut s = String::new();
-    stack_trace(r, &mut s)?;
+    stack_trace(r, &mut s, steps)?;
     Ok(cli::trim_owned(s))
 }
 
 /// The stack trace as the inside of a JSON string, trimmed; None when empty.
-pub(super) fn stack_trace_json(r: &Line<'_>, out: &mut Vec<u8>) -> serde_json::Result<bool> {
+pub(super) fn stack_trace_json(
+    r: &Line<'_>,
+    out: &mut Vec<u8>,
+    steps: bool,
+) -> serde_json::Result<bool> {
     out.clear();
-    stack_trace(r, out)?;
+    stack_trace(r, out, steps)?;
     let end = crate::json::trim_end_escaped(out).len();
     out.truncate(end);
     let start = out.len() - crate::json::trim_start_escaped(out).len();

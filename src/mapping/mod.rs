@@ -26,12 +26,12 @@ pub(crate) struct IdArgs {
     pub(crate) match_by: MatchBy,
 
     /// Another property name that holds a test case ID (repeatable). Always read: TestCaseId,
-    /// test_case_id, spira_id, spira.testcase.
+    /// test_case_id, spira_id, spira.testcase, allure.id, tms (Allure's label and link).
     #[arg(long = "id-property", value_name = "NAME")]
     pub(crate) id_properties: Vec<String>,
 
-    /// The pattern of an ID token in a test's name or classname; its first group (or its digits)
-    /// is the ID.
+    /// The pattern of an ID token in a test's tags (`tag` properties: `@TC:123`), else its name
+    /// or classname; its first group (or its digits) is the ID.
     #[arg(long, value_name = "REGEX", default_value = r"\bTC[:-]?(\d+)\b")]
     pub(crate) id_pattern: String,
 
@@ -49,8 +49,16 @@ pub(crate) enum MatchBy {
     Name,
 }
 
-/// Property names always read for a test case ID, in lower case.
-const ID_PROPERTIES: [&str; 4] = ["testcaseid", "test_case_id", "spira_id", "spira.testcase"];
+/// Property names always read for a test case ID, in lower case (`allure.id` is Allure's
+/// label, `tms` the name of its test management link: read only when it is a number).
+const ID_PROPERTIES: [&str; 6] = [
+    "testcaseid",
+    "test_case_id",
+    "spira_id",
+    "spira.testcase",
+    "allure.id",
+    "tms",
+];
 
 impl IdArgs {
     /// The resolver these options describe, and the `[credentials]` of a spira.cfg map file.

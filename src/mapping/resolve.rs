@@ -1,5 +1,5 @@
-//! Which test case a result is: an ID property, then an ID token in its name, then the map
-//! file, then `--default-test-case`.
+//! Which test case a result is: an ID property, then an ID token in its tags, then in its
+//! name, then the map file, then `--default-test-case`.
 
 use regex::Regex;
 
@@ -41,8 +41,9 @@ pub(crate) struct Resolver {
 }
 
 impl Resolver {
-    /// The test case IDs of a result and where they came from: properties, then name tokens,
-    /// then the map file, then the default. None at all: unmapped.
+    /// The test case IDs of a result and where they came from: properties, then tokens in its
+    /// tags (`tag` properties), then in its name, then the map file, then the default. None at
+    /// all: unmapped.
     pub(crate) fn test_cases(&self, r: &Test<'_>) -> (Ids, Source) {
         let mut ids: Vec<u64> = Vec::new();
         let push = |ids: &mut Vec<u64>, id: u64| {
@@ -63,6 +64,16 @@ impl Resolver {
                 ids.into_iter().map(|i| (i, None)).collect(),
                 Source::Property,
             );
+        }
+        for (_, tag) in r
+            .properties
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("tag"))
+        {
+            self.tokens(tag, &mut |id| push(&mut ids, id));
+        }
+        if !ids.is_empty() {
+            return (ids.into_iter().map(|i| (i, None)).collect(), Source::Token);
         }
         for text in [r.name, r.classname].into_iter().flatten() {
             self.tokens(text, &mut |id| push(&mut ids, id));
