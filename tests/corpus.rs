@@ -465,3 +465,71 @@ fn corpus_json_formats_parse_and_agree_with_their_summaries() {
         "{parsed} parsed, {compared} compared"
     );
 }
+
+/// Cucumber JSON (no summary of its own): each file's statuses, counted by hand from the file by
+/// the rules, and the steps of the scenario with a background and a failed hook.
+#[test]
+#[ignore = "needs SPIRA_CORPUS"]
+fn corpus_cucumber_reports_follow_the_rules() {
+    let dir = corpus().join("more-formats/cucumber-json");
+    let want: &[(&str, &[(&str, u64)])] = &[
+        ("cucumber-reporting-empty.json", &[]),
+        // A failed step after a background; a failed Before hook (with undefined, pending and
+        // ambiguous steps after it); a passed scenario; a step with an empty result.
+        (
+            "cucumber-reporting-sample_failed.json",
+            &[("failed", 2), ("passed", 1), ("skipped", 1)],
+        ),
+        ("cucumber-reporting-simple.json", &[("passed", 1)]),
+        (
+            "cucumber-reporting-timestamped-part1.json",
+            &[("passed", 1)],
+        ),
+    ];
+    let files = crate::harness::files(&dir, &[".json"]);
+    assert_eq!(files.len(), want.len(), "{files:?}");
+    for (name, counts_want) in want {
+        let (code, got) = counts(&dir.join(name));
+        assert_eq!(code, 0, "{name}");
+        let want: BTreeMap<String, u64> = counts_want
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        assert_eq!(got, want, "{name}");
+    }
+    let r = run(
+        "spira-parse",
+        &[&dir
+            .join("cucumber-reporting-sample_failed.json")
+            .to_string_lossy()],
+        None,
+    );
+    let v = r.json();
+    // The background's four steps come first; the passed After hook is not a step.
+    let steps = v[0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 10, "{r}");
+    assert_eq!(steps[0]["name"], "Given I have a new credit card");
+    assert_eq!(steps[9]["status"], "failed");
+    // The failed Before hook is a step, first; the ambiguous step is an error step.
+    let steps = v[1]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 11, "{r}");
+    assert!(
+        steps[0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Before hook"),
+        "{r}"
+    );
+    assert_eq!(steps[0]["status"], "failed");
+    assert_eq!(steps[10]["status"], "error");
+    assert_eq!(v[1]["outcome"], "failed");
+    assert_eq!(v[3]["outcome"], "skipped");
+    let tags: Vec<&str> = v[0]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(tags.contains(&"@checkout"), "{tags:?}");
+    assert_eq!(v[0]["suite_properties"][0]["value"], "@featureTag");
+}

@@ -116,6 +116,8 @@ pub(crate) enum Format {
     Playwright,
     /// Common Test Report Format (CTRF) JSON.
     Ctrf,
+    /// Cucumber JSON (cucumber-ruby, cucumber-js, cucumber-jvm).
+    Cucumber,
 }
 
 impl Format {
@@ -134,6 +136,7 @@ impl Format {
             Format::Rspec => json::Format::Rspec,
             Format::Playwright => json::Format::Playwright,
             Format::Ctrf => json::Format::Ctrf,
+            Format::Cucumber => json::Format::Cucumber,
             _ => return None,
         })
     }
@@ -148,6 +151,7 @@ impl Format {
             json::Format::Rspec => Format::Rspec,
             json::Format::Playwright => Format::Playwright,
             json::Format::Ctrf => Format::Ctrf,
+            json::Format::Cucumber => Format::Cucumber,
         }
     }
 
@@ -405,7 +409,7 @@ fn parse_stream(
             let what = match other {
                 Sniffed::Blank => "the file holds only white space",
                 Sniffed::Json => {
-                    "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf)"
+                    "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber)"
                 }
                 Sniffed::Binary => "it looks like binary data",
                 _ => "it looks like plain text, not XML nor a CSV with name and status columns",

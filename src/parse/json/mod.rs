@@ -1,5 +1,5 @@
-//! The JSON report formats: Go's test2json, Jest (and Vitest), Mocha, Dart, RSpec, Playwright
-//! and CTRF. Each is told apart from the content (the first JSON line of a JSON-lines stream,
+//! The JSON report formats: Go's test2json, Jest (and Vitest), Mocha, Dart, RSpec, Playwright,
+//! CTRF and Cucumber. Each is told apart from the content (the first JSON line of a JSON-lines stream,
 //! or the top-level keys at the head of a document), never from the file name.
 //!
 //! The JSON-lines formats (go, dart) are read line by line. The single-document formats are
@@ -9,6 +9,7 @@
 //! a Playwright spec file, one Mocha test).
 
 pub(super) mod ctrf;
+pub(super) mod cucumber;
 pub(super) mod dart;
 mod doc;
 pub(super) mod go;
@@ -35,6 +36,7 @@ pub(crate) enum Format {
     Rspec,
     Playwright,
     Ctrf,
+    Cucumber,
 }
 
 /// The JSON format the head of an input shows, if any.
@@ -58,6 +60,15 @@ pub(crate) fn detect(head: &[u8]) -> Option<Format> {
             }
         }
         break;
+    }
+    // Cucumber: a top-level array of features (or an empty one: no features ran).
+    let body = text.trim_start();
+    if let Some(rest) = body.strip_prefix('[') {
+        let rest = rest.trim_start();
+        let feature = rest.starts_with('{')
+            && (rest.contains("\"elements\"")
+                || (rest.contains("\"keyword\"") && rest.contains("\"Feature\"")));
+        return (rest.starts_with(']') || feature).then_some(Format::Cucumber);
     }
     let keys = top_keys(text);
     let has = |k: &str| keys.iter().any(|x| x == k);
@@ -131,5 +142,6 @@ pub(super) fn parse(
         Format::Rspec => rspec::parse(reader, report, &ctx),
         Format::Playwright => playwright::parse(reader, report, &ctx),
         Format::Ctrf => ctrf::parse(reader, report, &ctx),
+        Format::Cucumber => cucumber::parse(reader, report, &ctx),
     }
 }

@@ -40,8 +40,17 @@ fn in_blocks(reader: impl Read, doc: &mut dyn Doc, at: At<'_>, block: usize) -> 
         seen: false,
     };
     s.ws()?;
+    // A format whose document is an array (Cucumber's) wants the path "" as items.
+    let array = doc.want("") == Want::Items;
     match s.peek()? {
-        Some(b'{') => s.object(doc, "")?,
+        Some(b'{') if !array => s.object(doc, "")?,
+        Some(b'[') if array => {
+            s.seen = true;
+            s.items(doc, "")?;
+        }
+        Some(_) if array => {
+            return Err(s.bad(&format!("expected a {} report (a JSON array)", at.what)))
+        }
         Some(_) => return Err(s.bad(&format!("expected a {} report (a JSON object)", at.what))),
         None => return Err(s.bad("the file ends before any JSON value")),
     }
