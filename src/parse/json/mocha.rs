@@ -60,36 +60,14 @@ impl std::hash::Hasher for Unhashed {
     }
 }
 
-/// The spool's record of a test: its key, a byte of flags (the file as the last record's, a
-/// duration, a message, a stack), the texts, and the duration. Files repeat and full titles
-/// end with the title, so neither is written twice: the record is half the size of the JSON.
+/// The spool's record of a test (see `Mocha::spool_test` and [`Test::get`]): its key, a byte of
+/// flags (the file as the last record's, a duration), the title, the suite, the file, the
+/// duration, the message and the stack. Files repeat and full titles end with the title, so
+/// neither is written twice.
 const SAME_FILE: u8 = 1;
 const HAS_DURATION: u8 = 2;
 
 impl Test {
-    fn put(&self, spool: &mut Spool, last_file: &mut Option<String>) -> Result<()> {
-        let same = self.file.is_some() && *last_file == self.file;
-        let flags = if same { SAME_FILE } else { 0 }
-            | if self.duration.is_some() {
-                HAS_DURATION
-            } else {
-                0
-            };
-        spool.u64(self.key)?;
-        spool.u8(flags)?;
-        spool.text(Some(&self.title))?;
-        spool.text(Some(&self.suite))?;
-        if !same {
-            spool.text(self.file.as_deref())?;
-            last_file.clone_from(&self.file);
-        }
-        if let Some(d) = self.duration {
-            spool.f64(d)?;
-        }
-        spool.text(self.message.as_deref())?;
-        spool.text(self.stack.as_deref())
-    }
-
     /// The next test of the spool; `None` at its end.
     fn get(r: &mut Records, last_file: &mut Option<String>) -> Result<Option<Test>> {
         if r.done()? {
@@ -165,9 +143,9 @@ impl Doc for Mocha<'_> {
     }
     fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
         if raw.path == "tests" {
-            let t = self.test(raw.read()?);
-            self.tests.insert(t.key);
-            return t.put(&mut self.spool, &mut self.last_file);
+            let k = self.spool_test(raw.read()?)?;
+            self.tests.insert(k);
+            return Ok(());
         }
         // The lists repeat the tests: only the key is read, and a failure's whole entry when
         // it is a hook (no test has its key).
@@ -225,6 +203,37 @@ struct Failure {
 }
 
 impl Mocha<'_> {
+    /// Writes a test of `tests` to the spool, from the document's own strings; its key.
+    fn spool_test(&mut self, v: Entry<'_>) -> Result<u64> {
+        let title = v.title.as_deref().unwrap_or("");
+        let full_title = v.full_title.as_deref().unwrap_or("");
+        let suite = full_title.strip_suffix(title).map_or("", str::trim_end);
+        let file = v.file.as_deref();
+        let k = key(full_title, file);
+        let same = file.is_some() && self.last_file.as_deref() == file;
+        let duration = v.duration.map(|ms| ms / 1000.0);
+        let flags = if same { SAME_FILE } else { 0 } | duration.map_or(0, |_| HAS_DURATION);
+        let spool = &mut self.spool;
+        spool.u64(k)?;
+        spool.u8(flags)?;
+        spool.text(Some(title))?;
+        spool.text(Some(suite))?;
+        if !same {
+            spool.text(file)?;
+            self.last_file = file.map(str::to_string);
+        }
+        if let Some(d) = duration {
+            spool.f64(d)?;
+        }
+        let err = v.err.unwrap_or(Failure {
+            message: None,
+            stack: None,
+        });
+        spool.text(err.message.and_then(|m| self.ctx.text(m)).as_deref())?;
+        spool.text(err.stack.and_then(|m| self.ctx.text(m)).as_deref())?;
+        Ok(k)
+    }
+
     fn test(&self, v: Entry<'_>) -> Test {
         let err = v.err.unwrap_or(Failure {
             message: None,
@@ -247,6 +256,7 @@ impl Mocha<'_> {
     fn write(self, report: &mut Report<'_>) -> Result<()> {
         let mut records = self.spool.read()?;
         let mut last_file = None;
+        let mut last = LastSuites::default();
         while let Some(t) = Test::get(&mut records, &mut last_file)? {
             let status = match self.status.get(&t.key) {
                 Some(s) => *s,
@@ -255,29 +265,53 @@ impl Mocha<'_> {
                 None if t.duration.is_none() => Status::Skipped,
                 None => Status::Passed,
             };
-            write_one(&t, status, self.start.as_deref(), report)?;
+            write_one(t, status, self.start.as_deref(), &mut last, report)?;
         }
-        for h in &self.hooks {
-            write_one(h, Status::Error, self.start.as_deref(), report)?;
+        for h in self.hooks {
+            write_one(h, Status::Error, self.start.as_deref(), &mut last, report)?;
         }
         Ok(())
     }
 }
 
-fn write_one(t: &Test, status: Status, start: Option<&str>, report: &mut Report<'_>) -> Result<()> {
-    let suite = t.suite.clone();
-    let mut suites: Vec<String> = t.file.iter().cloned().collect();
-    if !suite.is_empty() {
-        suites.push(suite.clone());
+/// The suites of the last test written: consecutive tests of one describe block share them
+/// (and the result writer reuses the head of the line it wrote for them).
+#[derive(Default)]
+struct LastSuites(Option<Arc<[String]>>);
+
+impl LastSuites {
+    fn of(&mut self, file: Option<&str>, suite: &str) -> Arc<[String]> {
+        let same = self.0.as_ref().is_some_and(|s| {
+            let want = file.into_iter().chain((!suite.is_empty()).then_some(suite));
+            s.iter().map(String::as_str).eq(want)
+        });
+        if !same {
+            let mut v: Vec<String> = file.map(str::to_string).into_iter().collect();
+            if !suite.is_empty() {
+                v.push(suite.to_string());
+            }
+            self.0 = Some(Arc::from(v));
+        }
+        self.0.clone().unwrap_or_else(|| Arc::from([]))
     }
-    let mut r = TestResult::in_suites(FORMAT, &report.name, Arc::from(suites), Arc::from([]), None);
-    r.classname = Some(if suite.is_empty() {
+}
+
+fn write_one(
+    t: Test,
+    status: Status,
+    start: Option<&str>,
+    last: &mut LastSuites,
+    report: &mut Report<'_>,
+) -> Result<()> {
+    let suites = last.of(t.file.as_deref(), &t.suite);
+    let mut r = TestResult::in_suites(FORMAT, &report.name, suites, Arc::from([]), None);
+    r.classname = Some(if t.suite.is_empty() {
         t.file.clone().unwrap_or_default()
     } else {
-        suite
+        t.suite
     });
-    r.name = Some(t.title.clone());
-    r.file = t.file.clone();
+    r.name = Some(t.title);
+    r.file = t.file;
     r.status = status;
     r.outcome = Some(
         match status {
@@ -291,8 +325,8 @@ fn write_one(t: &Test, status: Status, start: Option<&str>, report: &mut Report<
     r.duration = t.duration;
     r.start = start.map(str::to_string);
     if status != Status::Passed {
-        r.message = t.message.clone();
-        r.details = t.stack.clone();
+        r.message = t.message;
+        r.details = t.stack;
     }
     super::doc::emit(report, &r)
 }
