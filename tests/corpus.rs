@@ -533,3 +533,89 @@ fn corpus_cucumber_reports_follow_the_rules() {
     assert!(tags.contains(&"@checkout"), "{tags:?}");
     assert_eq!(v[0]["suite_properties"][0]["value"], "@featureTag");
 }
+
+/// TAP files whose top-level counts differ from tap-parser's, and why.
+const TAP_NOTES: &[(&str, &str)] = &[
+    (
+        "out_of_order.tap",
+        "tap-parser stops counting at the plan that follows ten points; the five points after it are read here too",
+    ),
+];
+
+/// TAP: every file parses; the test points at the top level, and their skip and todo
+/// directives, match tap-parser's own final results (`EXPECTED-tapjs-parser-final-results.txt`,
+/// which counts top-level points only); a bail out is one error result; the points of subtests
+/// come on top. tappy's two files are counted by hand.
+#[test]
+#[ignore = "needs SPIRA_CORPUS"]
+fn corpus_tap_reports_agree_with_tap_parser() {
+    let dir = corpus().join("more-formats/tap");
+    let expected = std::fs::read_to_string(dir.join("EXPECTED-tapjs-parser-final-results.txt"))
+        .expect("the tap-parser results");
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for line in expected.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, fields)) = line.split_once(' ') else {
+            continue;
+        };
+        let field = |k: &str| -> String {
+            let at = fields.find(&format!("'{k}': '")).map(|i| i + k.len() + 5);
+            at.and_then(|i| fields.get(i..))
+                .and_then(|r| r.split('\'').next())
+                .unwrap_or("")
+                .to_string()
+        };
+        let r = run(
+            "spira-parse",
+            &[&dir.join(format!("tapjs-{name}")).to_string_lossy()],
+            None,
+        );
+        if r.code != 0 {
+            problems.push(format!("{name}: exit {}: {}", r.code, r.stderr));
+            continue;
+        }
+        let v = r.json();
+        let top: Vec<&serde_json::Value> = v
+            .iter()
+            .filter(|x| x["suites"].as_array().is_some_and(|s| s.is_empty()))
+            .filter(|x| x["status"] != "error")
+            .collect();
+        let with = |o: &str| top.iter().filter(|x| x["outcome"] == o).count().to_string();
+        let bailed = v.iter().any(|x| x["name"] == "Bail out!");
+        let got = (top.len().to_string(), with("skip"), with("todo"), bailed);
+        let want = (
+            field("count"),
+            field("skip"),
+            field("todo"),
+            field("bailout") != "false",
+        );
+        if let Some((_, why)) = TAP_NOTES.iter().find(|(n, _)| *n == name) {
+            eprintln!("{name}: not compared: {why}; got {got:?}, tap-parser {want:?}");
+            continue;
+        }
+        compared += 1;
+        if got != want {
+            problems.push(format!(
+                "{name}: got (count, skip, todo, bail out) {got:?}, tap-parser says {want:?}"
+            ));
+        }
+    }
+    for (name, want) in [
+        ("tappy-pytest-tap-example.tap", &[("passed", 21)][..]),
+        (
+            "tappy-sample_tap.tap",
+            &[("error", 1), ("failed", 1), ("passed", 1), ("skipped", 4)][..],
+        ),
+    ] {
+        let (code, got) = counts(&dir.join(name));
+        let want: BTreeMap<String, u64> = want.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        if code != 0 || got != want {
+            problems.push(format!(
+                "{name}: exit {code}, got {got:?}, counted by hand {want:?}"
+            ));
+        }
+    }
+    eprintln!("TAP: {compared} files compared with tap-parser");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(compared >= 19, "only {compared} compared");
+}

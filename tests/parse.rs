@@ -9,8 +9,9 @@ use std::time::Duration;
 use crate::harness::{bin, files, root, run, TempDir};
 
 /// The folders of golden fixtures, one per format.
-const FIXTURE_DIRS: [&str; 8] = [
+const FIXTURE_DIRS: [&str; 9] = [
     "fixtures/junit",
+    "fixtures/tap",
     "fixtures/json",
     "fixtures/csv",
     "fixtures/nunit3",
@@ -40,7 +41,7 @@ fn golden_fixtures() {
     for dir in FIXTURE_DIRS {
         for f in files(
             &root().join(dir),
-            &[".xml", ".csv", ".trx", ".json", ".ndjson"],
+            &[".xml", ".csv", ".trx", ".json", ".ndjson", ".tap"],
         ) {
             let args = fixture_args(&f);
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -115,7 +116,7 @@ fn bad_input_errors() {
         (&["fixtures/bad/whitespace.xml"], "spira-parse: fixtures/bad/whitespace.xml: not a supported report: the file holds only white space", 1, 0),
         (&["fixtures/bad/binary.xml"], "spira-parse: fixtures/bad/binary.xml: not a supported report: it looks like binary data", 1, 0),
         (&["fixtures/bad/report.json"], "spira-parse: fixtures/bad/report.json: not a supported report: it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber)", 1, 0),
-        (&["fixtures/bad/notes.txt"], "spira-parse: fixtures/bad/notes.txt: not a supported report: it looks like plain text, not XML nor a CSV with name and status columns", 1, 0),
+        (&["fixtures/bad/notes.txt"], "spira-parse: fixtures/bad/notes.txt: not a supported report: it looks like plain text, not XML, TAP, nor a CSV with name and status columns", 1, 0),
         (&["fixtures/bad/other-root.xml"], "spira-parse: fixtures/bad/other-root.xml: not a supported report: XML with root element <project>", 1, 0),
         (&["fixtures/bad/ragged.csv"], "spira-parse: fixtures/bad/ragged.csv:3: row has 2 fields, but the header has 3", 1, 1),
         (&["fixtures/bad/bad-status.csv"], "spira-parse: fixtures/bad/bad-status.csv:3: unknown status \"maybe\" (expected a word such as pass, fail, error, skip, blocked, caution, not run, n/a)", 1, 1),

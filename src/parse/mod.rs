@@ -10,6 +10,7 @@ mod nunit3;
 mod report;
 mod stream;
 mod suites;
+mod tap;
 mod testng;
 mod tokens;
 mod trx;
@@ -118,6 +119,8 @@ pub(crate) enum Format {
     Ctrf,
     /// Cucumber JSON (cucumber-ruby, cucumber-js, cucumber-jvm).
     Cucumber,
+    /// TAP 12, 13 and 14 (Perl, node:test, node-tap, pytest-tap).
+    Tap,
 }
 
 impl Format {
@@ -272,6 +275,8 @@ pub(crate) enum Sniffed {
     Blank,
     /// JSON.
     Json,
+    /// TAP: a version line, a plan or a test point first.
+    Tap,
     /// Binary data.
     Binary,
     /// Text that is none of the above.
@@ -301,6 +306,9 @@ pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, Stri
     }
     if t.starts_with('{') || t.starts_with('[') {
         return Sniffed::Json;
+    }
+    if tap::looks_like_tap(t) {
+        return Sniffed::Tap;
     }
     let first = t.lines().next().unwrap_or("");
     if csv::looks_like_header(first, delimiter, columns) {
@@ -373,6 +381,20 @@ fn read_head(raw: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
     Ok(head)
 }
 
+/// The error for an input that is none of the formats.
+fn unsupported(name: &str, sniffed: &Sniffed) -> Error {
+    let what = match sniffed {
+        Sniffed::Empty => "the file is empty",
+        Sniffed::Blank => "the file holds only white space",
+        Sniffed::Json => {
+            "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber)"
+        }
+        Sniffed::Binary => "it looks like binary data",
+        _ => "it looks like plain text, not XML, TAP, nor a CSV with name and status columns",
+    };
+    Error::Data(format!("{name}: not a supported report: {what}"))
+}
+
 fn parse_stream(
     input: &Input,
     mut raw: Box<dyn Read + Send>,
@@ -398,32 +420,17 @@ fn parse_stream(
         (Some(f), _) => f,
         (None, Sniffed::Xml) => Format::Junit, // the root element decides, below
         (None, Sniffed::Csv) => Format::Csv,
+        (None, Sniffed::Tap) => Format::Tap,
         (None, Sniffed::Json | Sniffed::Text) if json.is_some() => json.unwrap_or(Format::Csv),
-        (None, Sniffed::Empty) => {
-            return Err(Error::Data(format!(
-                "{}: not a supported report: the file is empty",
-                input.name
-            )))
-        }
-        (None, other) => {
-            let what = match other {
-                Sniffed::Blank => "the file holds only white space",
-                Sniffed::Json => {
-                    "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber)"
-                }
-                Sniffed::Binary => "it looks like binary data",
-                _ => "it looks like plain text, not XML nor a CSV with name and status columns",
-            };
-            return Err(Error::Data(format!(
-                "{}: not a supported report: {what}",
-                input.name
-            )));
-        }
+        (None, other) => return Err(unsupported(&input.name, other)),
     };
     let delimiter = (format == Format::Csv).then(|| head_delimiter(&head));
     let reader = Cursor::new(head).chain(raw);
     if let Some(f) = format.json() {
         return json::parse(f, reader, &mut report, args.max_field_bytes);
+    }
+    if format == Format::Tap {
+        return tap::parse(reader, &mut report, args.max_field_bytes);
     }
     match format {
         Format::Csv => {

@@ -120,10 +120,10 @@ impl Walker {
 }
 
 /// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`, `*.json`,
-/// `*.jsonl`, `*.ndjson`.
+/// `*.jsonl`, `*.ndjson`, `*.tap`.
 fn is_report_name(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["xml", "trx", "csv", "json", "jsonl", "ndjson"]
+        ["xml", "trx", "csv", "json", "jsonl", "ndjson", "tap"]
             .iter()
             .any(|x| e.eq_ignore_ascii_case(x))
     })

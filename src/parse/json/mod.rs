@@ -24,7 +24,14 @@ use std::io::Read;
 
 use crate::error::Result;
 use crate::parse::report::Report;
+pub(super) use doc::each_line;
 use doc::Ctx;
+
+/// A text field cut at `max` bytes with a visible marker, as the JSON formats cut theirs; `None`
+/// when empty (for the line formats beside them: TAP).
+pub(super) fn cap_text(s: &str, max: usize) -> Option<String> {
+    Ctx { max_field: max }.text(s)
+}
 
 /// The JSON report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
