@@ -76,6 +76,14 @@ echo "== what spira-mock recorded (its --record file), summarised by spira-inspe
 echo
 echo "== run it again with the same journal: nothing is sent twice"
 "$BIN/spira-post" --journal "$tmp/upload.journal" "$tmp/batches.jsonl" > /dev/null
+echo
+echo "== a Cucumber report whose scenarios carry @TC: tags, posted with their steps (spira-map --steps steps)"
+"$BIN/spira-parse" fixtures/demo/checkout.cucumber.json \
+  | "$BIN/spira-map" --steps steps --release 3 --start 2024-05-14T12:00:00Z --strict \
+  | "$BIN/spira-batch" | "$BIN/spira-post" > "$tmp/bdd.jsonl"
+echo "   $(wc -l < "$tmp/bdd.jsonl") runs created; the steps spira-mock stored with the second (TC:12):"
+grep '"TestCaseId":12' "$tmp/recorded.jsonl" | grep -o '"TestRunSteps":\[[^]]*\]' | sed 's/},{/},\n   {/g; s/^/   /'
+echo
 if command -v curl >/dev/null 2>&1; then
   echo "== spira-mock's counters (/__mock/stats):"
   curl -s "$url/__mock/stats"; echo

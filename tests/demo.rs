@@ -26,6 +26,9 @@ fn the_demo_runs_the_whole_pipeline_and_stops_its_mock() {
         "\"last_nonconforming_answer\":null",
         "\"nonconforming_answers\":0,\"nonconforming_requests\":0",
         "\"undescribed\":[]",
+        // The Cucumber scenarios, mapped by their @TC: tags, stored with their steps.
+        "   3 runs created; the steps spira-mock stored with the second (TC:12):",
+        "{\"Description\":\"Then the total is 18.00\",\"ExecutionStatusId\":1,\"ActualResult\":\"expected total 18.00, got 20.00",
     ] {
         assert!(stdout.contains(shown), "missing {shown:?}\n{stdout}");
     }

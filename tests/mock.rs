@@ -161,6 +161,15 @@ fn the_servers_validation() {
             json!({"TestCaseId": "two"}),
             "/0/TestCaseId: \"two\" is not of type \"integer\"",
         ),
+        (
+            json!({"TestRunSteps": [{"Description": "Given x", "ExecutionStatusId": 2, "Position": 1},
+                                    {"Description": " ", "ExecutionStatusId": 2, "Position": 2}]}),
+            "Test run step 2: Description is required",
+        ),
+        (
+            json!({"TestRunSteps": [{"Description": "Given x", "ExecutionStatusId": 9, "Position": 1}]}),
+            "Test run step 1: ExecutionStatusId is not a valid execution status",
+        ),
     ];
     for (patch, want) in cases {
         let mut r = run(1);
@@ -742,4 +751,25 @@ fn inflectra_readers_runs_are_stored_as_before() {
         }
     }
     assert_eq!(m.stats()["runs"], 1);
+}
+
+#[test]
+fn runs_are_stored_and_returned_with_their_steps() {
+    let m = Mock::start(&["--test-cases", "1-10"]);
+    let mut r = run(3);
+    let steps = json!([
+        {"Description": "Given a user", "ExecutionStatusId": 2, "Position": 1},
+        {"Description": "When they log in", "ExecutionStatusId": 1, "ActualResult": "500", "Position": 2}
+    ]);
+    r["TestRunSteps"] = steps.clone();
+    let (code, body) = post(&m, "test-runs/record-multiple", &json!([r]));
+    assert_eq!(code, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer[0]["TestRunSteps"], steps, "{body}");
+    let (code, listed) = get(
+        &m,
+        "test-runs?starting_row=1&number_of_rows=10&sort_field=TestRunId&sort_direction=DESC",
+    );
+    assert_eq!(code, 200, "{listed}");
+    assert_eq!(listed[0]["TestRunSteps"], steps, "{listed}");
 }

@@ -67,6 +67,7 @@ struct Fields<'a> {
     runner: Option<&'a RawValue>,
     texts: Vec<(&'a str, &'a RawValue)>,
     dates: Vec<(&'a str, &'a RawValue)>,
+    steps: Option<&'a RawValue>,
 }
 
 /// A refusal: status and Spira's message.
@@ -100,6 +101,7 @@ fn read_fields<'a>(o: &RawRun<'a>) -> Result<Fields<'a>, Refused> {
             "RunnerName" => f.runner = Some(v),
             "RunnerTestName" | "RunnerMessage" => f.texts.push((k, v)),
             "StartDate" | "EndDate" => f.dates.push((k, v)),
+            "TestRunSteps" => f.steps = Some(v),
             _ => {}
         }
     }
@@ -141,6 +143,9 @@ pub(super) fn check_run(
         _ => return bad("RunnerName is required".into()),
     }
     check_lengths(&f.texts)?;
+    if let Some(steps) = f.steps {
+        check_steps(steps)?;
+    }
     let dates = normal_dates(&f.dates)?;
     if let Some(r) = f.release.filter(|r| !config.releases.contains(r)) {
         return bad(format!("Release RL:{r} does not exist in the project"));
@@ -161,6 +166,31 @@ pub(super) fn check_run(
         end: when("EndDate"),
     };
     Ok((stored_form(o, &f.numbers, &dates, drop_set), index))
+}
+
+/// Each step of a run needs a Description that is not empty and a valid status, as Spira's
+/// step table does.
+fn check_steps(steps: &RawValue) -> Result<(), Refused> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Step {
+        description: Option<String>,
+        execution_status_id: Option<u64>,
+    }
+    let steps: Vec<Step> = serde_json::from_str(steps.get())
+        .map_err(|e| (400, format!("TestRunSteps has an invalid value: {e}")))?;
+    for (i, s) in steps.iter().enumerate() {
+        if s.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            return bad(format!("Test run step {}: Description is required", i + 1));
+        }
+        if !matches!(s.execution_status_id, Some(1..=6)) {
+            return bad(format!(
+                "Test run step {}: ExecutionStatusId is not a valid execution status",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Texts longer than their columns are refused with SQL Server's own message.
