@@ -619,3 +619,70 @@ fn corpus_tap_reports_agree_with_tap_parser() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(compared >= 19, "only {compared} compared");
 }
+
+/// Robot Framework output.xml files whose own statistics are not the truth, and why.
+const ROBOT_NOTES: &[(&str, &str)] = &[(
+    "robotframework-result-suite_teardown_failed.xml",
+    "stale statistics upstream: a third test (\"Teardowns\") was added to the file by hand, the <statistics> still count two; all three fail by the suite's failed teardown",
+)];
+
+/// Robot Framework: every output.xml parses and its statuses match its own `<statistics>`
+/// (`All Tests`: pass, fail, skip), suite setup and teardown failures counted as Robot counts
+/// them; a file with no statistics (a root `<suite>`) gives one result per `<test>`.
+#[test]
+#[ignore = "needs SPIRA_CORPUS"]
+fn corpus_robot_outputs_agree_with_their_statistics() {
+    let dir = corpus().join("more-formats/robot-xml");
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for f in crate::harness::files(&dir, &[".xml"]) {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let (code, got) = counts(&f);
+        if code != 0 {
+            problems.push(format!("{name}: exit {code}"));
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let total = text
+            .split_once("<total>")
+            .and_then(|(_, t)| t.split_once("</total>"))
+            .map(|(t, _)| t.to_string());
+        let Some(total) = total else {
+            let tests = text.matches("<test ").count() as u64;
+            let n: u64 = got.values().sum();
+            if n != tests {
+                problems.push(format!("{name}: {n} results for {tests} <test> elements"));
+            }
+            continue;
+        };
+        let all = total
+            .split("<stat ")
+            .find(|s| s.contains(">All Tests</stat>"))
+            .unwrap_or("")
+            .to_string();
+        let num = |k: &str| -> u64 {
+            all.split(&format!("{k}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let mut want = BTreeMap::new();
+        for (k, status) in [("pass", "passed"), ("fail", "failed"), ("skip", "skipped")] {
+            if num(k) > 0 {
+                want.insert(status.to_string(), num(k));
+            }
+        }
+        if let Some((_, why)) = ROBOT_NOTES.iter().find(|(n, _)| *n == name) {
+            eprintln!("{name}: not compared: {why}; got {got:?}, statistics {want:?}");
+            continue;
+        }
+        compared += 1;
+        if got != want {
+            problems.push(format!("{name}: got {got:?}, its statistics say {want:?}"));
+        }
+    }
+    eprintln!("Robot: {compared} files compared with their statistics");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(compared >= 8, "only {compared} compared");
+}

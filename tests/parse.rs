@@ -9,8 +9,9 @@ use std::time::Duration;
 use crate::harness::{bin, files, root, run, TempDir};
 
 /// The folders of golden fixtures, one per format.
-const FIXTURE_DIRS: [&str; 9] = [
+const FIXTURE_DIRS: [&str; 10] = [
     "fixtures/junit",
+    "fixtures/robot",
     "fixtures/tap",
     "fixtures/json",
     "fixtures/csv",

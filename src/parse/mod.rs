@@ -8,6 +8,7 @@ mod junit;
 mod nunit2;
 mod nunit3;
 mod report;
+mod robot;
 mod stream;
 mod suites;
 mod tap;
@@ -121,6 +122,8 @@ pub(crate) enum Format {
     Cucumber,
     /// TAP 12, 13 and 14 (Perl, node:test, node-tap, pytest-tap).
     Tap,
+    /// Robot Framework's output.xml (`<robot>`), RF 3.2 to 7.
+    Robot,
 }
 
 impl Format {
@@ -168,6 +171,7 @@ impl Format {
             "assembly" => Format::Xunit1,
             "TestRun" => Format::Trx,
             "testng-results" => Format::Testng,
+            "robot" | "suite" => Format::Robot,
             _ => return None,
         })
     }
@@ -509,6 +513,7 @@ fn parse_xml(
         Some(Format::Xunit2 | Format::Xunit1) => xunit::parse(&mut doc, root, report),
         Some(Format::Trx) => trx::parse(&mut doc, root, report, reopen),
         Some(Format::Testng) => testng::parse(&mut doc, root, report),
+        Some(Format::Robot) => robot::parse(&mut doc, root, report),
         Some(_) | None => Err(Error::Data(format!(
             "{}: not a supported report: XML with root element <{}>{}",
             report.name,
