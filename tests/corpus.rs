@@ -127,6 +127,8 @@ fn corpus_reports_parse_or_are_refused() {
                     | "assembly"
                     | "TestRun"
                     | "testng-results"
+                    | "robot"
+                    | "suite"
             )
         );
         if supported {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::doc::{emit, lenient, Ctx, Doc, Raw, Text, Want};
+use super::doc::{emit, lenient, Ctx, Doc, LastSuites, Raw, Text, Want};
 use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
@@ -21,11 +21,13 @@ pub(crate) const FORMAT: &str = "ctrf";
 struct Ctrf<'r, 'w> {
     report: &'r mut Report<'w>,
     ctx: &'r Ctx,
+    last: LastSuites,
 }
 
 pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
     let name = report.name.clone();
-    document(reader, &mut Ctrf { report, ctx }, &name, "CTRF")
+    let last = LastSuites::default();
+    document(reader, &mut Ctrf { report, ctx, last }, &name, "CTRF")
 }
 
 impl Doc for Ctrf<'_, '_> {
@@ -46,13 +48,8 @@ impl Doc for Ctrf<'_, '_> {
         let t: Test<'_> = raw.read()?;
         let ctx = self.ctx;
         let suites: Vec<String> = t.suite.map(|s| s.0).unwrap_or_default();
-        let mut r = TestResult::in_suites(
-            FORMAT,
-            &self.report.name,
-            Arc::from(suites.clone()),
-            Arc::from([]),
-            None,
-        );
+        let shared = self.last.of(suites.iter().map(String::as_str));
+        let mut r = TestResult::in_suites(FORMAT, &self.report.name, shared, Arc::from([]), None);
         r.classname = (!suites.is_empty()).then(|| suites.join(" > "));
         r.name = t.name.map(|n| n.0.into_owned());
         r.file = t.file_path.map(|n| n.0.into_owned());

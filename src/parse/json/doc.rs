@@ -309,3 +309,25 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
         de.deserialize_str(V)
     }
 }
+
+/// The suites of the last result written: consecutive tests of one file or describe block
+/// share them (and the result writer reuses the head of the line it wrote for them, which it
+/// recognises by the shared suites).
+#[derive(Default)]
+pub(crate) struct LastSuites(Option<std::sync::Arc<[String]>>);
+
+impl LastSuites {
+    pub(crate) fn of<'a>(
+        &mut self,
+        names: impl Iterator<Item = &'a str> + Clone,
+    ) -> std::sync::Arc<[String]> {
+        let same = self
+            .0
+            .as_ref()
+            .is_some_and(|s| s.iter().map(String::as_str).eq(names.clone()));
+        if !same {
+            self.0 = Some(names.map(str::to_string).collect::<Vec<_>>().into());
+        }
+        self.0.clone().unwrap_or_else(|| std::sync::Arc::from([]))
+    }
+}

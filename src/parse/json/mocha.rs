@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::doc::{lenient, Ctx, Doc, Raw, Text, Want};
+use super::doc::{lenient, Ctx, Doc, LastSuites, Raw, Text, Want};
 use super::split::document;
 use super::spool::{Records, Spool};
 
@@ -274,28 +274,6 @@ impl Mocha<'_> {
     }
 }
 
-/// The suites of the last test written: consecutive tests of one describe block share them
-/// (and the result writer reuses the head of the line it wrote for them).
-#[derive(Default)]
-struct LastSuites(Option<Arc<[String]>>);
-
-impl LastSuites {
-    fn of(&mut self, file: Option<&str>, suite: &str) -> Arc<[String]> {
-        let same = self.0.as_ref().is_some_and(|s| {
-            let want = file.into_iter().chain((!suite.is_empty()).then_some(suite));
-            s.iter().map(String::as_str).eq(want)
-        });
-        if !same {
-            let mut v: Vec<String> = file.map(str::to_string).into_iter().collect();
-            if !suite.is_empty() {
-                v.push(suite.to_string());
-            }
-            self.0 = Some(Arc::from(v));
-        }
-        self.0.clone().unwrap_or_else(|| Arc::from([]))
-    }
-}
-
 fn write_one(
     t: Test,
     status: Status,
@@ -303,7 +281,11 @@ fn write_one(
     last: &mut LastSuites,
     report: &mut Report<'_>,
 ) -> Result<()> {
-    let suites = last.of(t.file.as_deref(), &t.suite);
+    let suites = last.of(t
+        .file
+        .as_deref()
+        .into_iter()
+        .chain((!t.suite.is_empty()).then_some(t.suite.as_str())));
     let mut r = TestResult::in_suites(FORMAT, &report.name, suites, Arc::from([]), None);
     r.classname = Some(if t.suite.is_empty() {
         t.file.clone().unwrap_or_default()

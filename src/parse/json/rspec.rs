@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use serde_json::Value;
 
-use super::doc::{emit, lenient, Ctx, Doc, Raw, Text, Want};
+use super::doc::{emit, lenient, Ctx, Doc, LastSuites, Raw, Text, Want};
 use super::split::document;
 use crate::error::Result;
 use crate::parse::report::Report;
@@ -23,6 +23,7 @@ struct Rspec<'r, 'w> {
     ctx: &'r Ctx,
     outside: u64,
     messages: Vec<String>,
+    last: LastSuites,
 }
 
 pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
@@ -32,6 +33,7 @@ pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &C
         ctx,
         outside: 0,
         messages: Vec::new(),
+        last: LastSuites::default(),
     };
     document(reader, &mut r, &name, "RSpec JSON")?;
     if r.outside > 0 {
@@ -79,14 +81,9 @@ impl Doc for Rspec<'_, '_> {
     }
     fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
         let x: Example<'_> = raw.read()?;
+        let suites = self.last.of(x.file_path.as_deref().into_iter());
         let file = x.file_path.map(|t| t.0.into_owned());
-        let mut r = TestResult::in_suites(
-            FORMAT,
-            &self.report.name,
-            Arc::from(file.iter().cloned().collect::<Vec<_>>()),
-            Arc::from([]),
-            None,
-        );
+        let mut r = TestResult::in_suites(FORMAT, &self.report.name, suites, Arc::from([]), None);
         r.classname = file.clone();
         r.name = x
             .full_description
