@@ -4,7 +4,7 @@
 # fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
 set -eu
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv parse_go parse_jest parse_mocha parse_dart parse_rspec parse_playwright parse_ctrf parse_cucumber parse_tap parse_robot lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text date date_fields"}
+targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv parse_go parse_jest parse_mocha parse_dart parse_rspec parse_playwright parse_ctrf parse_cucumber parse_tap parse_robot parse_allure lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text date date_fields"}
 cd "$(dirname "$0")/.."
 seed() {
   case "$1" in
@@ -17,6 +17,7 @@ seed() {
     parse_csv) echo fixtures/csv ;;
     parse_tap) echo fixtures/tap ;;
     parse_robot) echo fixtures/robot ;;
+    parse_allure) echo fixtures/allure/results ;;
     parse_go|parse_jest|parse_mocha|parse_dart|parse_rspec|parse_playwright|parse_ctrf|parse_cucumber) echo fixtures/json ;;
     lines_*) echo fuzz/seeds/lines ;;
     mapfile_*) echo fixtures/map ;;

@@ -688,3 +688,69 @@ fn corpus_robot_outputs_agree_with_their_statistics() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(compared >= 8, "only {compared} compared");
 }
+
+/// Allure: allure2's results folder is one run of four passed results (its containers' fixtures
+/// have no status: none failed); allure3's edge cases, each a single result read by its
+/// content, counted by hand: unknown, null and missing statuses are warnings, `PASSED` is
+/// passed, `statusDetails.flaky` marks a pass flaky, nested steps keep their order.
+#[test]
+#[ignore = "needs SPIRA_CORPUS"]
+fn corpus_allure_results_follow_the_rules() {
+    let dir = corpus().join("more-formats/allure");
+    let (code, got) = counts(&dir.join("allure2-generator-allure2data"));
+    assert_eq!(code, 0);
+    assert_eq!(got, BTreeMap::from([("passed".to_string(), 4)]));
+    let edge = dir.join("allure3-reader-edgecases");
+    let r = run("spira-parse", &[&edge.to_string_lossy()], None);
+    r.expect_code(0);
+    let got: Vec<String> = r
+        .json()
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {} {}",
+                v["name"].as_str().unwrap(),
+                v["status"].as_str().unwrap(),
+                v["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "HistoryId test passed passed",
+            "Labels test passed passed",
+            "Status is passed passed passed",
+            "Passed test passed passed",
+            "Status is passed passed passed",
+            "flaky test passed passed",
+            "shouldCreate warning some-invalid-string",
+            "shouldCreate warning unknown",
+            "shouldCreate warning unknown",
+            "Test with steps passed passed",
+        ],
+        "{r}"
+    );
+    let v = r.json();
+    assert_eq!(v[5]["flaky"], true);
+    let steps: Vec<&str> = v[9]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "Step 1",
+            "Step 2",
+            "\u{203a} Step 2.1",
+            "\u{203a} Step 2.2",
+            "\u{203a} \u{203a} Step 2.2.1",
+            "Step 3"
+        ]
+    );
+    // A label without a value is left out; labels are properties.
+    let props = v[1]["properties"].as_array().unwrap();
+    assert_eq!(props.len(), 3, "{props:?}");
+}

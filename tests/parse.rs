@@ -116,7 +116,7 @@ fn bad_input_errors() {
         (&["fixtures/bad/empty.xml"], "spira-parse: fixtures/bad/empty.xml: not a supported report: the file is empty", 1, 0),
         (&["fixtures/bad/whitespace.xml"], "spira-parse: fixtures/bad/whitespace.xml: not a supported report: the file holds only white space", 1, 0),
         (&["fixtures/bad/binary.xml"], "spira-parse: fixtures/bad/binary.xml: not a supported report: it looks like binary data", 1, 0),
-        (&["fixtures/bad/report.json"], "spira-parse: fixtures/bad/report.json: not a supported report: it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber)", 1, 0),
+        (&["fixtures/bad/report.json"], "spira-parse: fixtures/bad/report.json: not a supported report: it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber, allure)", 1, 0),
         (&["fixtures/bad/notes.txt"], "spira-parse: fixtures/bad/notes.txt: not a supported report: it looks like plain text, not XML, TAP, nor a CSV with name and status columns", 1, 0),
         (&["fixtures/bad/other-root.xml"], "spira-parse: fixtures/bad/other-root.xml: not a supported report: XML with root element <project>", 1, 0),
         (&["fixtures/bad/ragged.csv"], "spira-parse: fixtures/bad/ragged.csv:3: row has 2 fields, but the header has 3", 1, 1),
@@ -747,4 +747,61 @@ fn nunit_test_cases_are_read_by_their_own_attributes() {
             ("nunit2 skipped".into(), 1)
         ]
     );
+}
+
+/// An allure-results directory is one report: reruns collapse by historyId (the latest wins,
+/// the earlier failure kept), failed container fixtures join the details, attachments beside
+/// the results are found, and the ID label and tms link map the tests in spira-map.
+#[test]
+fn an_allure_results_directory_is_one_report() {
+    for args in [&["fixtures/allure/results"][..], &["fixtures/allure"][..]] {
+        let r = run("spira-parse", args, None);
+        r.expect_code(0);
+        let v = r.json();
+        assert_eq!(v.len(), 3, "{args:?}: {r}");
+        assert_eq!(v[0]["name"], "logs in");
+        assert_eq!(
+            (v[0]["status"].as_str(), v[0]["flaky"].as_bool()),
+            (Some("passed"), Some(true))
+        );
+        assert_eq!(v[0]["reruns"][0]["message"], "expected 200 but was 500");
+        assert_eq!(v[0]["steps"][1]["name"], "\u{203a} wait for the form");
+        assert_eq!(
+            v[0]["attachments"][0],
+            "fixtures/allure/results/s1-attachment.png"
+        );
+        assert_eq!(
+            (v[1]["status"].as_str(), v[1]["outcome"].as_str()),
+            (Some("error"), Some("broken"))
+        );
+        assert!(
+            v[1]["details"]
+                .as_str()
+                .unwrap()
+                .contains("After fixture \"stop the sandbox\" broken: sandbox did not stop"),
+            "{r}"
+        );
+        assert_eq!(v[2]["status"], "skipped");
+    }
+    let parsed = run("spira-parse", &["fixtures/allure/results"], None);
+    let mapped = run(
+        "spira-map",
+        &["--start", "2024-01-01T00:00:00Z"],
+        Some(parsed.stdout.as_bytes()),
+    );
+    mapped.expect_code(0);
+    let ids: Vec<u64> = mapped
+        .json()
+        .iter()
+        .map(|x| x["TestCaseId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [41, 42], "{mapped}");
+    // One result file named on its own is read by its content.
+    let one = run(
+        "spira-parse",
+        &["fixtures/allure/results/b1-result.json"],
+        None,
+    );
+    one.expect_code(0);
+    assert_eq!(one.json()[0]["format"], "allure", "{one}");
 }

@@ -1,6 +1,7 @@
 //! `spira-parse`: report files in, **result** lines out. One module per format; detection,
 //! directory walking and output are shared here.
 
+mod allure;
 mod csv;
 mod input;
 mod json;
@@ -124,6 +125,8 @@ pub(crate) enum Format {
     Tap,
     /// Robot Framework's output.xml (`<robot>`), RF 3.2 to 7.
     Robot,
+    /// Allure results: an allure-results directory, or one `*-result.json`.
+    Allure,
 }
 
 impl Format {
@@ -143,6 +146,7 @@ impl Format {
             Format::Playwright => json::Format::Playwright,
             Format::Ctrf => json::Format::Ctrf,
             Format::Cucumber => json::Format::Cucumber,
+            Format::Allure => json::Format::Allure,
             _ => return None,
         })
     }
@@ -158,6 +162,7 @@ impl Format {
             json::Format::Playwright => Format::Playwright,
             json::Format::Ctrf => Format::Ctrf,
             json::Format::Cucumber => Format::Cucumber,
+            json::Format::Allure => Format::Allure,
         }
     }
 
@@ -339,6 +344,16 @@ fn parse_input(
     out: &mut cli::LineOut,
     counts: &mut Counts,
 ) -> Result<()> {
+    if let Some(dir) = input.path.as_deref().filter(|p| p.is_dir()) {
+        let mut report = Report {
+            name: Arc::from(input.name.as_str()),
+            dir: Some(dir),
+            out,
+            counts,
+            shared: Default::default(),
+        };
+        return allure::parse_dir(dir, &mut report);
+    }
     parse_stream(input, input.open_raw()?, args, out, counts)
 }
 
@@ -391,7 +406,7 @@ fn unsupported(name: &str, sniffed: &Sniffed) -> Error {
         Sniffed::Empty => "the file is empty",
         Sniffed::Blank => "the file holds only white space",
         Sniffed::Json => {
-            "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber)"
+            "it is JSON, but none of the JSON formats (go, jest, mocha, dart, rspec, playwright, ctrf, cucumber, allure)"
         }
         Sniffed::Binary => "it looks like binary data",
         _ => "it looks like plain text, not XML, TAP, nor a CSV with name and status columns",
@@ -430,6 +445,9 @@ fn parse_stream(
     };
     let delimiter = (format == Format::Csv).then(|| head_delimiter(&head));
     let reader = Cursor::new(head).chain(raw);
+    if format == Format::Allure {
+        return allure::parse_file(reader, &mut report);
+    }
     if let Some(f) = format.json() {
         return json::parse(f, reader, &mut report, args.max_field_bytes);
     }

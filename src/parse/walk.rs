@@ -28,6 +28,7 @@ pub(crate) fn expand(paths: &[PathBuf], keep_going: bool) -> Result<Found> {
     let mut w = Walker {
         keep_going,
         seen: HashMap::new(),
+        allure: std::collections::HashSet::new(),
         found: Found {
             inputs: Vec::new(),
             walked: Vec::new(),
@@ -57,6 +58,8 @@ struct Walker {
     keep_going: bool,
     /// Each file read so far, by identity: the name it was read under.
     seen: HashMap<(u64, u64), String>,
+    /// The Allure results directories found: each is one input.
+    allure: std::collections::HashSet<PathBuf>,
     found: Found,
 }
 
@@ -82,6 +85,15 @@ impl Walker {
                 }
             };
             if entry.file_type().is_dir() || !is_report_name(entry.path()) {
+                continue;
+            }
+            // An allure-results directory is one report: its files are read together.
+            if is_allure_file(entry.path()) {
+                let parent = entry.path().parent().unwrap_or(dir).to_path_buf();
+                if self.allure.insert(parent.clone()) {
+                    self.found.inputs.push(Input::new(&parent));
+                    self.found.walked.push(true);
+                }
                 continue;
             }
             // Follows a symlink to what it points at.
@@ -117,6 +129,13 @@ impl Walker {
         self.found.inputs.push(Input::new(path));
         self.found.walked.push(walked);
     }
+}
+
+/// Whether a file is one of an Allure results directory: `*-result.json`, `*-container.json`.
+fn is_allure_file(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("-result.json") || n.ends_with("-container.json"))
 }
 
 /// Whether a file name is one a directory search picks up: `*.xml`, `*.trx`, `*.csv`, `*.json`,

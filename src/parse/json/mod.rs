@@ -44,6 +44,8 @@ pub(crate) enum Format {
     Playwright,
     Ctrf,
     Cucumber,
+    /// One Allure result (read by `parse::allure`).
+    Allure,
 }
 
 /// The JSON format the head of an input shows, if any.
@@ -89,6 +91,23 @@ pub(crate) fn detect(head: &[u8]) -> Option<Format> {
         Some(Format::Ctrf)
     } else if has("config") && (has("suites") || text.contains("\"projects\"")) {
         Some(Format::Playwright)
+    } else if has("name")
+        && !has("format")
+        && !has("report")
+        && [
+            "uuid",
+            "historyId",
+            "parameters",
+            "fullName",
+            "statusDetails",
+            "stage",
+            "steps",
+            "labels",
+        ]
+        .iter()
+        .any(|k| has(k))
+    {
+        Some(Format::Allure)
     } else {
         None
     }
@@ -150,5 +169,7 @@ pub(super) fn parse(
         Format::Playwright => playwright::parse(reader, report, &ctx),
         Format::Ctrf => ctrf::parse(reader, report, &ctx),
         Format::Cucumber => cucumber::parse(reader, report, &ctx),
+        // Read by `parse::allure` before it comes here.
+        Format::Allure => Ok(()),
     }
 }

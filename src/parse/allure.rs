@@ -1,0 +1,411 @@
+//! Allure results: an `allure-results` directory (`*-result.json`, `*-container.json`), read
+//! file by file, or one result file. One result per `historyId`: reruns collapse, the latest
+//! `stop` wins and the earlier failed attempts are kept as reruns (a result without a
+//! `historyId` stands alone). passed; failed; broken → error; skipped → skipped; anything else
+//! (unknown, none) → a result with status `warning`. Steps, nested, are flattened in order with
+//! their depth shown (`› ` per level) → `steps`; labels → properties (`ALLURE_ID`/`AS_ID` as
+//! `allure.id`, a `tms` link as `tms`: spira-map reads both as test case IDs); attachments (files
+//! beside the results) → attachments; failed fixtures of the containers join the details.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::report::Report;
+use super::values::resolve_attachment;
+use crate::error::{Error, Result};
+use crate::record::{Property, Rerun, Status, Step, TestResult};
+
+/// The format's name in result lines.
+pub(crate) const FORMAT: &str = "allure";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AllureResult {
+    history_id: Option<String>,
+    name: Option<String>,
+    full_name: Option<String>,
+    /// The containers name their results by it.
+    uuid: Option<String>,
+    status: Option<serde_json::Value>,
+    status_details: Option<Details>,
+    start: Option<f64>,
+    stop: Option<f64>,
+    #[serde(default)]
+    steps: Vec<AllureStep>,
+    #[serde(default)]
+    labels: Vec<Pair>,
+    #[serde(default)]
+    links: Vec<Link>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+#[derive(Deserialize, Default)]
+struct Details {
+    message: Option<String>,
+    trace: Option<String>,
+    flaky: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AllureStep {
+    name: Option<String>,
+    status: Option<serde_json::Value>,
+    status_details: Option<Details>,
+    start: Option<f64>,
+    stop: Option<f64>,
+    #[serde(default)]
+    steps: Vec<AllureStep>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+#[derive(Deserialize, Default)]
+struct Pair {
+    name: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Link {
+    name: Option<String>,
+    url: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Attachment {
+    source: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Container {
+    #[serde(default)]
+    children: Vec<String>,
+    #[serde(default)]
+    befores: Vec<AllureStep>,
+    #[serde(default)]
+    afters: Vec<AllureStep>,
+}
+
+/// An Allure status word, lower-cased ("unknown" when there is none) and its status.
+fn status_of(v: Option<&serde_json::Value>) -> (String, Status) {
+    let word = v
+        .and_then(serde_json::Value::as_str)
+        .map_or("unknown".to_string(), str::to_ascii_lowercase);
+    let status = match word.as_str() {
+        "passed" => Status::Passed,
+        "failed" => Status::Failed,
+        "broken" => Status::Error,
+        "skipped" => Status::Skipped,
+        _ => Status::Warning,
+    };
+    (word, status)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, name: &str) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read '{}': {}",
+            path.display(),
+            crate::cli::io_reason(&e)
+        ))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let msg = e.to_string();
+        let reason = msg
+            .rsplit_once(" at line ")
+            .map_or(msg.as_str(), |(r, _)| r);
+        Error::Data(format!(
+            "{name}:{}: not a valid Allure {}: {reason}",
+            e.line(),
+            if name.ends_with("-container.json") {
+                "container"
+            } else {
+                "result"
+            }
+        ))
+    })
+}
+
+/// Reads one Allure result file (named on the command line).
+pub(crate) fn parse_file(reader: impl std::io::Read, report: &mut Report<'_>) -> Result<()> {
+    let mut bytes = Vec::new();
+    let mut reader = reader;
+    reader.read_to_end(&mut bytes).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read '{}': {}",
+            report.name,
+            crate::cli::io_reason(&e)
+        ))
+    })?;
+    let a: AllureResult = serde_json::from_slice(&bytes).map_err(|e| {
+        let msg = e.to_string();
+        let reason = msg
+            .rsplit_once(" at line ")
+            .map_or(msg.as_str(), |(r, _)| r);
+        Error::Data(format!(
+            "{}:{}: not a valid Allure result: {reason}",
+            report.name,
+            e.line()
+        ))
+    })?;
+    let dir = report.dir;
+    let r = result(a, &[], dir, report);
+    report.emit(&r)
+}
+
+/// Reads an allure-results directory: its containers, then its results, one file at a time.
+pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>) -> Result<()> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot read '{}': {}",
+                dir.display(),
+                crate::cli::io_reason(&e)
+            ))
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let named = |suffix: &str| {
+        files
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(suffix))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // Failed fixtures, by the results they belong to.
+    let mut fixtures: HashMap<String, Vec<String>> = HashMap::new();
+    for p in named("-container.json") {
+        let c: Container = read_json(&p, &p.display().to_string())?;
+        let failed = failed_fixtures(&c);
+        if failed.is_empty() {
+            continue;
+        }
+        for child in &c.children {
+            fixtures
+                .entry(child.clone())
+                .or_default()
+                .extend(failed.iter().cloned());
+        }
+    }
+    // Attempts by historyId, in the order first seen.
+    let mut by_history: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<(f64, TestResult)>> = Vec::new();
+    for p in named("-result.json") {
+        let a: AllureResult = read_json(&p, &p.display().to_string())?;
+        let stop = a.stop.or(a.start).unwrap_or(0.0);
+        let key = a.history_id.clone();
+        let notes = a
+            .uuid
+            .as_ref()
+            .and_then(|u| fixtures.get(u))
+            .cloned()
+            .unwrap_or_default();
+        let r = result(a, &notes, Some(dir), report);
+        match key {
+            Some(k) => match by_history.get(&k) {
+                Some(&i) => groups[i].push((stop, r)),
+                None => {
+                    by_history.insert(k, groups.len());
+                    groups.push(vec![(stop, r)]);
+                }
+            },
+            None => groups.push(vec![(stop, r)]),
+        }
+    }
+    let mut out: Vec<TestResult> = groups.into_iter().map(collapse).collect();
+    out.sort_by(|a, b| {
+        (a.start.as_deref(), a.name.as_deref()).cmp(&(b.start.as_deref(), b.name.as_deref()))
+    });
+    for r in &out {
+        report.emit(r)?;
+    }
+    Ok(())
+}
+
+/// One result of the attempts of a test: the latest wins; the earlier ones that failed are
+/// its reruns, and a pass after them is flaky.
+fn collapse(mut attempts: Vec<(f64, TestResult)>) -> TestResult {
+    attempts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let Some((_, mut last)) = attempts.pop() else {
+        return TestResult::new(FORMAT, &Arc::from(""));
+    };
+    let earlier: Vec<Rerun> = attempts
+        .into_iter()
+        .filter(|(_, r)| matches!(r.status, Status::Failed | Status::Error))
+        .map(|(_, r)| Rerun {
+            kind: if last.status == Status::Passed {
+                "flakyFailure"
+            } else {
+                "rerunFailure"
+            }
+            .into(),
+            status: Some(r.status),
+            message: r.message,
+            failure_type: None,
+            details: r.details,
+            stdout: None,
+            stderr: None,
+            duration: r.duration,
+        })
+        .collect();
+    if !earlier.is_empty() && last.status == Status::Passed {
+        last.flaky = true;
+    }
+    last.reruns = earlier;
+    last
+}
+
+/// The fixtures of a container that did not pass, as lines for the details.
+fn failed_fixtures(c: &Container) -> Vec<String> {
+    let each = |list: &[AllureStep], when: &str| -> Vec<String> {
+        list.iter()
+            .filter_map(|f| {
+                let (word, status) = status_of(f.status.as_ref());
+                if !matches!(status, Status::Failed | Status::Error) {
+                    return None;
+                }
+                let d = f.status_details.as_ref();
+                let msg = d.and_then(|d| d.message.as_deref()).unwrap_or("");
+                let trace = d.and_then(|d| d.trace.as_deref()).unwrap_or("");
+                Some(
+                    format!(
+                        "{when} fixture \"{}\" {word}: {msg}\n{trace}",
+                        f.name.as_deref().unwrap_or("")
+                    )
+                    .trim_end()
+                    .to_string(),
+                )
+            })
+            .collect()
+    };
+    let mut out = each(&c.befores, "Before");
+    out.extend(each(&c.afters, "After"));
+    out
+}
+
+/// A result of one Allure result file; `notes` are the failed fixtures of its containers.
+fn result(
+    a: AllureResult,
+    notes: &[String],
+    dir: Option<&Path>,
+    report: &Report<'_>,
+) -> TestResult {
+    let label = |n: &str| {
+        a.labels
+            .iter()
+            .find(|l| l.name.as_deref() == Some(n))
+            .and_then(|l| l.value.clone())
+    };
+    let mut suites: Vec<String> = ["parentSuite", "suite", "subSuite"]
+        .iter()
+        .filter_map(|n| label(n))
+        .collect();
+    if suites.is_empty() {
+        suites.extend(label("package"));
+    }
+    let mut r = TestResult::in_suites(FORMAT, &report.name, Arc::from(suites), Arc::from([]), None);
+    r.classname = label("testClass").or_else(|| label("class"));
+    r.name = a.name.clone().or_else(|| a.full_name.clone());
+    let (word, status) = status_of(a.status.as_ref());
+    r.status = status;
+    r.outcome = Some(word);
+    r.start = a.start.map(|ms| crate::date::format_iso(ms as i64));
+    r.duration = a
+        .start
+        .zip(a.stop)
+        .map(|(s, e)| ((e - s) / 1000.0).max(0.0));
+    let details = a.status_details.unwrap_or_default();
+    r.message = details
+        .message
+        .as_deref()
+        .and_then(|m| m.lines().find(|l| !l.trim().is_empty()))
+        .map(|l| l.trim().to_string());
+    let mut text: Vec<String> = details
+        .message
+        .iter()
+        .chain(details.trace.iter())
+        .cloned()
+        .collect();
+    text.extend(notes.iter().cloned());
+    r.details = Some(text.join("\n")).filter(|t| !t.trim().is_empty());
+    r.flaky = status == Status::Passed
+        && details.flaky.as_ref().and_then(serde_json::Value::as_bool) == Some(true);
+    r.properties = properties(&a.labels, &a.links);
+    if let Some(h) = &a.history_id {
+        r.extra.insert("historyId".into(), h.clone());
+    }
+    flatten(&a.steps, 0, &mut r.steps);
+    let mut sources: Vec<&str> = a
+        .attachments
+        .iter()
+        .filter_map(|x| x.source.as_deref())
+        .collect();
+    step_attachments(&a.steps, &mut sources);
+    r.attachments = sources
+        .into_iter()
+        .filter_map(|s| resolve_attachment(s, dir))
+        .collect();
+    r
+}
+
+/// Labels as properties; Allure's ID labels as `allure.id`, a `tms` link as `tms`, an `issue`
+/// link as `issue`.
+fn properties(labels: &[Pair], links: &[Link]) -> Vec<Property> {
+    let mut out: Vec<Property> = labels
+        .iter()
+        .filter_map(|l| {
+            let name = l.name.as_deref()?;
+            let name = match name {
+                "ALLURE_ID" | "AS_ID" | "allure.id" => "allure.id",
+                n => n,
+            };
+            Some(Property {
+                name: name.to_string(),
+                value: l.value.clone()?,
+            })
+        })
+        .collect();
+    for l in links {
+        let kind = l.kind.as_deref().unwrap_or("link");
+        if let Some(v) = l.name.clone().or_else(|| l.url.clone()) {
+            out.push(Property {
+                name: kind.to_string(),
+                value: v,
+            });
+        }
+    }
+    out
+}
+
+/// Steps in order, each nested one after its parent, `› ` per level before its name.
+fn flatten(steps: &[AllureStep], depth: usize, out: &mut Vec<Step>) {
+    for s in steps {
+        let (_, status) = status_of(s.status.as_ref());
+        let d = s.status_details.as_ref();
+        out.push(Step {
+            name: format!("{}{}", "› ".repeat(depth), s.name.as_deref().unwrap_or("")),
+            status,
+            duration: s
+                .start
+                .zip(s.stop)
+                .map(|(a, b)| ((b - a) / 1000.0).max(0.0)),
+            message: d.and_then(|d| d.message.clone()),
+        });
+        flatten(&s.steps, depth + 1, out);
+    }
+}
+
+fn step_attachments<'a>(steps: &'a [AllureStep], out: &mut Vec<&'a str>) {
+    for s in steps {
+        out.extend(s.attachments.iter().filter_map(|x| x.source.as_deref()));
+        step_attachments(&s.steps, out);
+    }
+}
