@@ -306,6 +306,15 @@ if not os.path.exists(jest200):
     subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), "jest", "200", jest200], check=True)
 wall, rss = measure([parse, jest200], 1)
 print(f"Jest, {os.path.getsize(jest200) / 1e6:.0f} MB: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB")
+# Streaming memory of the step-carrying formats (issue 22): a 200 MB Cucumber JSON report (read
+# one feature at a time) and a 200 MB TAP stream (read line by line).
+for fmt, ext in [("cucumber", "json"), ("tap", "tap")]:
+    path = os.path.join(tmp, f"{fmt}-200mb.{ext}")
+    if not os.path.exists(path):
+        subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), fmt, "200", path], check=True)
+    n = sum(1 for _ in subprocess.run([parse, path], capture_output=True, check=True).stdout.splitlines())
+    wall, rss = measure([parse, path], 1)
+    print(f"{fmt}, {os.path.getsize(path) / 1e6:.0f} MB, {n:,} results: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB")
 
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)

@@ -2,7 +2,8 @@
 """Generates a JSON test report of about SIZE megabytes in FORMAT, for make bench.
 
 usage: gen_json.py FORMAT SIZE_MB OUT
-FORMAT: go, jest, mocha, dart, rspec, playwright, ctrf. One test in ten fails with a message
+FORMAT: go, jest, mocha, dart, rspec, playwright, ctrf, cucumber, tap (TAP 14 text with
+subtests and YAML diagnostics). One test in ten fails with a message
 and a stack trace of a few lines; one in twenty is skipped. Written streaming, so a 200 MB
 report needs no more memory than a small one.
 """
@@ -120,6 +121,52 @@ def ctrf_test(i):
     return t
 
 
+def cucumber_feature(i):
+    """A feature of 20 scenarios, each with a background step and three steps."""
+    elements = []
+    for j in range(20):
+        n = i * 20 + j
+        s = status(n)
+        elements.append({"keyword": "Background", "type": "background", "name": "", "line": 3,
+                         "steps": [{"keyword": "Given ", "name": "the app is up", "line": 4,
+                                    "result": {"status": "passed", "duration": 1200000}}]})
+        steps = [{"keyword": "Given ", "name": f"user {n}", "line": 6, "result": {"status": "passed", "duration": 900000}},
+                 {"keyword": "When ", "name": "they log in", "line": 7,
+                  "result": {"status": "failed" if s == "failed" else "skipped" if s == "skipped" else "passed",
+                             "duration": 3000000,
+                             **({"error_message": "expected 200 but was 500\n" + TRACE} if s == "failed" else {})}},
+                 {"keyword": "Then ", "name": "they see the dashboard", "line": 8,
+                  "result": {"status": "skipped" if s != "passed" else "passed", "duration": 400000}}]
+        elements.append({"id": f"f{i};s{n}", "keyword": "Scenario", "type": "scenario", "name": f"scenario {n}",
+                         "line": 5, "tags": [{"name": f"@TC:{n % 2000 + 1}", "line": 4}], "steps": steps})
+    return {"uri": f"features/f{i}.feature", "id": f"f{i}", "keyword": "Feature", "name": f"Feature {i}",
+            "line": 1, "tags": [{"name": "@web", "line": 1}], "elements": elements}
+
+
+def tap(f):
+    """node:test style: a subtest of ten points per group, YAML on the failures."""
+    f.write("TAP version 14\n")
+    g = 0
+    while f.tell() < limit:
+        g += 1
+        f.write(f"# Subtest: group {g}\n")
+        for j in range(10):
+            n = g * 10 + j
+            s = status(n)
+            f.write(f"    # Subtest: test {n}\n")
+            if s == "failed":
+                f.write(f"    not ok {j + 1} - test {n}\n      ---\n      duration_ms: 1.5\n"
+                        f"      error: 'expected 3 to equal 4'\n      stack: |-\n")
+                f.write("".join(f"        {line.strip()}\n" for line in TRACE.splitlines()))
+                f.write("      ...\n")
+            elif s == "skipped":
+                f.write(f"    ok {j + 1} - test {n} # SKIP not here\n")
+            else:
+                f.write(f"    ok {j + 1} - test {n}\n      ---\n      duration_ms: 0.5\n      ...\n")
+        f.write(f"    1..10\nok {g} - group {g}\n  ---\n  duration_ms: 9\n  ...\n")
+    f.write(f"1..{g}\n")
+
+
 with open(out, "w") as f:
     if fmt == "go":
         go(f)
@@ -141,5 +188,9 @@ with open(out, "w") as f:
     elif fmt == "ctrf":
         array_doc(f, '{"reportFormat":"CTRF","specVersion":"1.0.0","results":{"tool":{"name":"gen"},"tests":[\n',
                   "results.tests", ctrf_test, "]}}\n")
+    elif fmt == "cucumber":
+        array_doc(f, "[\n", "", cucumber_feature, "]\n")
+    elif fmt == "tap":
+        tap(f)
     else:
         sys.exit(f"unknown format {fmt}")
