@@ -662,6 +662,10 @@ fn tags_and_allure_ids_map_after_properties_and_before_the_name() {
     r.expect_code(0);
     assert_eq!(ids(&r), [123, 5, 7, 31, 32], "{r}");
     assert!(r.stderr.contains("no test case for \"pkg.Class.n\""), "{r}");
+    assert!(
+        r.stderr.contains("6 results: 5 mapped (3 by property, 1 by tag, 1 by name token, 0 by map file, 0 by default), 1 unmapped"),
+        "{r}"
+    );
 }
 
 #[test]

@@ -32,7 +32,7 @@ use trace::{stack_trace_json, stack_trace_text};
 struct Tally {
     results: u64,
     runs: u64,
-    by_source: [u64; 4],
+    by_source: [u64; 5],
     unmapped: u64,
     aggregated_members: u64,
 }
@@ -249,9 +249,15 @@ impl Mapper {
     }
 
     fn summary(&self, t: &Tally, distinct: usize) {
-        let [p, tok, m, d] = t.by_source;
+        let [p, tag, tok, m, d] = t.by_source;
+        // Tags are counted when there are any: most reports have none.
+        let tags = if tag > 0 {
+            format!("{tag} by tag, ")
+        } else {
+            String::new()
+        };
         let mut s = format!(
-            "{} results: {} mapped ({p} by property, {tok} by name token, {m} by map file, {d} by default), {} unmapped",
+            "{} results: {} mapped ({p} by property, {tags}{tok} by name token, {m} by map file, {d} by default), {} unmapped",
             t.results,
             t.results - t.unmapped,
             t.unmapped

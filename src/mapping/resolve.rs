@@ -10,6 +10,9 @@ use crate::record::test_case_id;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Source {
     Property,
+    /// An ID token in a tag (a `tag` property).
+    Tag,
+    /// An ID token in the name or classname.
     Token,
     Map,
     Default,
@@ -73,7 +76,7 @@ impl Resolver {
             self.tokens(tag, &mut |id| push(&mut ids, id));
         }
         if !ids.is_empty() {
-            return (ids.into_iter().map(|i| (i, None)).collect(), Source::Token);
+            return (ids.into_iter().map(|i| (i, None)).collect(), Source::Tag);
         }
         for text in [r.name, r.classname].into_iter().flatten() {
             self.tokens(text, &mut |id| push(&mut ids, id));
