@@ -134,7 +134,11 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, name: &str) -> Result<T>
 }
 
 /// Reads one Allure result file (named on the command line).
-pub(crate) fn parse_file(reader: impl std::io::Read, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse_file(
+    reader: impl std::io::Read,
+    report: &mut Report<'_>,
+    max: usize,
+) -> Result<()> {
     let mut bytes = Vec::new();
     let mut reader = reader;
     reader.read_to_end(&mut bytes).map_err(|e| {
@@ -156,12 +160,12 @@ pub(crate) fn parse_file(reader: impl std::io::Read, report: &mut Report<'_>) ->
         ))
     })?;
     let dir = report.dir;
-    let r = result(a, &[], dir, report);
+    let r = result(a, &[], dir, max, report);
     report.emit(&r)
 }
 
 /// Reads an allure-results directory: its containers, then its results, one file at a time.
-pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>) -> Result<()> {
+pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Result<()> {
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| {
             Error::Usage(format!(
@@ -208,7 +212,7 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>) -> Result<()> {
             .and_then(|u| fixtures.get(u))
             .cloned()
             .unwrap_or_default();
-        let r = result(a, &notes, Some(dir), report);
+        let r = result(a, &notes, Some(dir), max, report);
         match key {
             Some(k) => match by_history.get(&k) {
                 Some(&i) => groups[i].push((stop, r)),
@@ -296,6 +300,7 @@ fn result(
     a: AllureResult,
     notes: &[String],
     dir: Option<&Path>,
+    max: usize,
     report: &Report<'_>,
 ) -> TestResult {
     let label = |n: &str| {
@@ -326,8 +331,7 @@ fn result(
     r.message = details
         .message
         .as_deref()
-        .and_then(|m| m.lines().find(|l| !l.trim().is_empty()))
-        .map(|l| l.trim().to_string());
+        .and_then(|m| super::json::cap_first_line(m, max));
     let mut text: Vec<String> = details
         .message
         .iter()
@@ -335,7 +339,7 @@ fn result(
         .cloned()
         .collect();
     text.extend(notes.iter().cloned());
-    r.details = Some(text.join("\n")).filter(|t| !t.trim().is_empty());
+    r.details = super::json::cap_text(text.join("\n").trim_end(), max);
     r.flaky = status == Status::Passed
         && details.flaky.as_ref().and_then(serde_json::Value::as_bool) == Some(true);
     r.properties = properties(&a.labels, &a.links);
@@ -343,6 +347,12 @@ fn result(
         r.extra.insert("historyId".into(), h.clone());
     }
     flatten(&a.steps, 0, &mut r.steps);
+    for s in &mut r.steps {
+        s.message = s
+            .message
+            .take()
+            .and_then(|m| super::json::cap_text(&m, max));
+    }
     let mut sources: Vec<&str> = a
         .attachments
         .iter()

@@ -352,7 +352,7 @@ fn parse_input(
             counts,
             shared: Default::default(),
         };
-        return allure::parse_dir(dir, &mut report);
+        return allure::parse_dir(dir, &mut report, args.max_field_bytes);
     }
     parse_stream(input, input.open_raw()?, args, out, counts)
 }
@@ -446,7 +446,7 @@ fn parse_stream(
     let delimiter = (format == Format::Csv).then(|| head_delimiter(&head));
     let reader = Cursor::new(head).chain(raw);
     if format == Format::Allure {
-        return allure::parse_file(reader, &mut report);
+        return allure::parse_file(reader, &mut report, args.max_field_bytes);
     }
     if let Some(f) = format.json() {
         return json::parse(f, reader, &mut report, args.max_field_bytes);

@@ -347,11 +347,7 @@ impl Tap<'_, '_> {
     /// The YAML block of the pending point: message, details, duration.
     fn diagnostics(&mut self, block: &str) {
         let message = yaml_value(block, "message").or_else(|| yaml_value(block, "error"));
-        let message = message.and_then(|m| {
-            m.lines()
-                .find(|l| !l.trim().is_empty())
-                .and_then(|l| self.text(l.trim()))
-        });
+        let message = message.and_then(|m| crate::parse::json::cap_first_line(&m, self.max_field));
         let duration = yaml_value(block, "duration_ms").and_then(|d| d.parse::<f64>().ok());
         let details = self.text(block.trim_end());
         if let Some(r) = self.pending.as_mut() {

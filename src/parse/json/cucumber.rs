@@ -280,10 +280,7 @@ fn scenario(r: &mut TestResult, items: &[Item], ctx: &Ctx) {
     r.status = status;
     r.outcome = Some(word);
     if let Some(m) = deciding.and_then(|i| i.message.as_deref()) {
-        r.message = m
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .and_then(|l| ctx.text(l.trim()));
+        r.message = ctx.first_line(m);
         r.details = ctx.text(m);
     }
     r.duration = Some(items.iter().map(|i| i.nanos.max(0.0)).sum::<f64>() / 1e9);

@@ -223,11 +223,7 @@ fn done(st: &State, t: Test, v: &Event<'_>, report: &mut Report<'_>, ctx: &Ctx) 
     if let (Some(a), Some(b)) = (t.start_ms, v.time) {
         r.duration = Some(((b - a) / 1000.0).max(0.0));
     }
-    r.message = t
-        .first_error
-        .as_deref()
-        .and_then(|e| e.lines().find(|l| !l.trim().is_empty()))
-        .and_then(|m| ctx.text(m));
+    r.message = t.first_error.as_deref().and_then(|e| ctx.first_line(e));
     r.details = ctx.text(t.errors.join("\n"));
     r.stdout = ctx.text(t.printed);
     emit(report, &r)

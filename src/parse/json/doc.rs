@@ -12,6 +12,14 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The first line of `s` that is not blank, trimmed and cut at the cap: a result's message
+    /// from its error text.
+    pub(crate) fn first_line(&self, s: &str) -> Option<String> {
+        s.lines()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| self.text(l.trim()))
+    }
+
     /// A text field, cut at the cap (on a character boundary) with a visible marker; `None`
     /// when empty.
     pub(crate) fn text(&self, s: impl Into<String>) -> Option<String> {

@@ -152,10 +152,7 @@ fn failed_to_run(
     } else {
         message.to_string()
     };
-    r.message = details
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|m| ctx.text(m.trim()));
+    r.message = ctx.first_line(&details);
     r.details = ctx.text(details);
     emit(report, &r)
 }
@@ -202,10 +199,7 @@ fn assertion(
     let failures: Vec<&str> = t.failure_messages.iter().flatten().map(|m| &**m).collect();
     if !failures.is_empty() {
         let details = failures.join("\n");
-        r.message = details
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .and_then(|m| ctx.text(m.trim()));
+        r.message = ctx.first_line(&details);
         r.details = ctx.text(details);
     }
     emit(report, &r)

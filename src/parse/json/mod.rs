@@ -33,6 +33,11 @@ pub(super) fn cap_text(s: &str, max: usize) -> Option<String> {
     Ctx { max_field: max }.text(s)
 }
 
+/// The first line of `s` that is not blank, trimmed and cut at `max` (see [`Ctx::first_line`]).
+pub(super) fn cap_first_line(s: &str, max: usize) -> Option<String> {
+    Ctx { max_field: max }.first_line(s)
+}
+
 /// The JSON report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Format {

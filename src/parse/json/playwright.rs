@@ -37,10 +37,7 @@ pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &C
         e.name = Some("global errors".into());
         e.status = Status::Error;
         e.outcome = Some("errors".into());
-        e.message = p.errors[0]
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .and_then(|l| p.ctx.text(l.trim()));
+        e.message = p.errors.first().and_then(|m| p.ctx.first_line(m));
         e.details = p.ctx.text(p.errors.join("\n\n"));
         emit(&mut *p.report, &e)?;
     }

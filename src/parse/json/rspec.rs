@@ -104,10 +104,7 @@ impl Doc for Rspec<'_, '_> {
             r.message = self.ctx.text(&*m);
         } else if let Some(ex) = x.exception {
             let m = ex.message.unwrap_or_default();
-            r.message = m
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .and_then(|l| self.ctx.text(l.trim()));
+            r.message = self.ctx.first_line(&m);
             let trace: Vec<&str> = ex.backtrace.iter().flatten().map(|l| &**l).collect();
             r.details = self.ctx.text(format!("{}\n{}", &*m, trace.join("\n")));
             r.failure_type = ex.class.map(|t| t.0.into_owned());
