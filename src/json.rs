@@ -43,6 +43,16 @@ pub(crate) fn array<'a>(items: impl Iterator<Item = &'a str>) -> String {
     out
 }
 
+/// serde_json's message for `e` without its " at line L column C": the callers name the place
+/// in their own terms (a file and line, a field).
+pub(crate) fn reason(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rsplit_once(" at line ") {
+        Some((r, _)) => r.to_string(),
+        None => msg,
+    }
+}
+
 /// Appends `s` escaped for the inside of a JSON string literal, without the quotes.
 pub(crate) fn escape(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";

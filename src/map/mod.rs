@@ -190,8 +190,7 @@ impl Mapper {
         }
         // A text field decoded on its own: its line and column say nothing useful.
         let bad = |e: serde_json::Error| {
-            let e = e.to_string();
-            let reason = e.rsplit_once(" at line ").map_or(e.as_str(), |(r, _)| r);
+            let reason = crate::json::reason(&e);
             Error::Data(format!("{at}: not a result line: a text field: {reason}"))
         };
         // Written straight as JSON unless it must be escaped as HTML or merged.

@@ -108,29 +108,42 @@ fn status_of(v: Option<&serde_json::Value>) -> (String, Status) {
     (word, status)
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, name: &str) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|e| {
+/// The JSON of an Allure file, read whole (they are small); `name` names it in errors.
+fn read_json<T: for<'de> Deserialize<'de>>(
+    mut reader: impl std::io::Read,
+    name: &str,
+) -> Result<T> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(|e| {
         Error::Usage(format!(
-            "cannot read '{}': {}",
-            path.display(),
+            "cannot read '{name}': {}",
             crate::cli::io_reason(&e)
         ))
     })?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        let msg = e.to_string();
-        let reason = msg
-            .rsplit_once(" at line ")
-            .map_or(msg.as_str(), |(r, _)| r);
+        let kind = if name.ends_with("-container.json") {
+            "container"
+        } else {
+            "result"
+        };
+        let reason = crate::json::reason(&e);
         Error::Data(format!(
-            "{name}:{}: not a valid Allure {}: {reason}",
-            e.line(),
-            if name.ends_with("-container.json") {
-                "container"
-            } else {
-                "result"
-            }
+            "{name}:{}: not a valid Allure {kind}: {reason}",
+            e.line()
         ))
     })
+}
+
+/// An Allure file of a results directory.
+fn read_file<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read '{name}': {}",
+            crate::cli::io_reason(&e)
+        ))
+    })?;
+    read_json(file, &name)
 }
 
 /// Reads one Allure result file (named on the command line).
@@ -139,26 +152,7 @@ pub(crate) fn parse_file(
     report: &mut Report<'_>,
     max: usize,
 ) -> Result<()> {
-    let mut bytes = Vec::new();
-    let mut reader = reader;
-    reader.read_to_end(&mut bytes).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read '{}': {}",
-            report.name,
-            crate::cli::io_reason(&e)
-        ))
-    })?;
-    let a: AllureResult = serde_json::from_slice(&bytes).map_err(|e| {
-        let msg = e.to_string();
-        let reason = msg
-            .rsplit_once(" at line ")
-            .map_or(msg.as_str(), |(r, _)| r);
-        Error::Data(format!(
-            "{}:{}: not a valid Allure result: {reason}",
-            report.name,
-            e.line()
-        ))
-    })?;
+    let a: AllureResult = read_json(reader, &report.name)?;
     let dir = report.dir;
     let r = result(a, &[], dir, max, report);
     report.emit(&r)
@@ -187,7 +181,7 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
     // Failed fixtures, by the results they belong to.
     let mut fixtures: HashMap<String, Vec<String>> = HashMap::new();
     for p in named("-container.json") {
-        let c: Container = read_json(&p, &p.display().to_string())?;
+        let c: Container = read_file(&p)?;
         let failed = failed_fixtures(&c);
         if failed.is_empty() {
             continue;
@@ -203,7 +197,7 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
     let mut by_history: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<Vec<(f64, TestResult)>> = Vec::new();
     for p in named("-result.json") {
-        let a: AllureResult = read_json(&p, &p.display().to_string())?;
+        let a: AllureResult = read_file(&p)?;
         let stop = a.stop.or(a.start).unwrap_or(0.0);
         let key = a.history_id.clone();
         let notes = a

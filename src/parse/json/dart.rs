@@ -45,11 +45,7 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
             return Ok(());
         }
         let v: Event<'_> = serde_json::from_slice(t).map_err(|e| {
-            let msg = e.to_string();
-            let reason = msg
-                .rsplit_once(" at line ")
-                .map_or(msg.as_str(), |(r, _)| r);
-            let reason = reason.replace("struct Event", "a JSON object");
+            let reason = crate::json::reason(&e).replace("struct Event", "a JSON object");
             Error::Data(format!(
                 "{}:{n}:{}: not a valid dart --reporter json event: {reason}",
                 report.name,

@@ -124,10 +124,7 @@ impl<'a> Raw<'a> {
             }
             place.push_str(&sub);
         }
-        let msg = e.to_string();
-        let reason = msg
-            .rsplit_once(" at line ")
-            .map_or(msg.as_str(), |(r, _)| r);
+        let reason = crate::json::reason(e);
         let place = match place.as_str() {
             "" => String::new(),
             p => format!("in {p}: "),

@@ -105,8 +105,7 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
             }
             // JSON, but not an event: a field of the wrong type.
             Some(Err(e)) if serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok() => {
-                let e = e.to_string();
-                let reason = e.rsplit_once(" at line ").map_or(e.as_str(), |(r, _)| r);
+                let reason = crate::json::reason(&e);
                 return Err(Error::Data(format!(
                     "{}:{n}: not a valid go test -json event: {reason}",
                     report.name
