@@ -54,6 +54,8 @@ struct Tap<'r, 'w> {
     pending: Option<TestResult>,
     /// The YAML block being read, and the indent of its `---`.
     yaml: Option<(usize, String)>,
+    /// The suites of the last result: the points of one subtest share them.
+    last: crate::parse::json::LastSuites,
 }
 
 pub(crate) fn parse(reader: impl Read, report: &mut Report<'_>, max_field: usize) -> Result<()> {
@@ -64,6 +66,7 @@ pub(crate) fn parse(reader: impl Read, report: &mut Report<'_>, max_field: usize
         levels: vec![Level::default()],
         pending: None,
         yaml: None,
+        last: Default::default(),
     };
     let mut bailed = false;
     super::json::each_line(reader, &name, |_, raw| {
@@ -287,21 +290,13 @@ impl Tap<'_, '_> {
         Ok(())
     }
 
-    fn suites(&self, depth: usize) -> Vec<String> {
-        self.levels
-            .iter()
-            .take(depth + 1)
-            .skip(1)
-            .map(|l| l.name.clone().unwrap_or_default())
-            .collect()
-    }
-
-    fn result(&self, depth: usize) -> TestResult {
-        let suites = self.suites(depth);
+    fn result(&mut self, depth: usize) -> TestResult {
+        let names = self.levels.iter().take(depth + 1).skip(1);
+        let suites = self.last.of(names.map(|l| l.name.as_deref().unwrap_or("")));
         let mut r = TestResult::in_suites(
             FORMAT,
             &self.report.name,
-            Arc::from(suites.clone()),
+            suites.clone(),
             Arc::from([]),
             None,
         );

@@ -24,8 +24,8 @@ use std::io::Read;
 
 use crate::error::Result;
 use crate::parse::report::Report;
-pub(super) use doc::each_line;
 use doc::Ctx;
+pub(super) use doc::{each_line, LastSuites};
 
 /// A text field cut at `max` bytes with a visible marker, as the JSON formats cut theirs; `None`
 /// when empty (for the line formats beside them: TAP).
