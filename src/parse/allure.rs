@@ -25,22 +25,16 @@ pub(crate) const FORMAT: &str = "allure";
 #[serde(rename_all = "camelCase")]
 struct AllureResult {
     history_id: Option<String>,
-    name: Option<String>,
     full_name: Option<String>,
     /// The containers name their results by it.
     uuid: Option<String>,
-    status: Option<serde_json::Value>,
-    status_details: Option<Details>,
-    start: Option<f64>,
-    stop: Option<f64>,
-    #[serde(default)]
-    steps: Vec<AllureStep>,
     #[serde(default)]
     labels: Vec<Pair>,
     #[serde(default)]
     links: Vec<Link>,
-    #[serde(default)]
-    attachments: Vec<Attachment>,
+    /// What a result has as a step has: name, status, times, steps, attachments.
+    #[serde(flatten)]
+    body: AllureStep,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,6 +56,15 @@ struct AllureStep {
     steps: Vec<AllureStep>,
     #[serde(default)]
     attachments: Vec<Attachment>,
+}
+
+impl AllureStep {
+    /// Its duration in seconds, from its start and stop in milliseconds.
+    fn seconds(&self) -> Option<f64> {
+        self.start
+            .zip(self.stop)
+            .map(|(a, b)| ((b - a) / 1000.0).max(0.0))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -198,7 +201,7 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
     let mut groups: Vec<Vec<(f64, TestResult)>> = Vec::new();
     for p in named("-result.json") {
         let a: AllureResult = read_file(&p)?;
-        let stop = a.stop.or(a.start).unwrap_or(0.0);
+        let stop = a.body.stop.or(a.body.start).unwrap_or(0.0);
         let key = a.history_id.clone();
         let notes = a
             .uuid
@@ -312,16 +315,14 @@ fn result(
     }
     let mut r = TestResult::in_suites(FORMAT, &report.name, Arc::from(suites), Arc::from([]), None);
     r.classname = label("testClass").or_else(|| label("class"));
-    r.name = a.name.clone().or_else(|| a.full_name.clone());
-    let (word, status) = status_of(a.status.as_ref());
+    let mut body = a.body;
+    r.name = body.name.clone().or_else(|| a.full_name.clone());
+    let (word, status) = status_of(body.status.as_ref());
     r.status = status;
     r.outcome = Some(word);
-    r.start = a.start.map(|ms| crate::date::format_iso(ms as i64));
-    r.duration = a
-        .start
-        .zip(a.stop)
-        .map(|(s, e)| ((e - s) / 1000.0).max(0.0));
-    let details = a.status_details.unwrap_or_default();
+    r.start = body.start.map(|ms| crate::date::format_iso(ms as i64));
+    r.duration = body.seconds();
+    let details = body.status_details.take().unwrap_or_default();
     r.message = details
         .message
         .as_deref()
@@ -340,19 +341,9 @@ fn result(
     if let Some(h) = &a.history_id {
         r.extra.insert("historyId".into(), h.clone());
     }
-    flatten(&a.steps, 0, &mut r.steps);
-    for s in &mut r.steps {
-        s.message = s
-            .message
-            .take()
-            .and_then(|m| super::json::cap_text(&m, max));
-    }
-    let mut sources: Vec<&str> = a
-        .attachments
-        .iter()
-        .filter_map(|x| x.source.as_deref())
-        .collect();
-    step_attachments(&a.steps, &mut sources);
+    flatten(&body.steps, 0, max, &mut r.steps);
+    let mut sources = Vec::new();
+    attachments(std::slice::from_ref(&body), &mut sources);
     r.attachments = sources
         .into_iter()
         .filter_map(|s| resolve_attachment(s, dir))
@@ -390,26 +381,24 @@ fn properties(labels: &[Pair], links: &[Link]) -> Vec<Property> {
 }
 
 /// Steps in order, each nested one after its parent, `› ` per level before its name.
-fn flatten(steps: &[AllureStep], depth: usize, out: &mut Vec<Step>) {
+fn flatten(steps: &[AllureStep], depth: usize, max: usize, out: &mut Vec<Step>) {
     for s in steps {
         let (_, status) = status_of(s.status.as_ref());
-        let d = s.status_details.as_ref();
+        let message = s.status_details.as_ref().and_then(|d| d.message.as_deref());
         out.push(Step {
             name: format!("{}{}", "› ".repeat(depth), s.name.as_deref().unwrap_or("")),
             status,
-            duration: s
-                .start
-                .zip(s.stop)
-                .map(|(a, b)| ((b - a) / 1000.0).max(0.0)),
-            message: d.and_then(|d| d.message.clone()),
+            duration: s.seconds(),
+            message: message.and_then(|m| super::json::cap_text(m, max)),
         });
-        flatten(&s.steps, depth + 1, out);
+        flatten(&s.steps, depth + 1, max, out);
     }
 }
 
-fn step_attachments<'a>(steps: &'a [AllureStep], out: &mut Vec<&'a str>) {
+/// The attachment files of these steps and the steps inside them, in order.
+fn attachments<'a>(steps: &'a [AllureStep], out: &mut Vec<&'a str>) {
     for s in steps {
         out.extend(s.attachments.iter().filter_map(|x| x.source.as_deref()));
-        step_attachments(&s.steps, out);
+        attachments(&s.steps, out);
     }
 }
