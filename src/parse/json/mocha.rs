@@ -5,7 +5,6 @@
 //! compact form (its texts capped; see `spool`), to an unlinked temporary file until the end, and only a
 //! hash of its key stays in memory: memory stays flat however large the report.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::doc::{lenient, Ctx, Doc, LastSuites, Raw, Text, Want};
@@ -32,33 +31,49 @@ struct Test {
     stack: Option<String>,
 }
 
-/// A test's key (full title and file), hashed.
+/// A test's key (full title and file), hashed; its two low bits are left clear for a status
+/// (see [`Keys`]).
 fn key(full_title: &str, file: Option<&str>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (full_title, file).hash(&mut h);
-    h.finish()
+    h.finish() & !3
 }
 
-/// The maps of keys, which are hashes already: hashing them again took a twentieth of the time.
-type Keyed = std::hash::BuildHasherDefault<Unhashed>;
-
+/// Keys in a plain list, sorted when first looked up (and again if more came since): 8 bytes
+/// a test, where hash tables took about 50 with their spare room. Mocha writes `tests`
+/// before the lists, so the tests are sorted once and the statuses once.
 #[derive(Default)]
-struct Unhashed(u64);
+struct Keys {
+    keys: Vec<u64>,
+    sorted: bool,
+}
 
-impl std::hash::Hasher for Unhashed {
-    fn finish(&self) -> u64 {
-        self.0
+impl Keys {
+    fn push(&mut self, k: u64) {
+        self.keys.push(k);
+        self.sorted = false;
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+
+    /// The first key from `k` up (in the order of the numbers), if it is `k` or `k` with a
+    /// status in its low bits.
+    fn find(&mut self, k: u64) -> Option<u64> {
+        if !self.sorted {
+            self.keys.sort_unstable();
+            self.sorted = true;
         }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+        let i = self.keys.partition_point(|x| *x < k);
+        self.keys.get(i).copied().filter(|x| x & !3 == k)
     }
 }
+
+/// The statuses the lists give, in a key's low bits: a test in several lists (two tests of the
+/// same full title in one file) takes the first of failed, skipped, passed.
+const LISTED: [(u64, Status); 3] = [
+    (1, Status::Failed),
+    (2, Status::Skipped),
+    (3, Status::Passed),
+];
 
 /// The spool's record of a test (see `Mocha::spool_test` and [`Test::get`]): its key, a byte of
 /// flags (the file as the last record's, a duration), the title, the suite, the file, the
@@ -101,8 +116,9 @@ struct Mocha<'c> {
     /// The tests, in order (see [`Test::put`]).
     spool: Spool,
     last_file: Option<String>,
-    tests: std::collections::HashSet<u64, Keyed>,
-    status: HashMap<u64, Status, Keyed>,
+    tests: Keys,
+    /// Keys of the lists, each with its status in the low bits (see [`LISTED`]).
+    listed: Keys,
     /// Failures that are not tests: the failed hooks, in order.
     hooks: Vec<Test>,
     start: Option<String>,
@@ -113,8 +129,8 @@ pub(super) fn parse(reader: impl std::io::Read, report: &mut Report<'_>, ctx: &C
         ctx,
         spool: Spool::new()?,
         last_file: None,
-        tests: Default::default(),
-        status: HashMap::default(),
+        tests: Keys::default(),
+        listed: Keys::default(),
         hooks: Vec::new(),
         start: None,
     };
@@ -144,7 +160,7 @@ impl Doc for Mocha<'_> {
     fn item(&mut self, raw: &Raw<'_>) -> Result<()> {
         if raw.path == "tests" {
             let k = self.spool_test(raw.read()?)?;
-            self.tests.insert(k);
+            self.tests.push(k);
             return Ok(());
         }
         // The lists repeat the tests: only the key is read, and a failure's whole entry when
@@ -156,8 +172,12 @@ impl Doc for Mocha<'_> {
             "passes" => Status::Passed,
             _ => Status::Failed,
         };
-        self.status.insert(k, status);
-        if status == Status::Failed && !self.tests.contains(&k) {
+        let code = LISTED
+            .iter()
+            .find(|(_, s)| *s == status)
+            .map_or(0, |(c, _)| *c);
+        self.listed.push(k | code);
+        if status == Status::Failed && self.tests.find(k).is_none() {
             let hook = self.test(raw.read()?);
             self.hooks.push(hook);
         }
@@ -253,13 +273,14 @@ impl Mocha<'_> {
         }
     }
 
-    fn write(self, report: &mut Report<'_>) -> Result<()> {
+    fn write(mut self, report: &mut Report<'_>) -> Result<()> {
         let mut records = self.spool.read()?;
         let mut last_file = None;
         let mut last = LastSuites::default();
         while let Some(t) = Test::get(&mut records, &mut last_file)? {
-            let status = match self.status.get(&t.key) {
-                Some(s) => *s,
+            let listed = self.listed.find(t.key).map(|k| k & 3);
+            let status = match LISTED.iter().find(|(c, _)| Some(*c) == listed) {
+                Some((_, s)) => *s,
                 // In no list: by its own error.
                 None if t.message.is_some() => Status::Failed,
                 None if t.duration.is_none() => Status::Skipped,
