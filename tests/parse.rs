@@ -805,3 +805,49 @@ fn an_allure_results_directory_is_one_report() {
     one.expect_code(0);
     assert_eq!(one.json()[0]["format"], "allure", "{one}");
 }
+
+/// Mocha's status lists may come before `tests` (a report written by another tool or edited):
+/// a failure that is no test is still a failed hook; a test in no list is judged by its own
+/// error and duration; two tests of the same full title in one file, in two lists, take the
+/// worse status.
+#[test]
+fn mocha_statuses_come_from_the_lists_in_any_order() {
+    let data = br#"{"stats": {"tests": 5},
+"failures": [
+  {"title": "b", "fullTitle": "S b", "file": "f.js", "err": {"message": "no"}},
+  {"title": "\"before all\" hook", "fullTitle": "S \"before all\" hook", "file": "f.js", "err": {"message": "down"}},
+  {"title": "d", "fullTitle": "S d", "file": "f.js", "err": {"message": "once"}}],
+"passes": [{"title": "a", "fullTitle": "S a", "file": "f.js"}, {"title": "d", "fullTitle": "S d", "file": "f.js"}],
+"tests": [
+  {"title": "a", "fullTitle": "S a", "file": "f.js", "duration": 1, "err": {}},
+  {"title": "b", "fullTitle": "S b", "file": "f.js", "duration": 1, "err": {"message": "no"}},
+  {"title": "c", "fullTitle": "S c", "file": "f.js", "err": {}},
+  {"title": "d", "fullTitle": "S d", "file": "f.js", "duration": 1, "err": {}},
+  {"title": "d", "fullTitle": "S d", "file": "f.js", "duration": 1, "err": {"message": "once"}}],
+"pending": []}"#;
+    let r = run("spira-parse", &["--format", "mocha", "-"], Some(data));
+    r.expect_code(0);
+    let got: Vec<(String, String)> = r
+        .json()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("a", "passed"),
+        ("b", "failed"),
+        ("c", "skipped"),
+        ("d", "failed"),
+        ("d", "failed"),
+        ("\"before all\" hook", "error"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(got, want, "{r}");
+}

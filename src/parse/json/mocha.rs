@@ -2,8 +2,9 @@
 //! per entry of `tests`, its status from the list that holds it (passes → passed, failures →
 //! failed, pending → skipped); plus each failed hook (in `failures`, not in `tests`) as an
 //! error named by its title. The lists come after `tests`, so each test is written, in a
-//! compact form (its texts capped; see `spool`), to an unlinked temporary file until the end, and only a
-//! hash of its key stays in memory: memory stays flat however large the report.
+//! compact form (its texts capped; see `spool`), to an unlinked temporary file until the end,
+//! and only hashes of the keys stay in memory (16 bytes a test). The lists may come first too:
+//! a failure is taken for a hook only if no test has its key at the end.
 
 use std::sync::Arc;
 
@@ -119,7 +120,8 @@ struct Mocha<'c> {
     tests: Keys,
     /// Keys of the lists, each with its status in the low bits (see [`LISTED`]).
     listed: Keys,
-    /// Failures that are not tests: the failed hooks, in order.
+    /// Failures that are no test read so far: the failed hooks, in order (and, when the lists
+    /// come before `tests`, failed tests, dropped at the end).
     hooks: Vec<Test>,
     start: Option<String>,
 }
@@ -288,7 +290,11 @@ impl Mocha<'_> {
             };
             write_one(t, status, self.start.as_deref(), &mut last, report)?;
         }
-        for h in self.hooks {
+        let hooks = std::mem::take(&mut self.hooks);
+        for h in hooks
+            .into_iter()
+            .filter(|h| self.tests.find(h.key).is_none())
+        {
             write_one(h, Status::Error, self.start.as_deref(), &mut last, report)?;
         }
         Ok(())
