@@ -282,36 +282,45 @@ for jobs, wall, st in cases_rows:
 # and memory on a 200 MB Jest report. Goals: 100 MB/s, 3x Python, 16 MB.
 json_rows = []
 here = os.path.dirname(os.path.abspath(__file__))
-for fmt in ["go", "jest", "mocha", "dart", "rspec", "playwright", "ctrf"]:
-    path = os.path.join(tmp, f"{fmt}-100mb.json")
+
+
+def generated(fmt, mb, ext="json"):
+    """A report from gen_json.py, cached under a name that holds a hash of the generator: a
+    changed generator makes new files instead of measuring the old ones."""
+    import hashlib
+    gen = os.path.join(here, "gen_json.py")
+    with open(gen, "rb") as f:
+        tag = hashlib.sha1(f.read()).hexdigest()[:8]
+    path = os.path.join(tmp, f"{fmt}-{mb}mb-{tag}.{ext}")
     if not os.path.exists(path):
-        subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), fmt, "100", path], check=True)
+        subprocess.run([sys.executable, gen, fmt, str(mb), path], check=True)
+    return path
+
+
+for fmt in ["go", "jest", "mocha", "dart", "rspec", "playwright", "ctrf"]:
+    path = generated(fmt, 100)
     mb = os.path.getsize(path) / 1e6
     n = sum(1 for _ in subprocess.run([parse, path], capture_output=True, check=True).stdout.splitlines())
     want = int(subprocess.run([sys.executable, os.path.join(here, "peer_json.py"), fmt, path],
                               capture_output=True, text=True, check=True).stdout)
     if n != want:
         raise SystemExit(f"{fmt}: spira-parse wrote {n} results, the Python walk counted {want}")
-    (ours, ours_rss), (peer, peer_rss) = measure_together(
+    (j_ours, j_rss), (peer, peer_rss) = measure_together(
         [[parse, path], [sys.executable, os.path.join(here, "peer_json.py"), fmt, path]], 3)
-    json_rows.append((fmt, mb, n, ours, ours_rss, peer, peer_rss))
+    json_rows.append((fmt, mb, n, j_ours, j_rss, peer, peer_rss))
 print("\nJSON formats, generated reports of about 100 MB (best of 3, in turn with Python):\n")
 print("| format | MB | results | spira-parse s | MB/s | peak RSS MB | Python json s | peak RSS MB | vs Python |")
 print("|---|---|---|---|---|---|---|---|---|")
-for fmt, mb, n, ours, ours_rss, peer, peer_rss in json_rows:
-    print(f"| {fmt} | {mb:.0f} | {n:,} | {ours:.2f} | {mb / ours:.0f} | {ours_rss / 1024:.1f} | {peer:.2f} | "
-          f"{peer_rss / 1024:.0f} | {peer / ours:.1f}x |")
-jest200 = os.path.join(tmp, "jest-200mb.json")
-if not os.path.exists(jest200):
-    subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), "jest", "200", jest200], check=True)
+for fmt, mb, n, j_ours, j_rss, peer, peer_rss in json_rows:
+    print(f"| {fmt} | {mb:.0f} | {n:,} | {j_ours:.2f} | {mb / j_ours:.0f} | {j_rss / 1024:.1f} | {peer:.2f} | "
+          f"{peer_rss / 1024:.0f} | {peer / j_ours:.1f}x |")
+jest200 = generated("jest", 200)
 wall, rss = measure([parse, jest200], 1)
 print(f"Jest, {os.path.getsize(jest200) / 1e6:.0f} MB: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB")
 # Streaming memory of the step-carrying formats (issue 22): a 200 MB Cucumber JSON report (read
 # one feature at a time) and a 200 MB TAP stream (read line by line).
 for fmt, ext in [("cucumber", "json"), ("tap", "tap")]:
-    path = os.path.join(tmp, f"{fmt}-200mb.{ext}")
-    if not os.path.exists(path):
-        subprocess.run([sys.executable, os.path.join(here, "gen_json.py"), fmt, "200", path], check=True)
+    path = generated(fmt, 200, ext)
     n = sum(1 for _ in subprocess.run([parse, path], capture_output=True, check=True).stdout.splitlines())
     wall, rss = measure([parse, path], 1)
     print(f"{fmt}, {os.path.getsize(path) / 1e6:.0f} MB, {n:,} results: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB")

@@ -4,7 +4,9 @@
 usage: gen_json.py FORMAT SIZE_MB OUT
 FORMAT: go, jest, mocha, dart, rspec, playwright, ctrf, cucumber, tap (TAP 14 text with
 subtests and YAML diagnostics). One test in ten fails with a message
-and a stack trace of a few lines; one in twenty is skipped. Written streaming, so a 200 MB
+and a stack trace of a few lines; one in twenty is skipped. Tests come grouped by file and
+describe block, as the runners write them, and Mocha's report holds every test twice (in `tests`
+and in the list of its status), as its reporter writes it. Written streaming, so a 200 MB
 report needs no more memory than a small one.
 """
 import json, sys
@@ -75,20 +77,49 @@ def jest_file(i):
 
 
 def mocha_test(i):
+    """A test as Mocha's JSON reporter cleans it; 200 tests to a file, in a describe block each."""
     s = status(i)
-    t = {"title": f"works {i}", "fullTitle": f"Suite {i % 50} works {i}", "file": f"/repo/test/s{i % 50}.js",
-         "currentRetry": 0, "err": {}}
-    if s != "skipped":
-        t["duration"] = 3
+    t = {"title": f"works {i}", "fullTitle": f"Suite {i // 200} works {i}", "file": f"/repo/test/s{i // 200}.js",
+         "duration": 3, "currentRetry": 0, "speed": "fast", "err": {}}
+    if s == "skipped":
+        del t["duration"], t["speed"]
     if s == "failed":
-        t["err"] = {"message": "expected 3 to equal 4", "stack": f"AssertionError: expected 3 to equal 4\n{TRACE}"}
+        t["err"] = {"message": "expected 3 to equal 4", "stack": f"AssertionError: expected 3 to equal 4\n{TRACE}",
+                    "showDiff": True, "actual": "3", "expected": "4", "operator": "strictEqual"}
     return t
+
+
+def mocha(f):
+    """Mocha's reporter writes every test twice: in `tests`, and in the list of its status
+    (`pending`, `failures`, `passes`), which follow. The lists go to temporary files while
+    `tests` is written (so that memory stays flat), and are appended after it."""
+    import tempfile
+    lists = {k: tempfile.TemporaryFile("w+") for k in ("pending", "failures", "passes")}
+    f.write('{"stats":{"suites":0,"tests":0,"passes":0,"pending":0,"failures":0},"tests":[\n')
+    i, size = 0, 0
+    while size < limit:
+        line = json.dumps(mocha_test(i))
+        part = lists[{"skipped": "pending", "failed": "failures", "passed": "passes"}[status(i)]]
+        if part.tell():
+            part.write(",\n")
+        part.write(line)
+        f.write((",\n" if i else "") + line)
+        size = f.tell() + sum(p.tell() for p in lists.values())
+        i += 1
+    f.write("]")
+    for k, part in lists.items():
+        f.write(f',"{k}":[\n')
+        part.seek(0)
+        while chunk := part.read(1 << 20):
+            f.write(chunk)
+        f.write("]")
+    f.write("}\n")
 
 
 def rspec_example(i):
     s = status(i)
     e = {"id": f"./spec/m_spec.rb[1:{i}]", "description": f"works {i}", "full_description": f"Module works {i}",
-         "status": "pending" if s == "skipped" else s, "file_path": f"./spec/m{i % 50}_spec.rb",
+         "status": "pending" if s == "skipped" else s, "file_path": f"./spec/m{i // 200}_spec.rb",
          "line_number": i % 300, "run_time": 0.001, "pending_message": "later" if s == "skipped" else None}
     if s == "failed":
         e["exception"] = {"class": "RSpec::Expectations::ExpectationNotMetError", "message": "expected 4, got 3",
@@ -114,8 +145,8 @@ def playwright_file(i):
 
 def ctrf_test(i):
     s = status(i)
-    t = {"name": f"works {i}", "status": s, "duration": 3, "suite": ["module", f"feature {i % 7}"],
-         "filePath": f"src/m{i % 50}.test.ts"}
+    t = {"name": f"works {i}", "status": s, "duration": 3, "suite": ["module", f"feature {i // 20 % 7}"],
+         "filePath": f"src/m{i // 200}.test.ts"}
     if s == "failed":
         t["message"], t["trace"] = "expected 3 to be 4", TRACE
     return t
@@ -176,8 +207,7 @@ with open(out, "w") as f:
         array_doc(f, '{"numFailedTests":0,"numPassedTests":0,"numPendingTests":0,"numTotalTests":0,'
                      '"startTime":1715688000000,"success":false,"testResults":[\n', "testResults", jest_file, "]}\n")
     elif fmt == "mocha":
-        array_doc(f, '{"stats":{"suites":50,"tests":0,"passes":0,"pending":0,"failures":0},"tests":[\n',
-                  "tests", mocha_test, '],"pending":[],"failures":[],"passes":[]}\n')
+        mocha(f)
     elif fmt == "rspec":
         array_doc(f, '{"version":"3.13.0","seed":1,"examples":[\n', "examples", rspec_example,
                   '],"summary":{"duration":1,"example_count":0,"failure_count":0,"pending_count":0,'
