@@ -73,7 +73,10 @@ pub(crate) fn parse(reader: impl Read, report: &mut Report<'_>, max_field: usize
         if bailed {
             return Ok(());
         }
-        let line = String::from_utf8_lossy(raw);
+        let line = match raw.text {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => String::from_utf8_lossy(raw.bytes),
+        };
         let line = line.trim_end_matches(['\n', '\r']);
         bailed = t.line(line)?;
         Ok(())

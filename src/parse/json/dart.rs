@@ -39,12 +39,16 @@ struct State {
 pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
     let mut st = State::default();
     let name = report.name.clone();
-    each_line(reader, &name, |n, buf| {
-        let t = buf.trim_ascii();
+    each_line(reader, &name, |n, line| {
+        let t = line.bytes.trim_ascii();
         if t.is_empty() {
             return Ok(());
         }
-        let v: Event<'_> = serde_json::from_slice(t).map_err(|e| {
+        let read = match line.text {
+            Some(text) => serde_json::from_str(text.trim_ascii()),
+            None => serde_json::from_slice(t),
+        };
+        let v: Event<'_> = read.map_err(|e| {
             let reason = crate::json::reason(&e).replace("struct Event", "a JSON object");
             Error::Data(format!(
                 "{}:{n}:{}: not a valid dart --reporter json event: {reason}",

@@ -194,29 +194,69 @@ impl At<'_> {
     }
 }
 
-/// Each line of a JSON-lines report (go, dart), with its number, as raw bytes.
+/// A line of a line-based report (its line break included).
+pub(crate) struct Line<'a> {
+    pub(crate) bytes: &'a [u8],
+    /// The line as text, when the block it came in is all UTF-8 (checked once per block, so
+    /// that a reader needs no check per line, and serde_json none per string).
+    pub(crate) text: Option<&'a str>,
+}
+
+/// The smallest read of [`each_line`].
+const LINE_BLOCK: usize = 1 << 20;
+
+/// Each line of a line-based report (go, dart, TAP), with its number. The input is read in
+/// blocks of a megabyte and each line handed over where it lies in the block; only the part
+/// of a line cut by a block's end is moved, to the next block's start. A read that brings less
+/// (a pipe) is handed over at once, so results stream.
 pub(crate) fn each_line(
-    reader: impl std::io::Read,
+    mut reader: impl std::io::Read,
     name: &str,
-    mut f: impl FnMut(u64, &[u8]) -> Result<()>,
+    mut f: impl FnMut(u64, Line<'_>) -> Result<()>,
 ) -> Result<()> {
-    use std::io::BufRead;
-    let mut lines = std::io::BufReader::with_capacity(1 << 16, reader);
-    let mut buf = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     let mut n = 0u64;
     loop {
-        buf.clear();
-        let read = lines.read_until(b'\n', &mut buf).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read '{name}': {}",
-                crate::cli::io_reason(&e)
-            ))
-        })?;
-        if read == 0 {
+        let have = buf.len();
+        buf.resize(have + LINE_BLOCK.max(have), 0);
+        let got = loop {
+            match reader.read(&mut buf[have..]) {
+                Ok(k) => break k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::Usage(format!(
+                        "cannot read '{name}': {}",
+                        crate::cli::io_reason(&e)
+                    )))
+                }
+            }
+        };
+        buf.truncate(have + got);
+        let eof = got == 0;
+        // The whole lines: up to the last line break (at the end of the input, all of it).
+        let end = match memchr::memrchr(b'\n', &buf) {
+            _ if eof => buf.len(),
+            Some(i) => i + 1,
+            None => 0,
+        };
+        let whole = buf.get(..end).unwrap_or_default();
+        let text = std::str::from_utf8(whole).ok();
+        let mut start = 0;
+        while start < end {
+            let stop = memchr::memchr(b'\n', whole.get(start..).unwrap_or_default())
+                .map_or(end, |i| start + i + 1);
+            n += 1;
+            let line = Line {
+                bytes: whole.get(start..stop).unwrap_or_default(),
+                text: text.and_then(|t| t.get(start..stop)),
+            };
+            f(n, line)?;
+            start = stop;
+        }
+        if eof {
             return Ok(());
         }
-        n += 1;
-        f(n, &buf)?;
+        buf.drain(..end);
     }
 }
 
@@ -347,5 +387,52 @@ impl LastSuites {
             self.0 = Some(names.map(str::to_string).collect::<Vec<_>>().into());
         }
         self.0.clone().unwrap_or_else(|| std::sync::Arc::from([]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that gives at most `k` bytes a read, as a pipe may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn lines(data: &[u8], k: usize) -> Vec<(u64, Vec<u8>, Option<String>)> {
+        let mut got = Vec::new();
+        each_line(Trickle(data, k), "t", |n, l| {
+            got.push((n, l.bytes.to_vec(), l.text.map(str::to_string)));
+            Ok(())
+        })
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn lines_come_whole_however_the_input_is_cut() {
+        let text = "a\nb\u{e9}\u{1F600}\n\n\nlast";
+        for k in 1..12 {
+            let got = lines(text.as_bytes(), k);
+            let want: Vec<_> = ["a\n", "b\u{e9}\u{1F600}\n", "\n", "\n", "last"]
+                .iter()
+                .zip(1..)
+                .map(|(l, n)| (n, l.as_bytes().to_vec(), Some(l.to_string())))
+                .collect();
+            assert_eq!(got, want, "{k} bytes a read");
+        }
+        // A line that is not UTF-8 is handed over as bytes only.
+        let got = lines(b"ok\nx\xffy\n", 1 << 20);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].1, b"x\xffy\n");
+        assert_eq!(got[1].2, None);
+        assert!(lines(b"", 3).is_empty());
     }
 }

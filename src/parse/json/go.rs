@@ -74,21 +74,21 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
     let mut st = State::default();
     let mut last_package: Option<String> = None;
     let name = report.name.clone();
-    each_line(reader, &name, |n, buf| {
-        let t = buf.trim_ascii();
+    each_line(reader, &name, |n, line| {
+        // Bytes that are not UTF-8 (test2json never writes them) are read as U+FFFD.
+        let lossy;
+        let t = match line.text {
+            Some(t) => t,
+            None => {
+                lossy = String::from_utf8_lossy(line.bytes);
+                &lossy
+            }
+        };
+        let t = t.trim_ascii();
         if t.is_empty() {
             return Ok(());
         }
-        // Bytes that are not UTF-8 (test2json never writes them) are read as U+FFFD.
-        let lossy = match std::str::from_utf8(t) {
-            Ok(_) => None,
-            Err(_) => Some(String::from_utf8_lossy(t).into_owned()),
-        };
-        let t = lossy.as_deref().map_or(t, str::as_bytes);
-        match t
-            .starts_with(b"{")
-            .then(|| serde_json::from_slice::<Event>(t))
-        {
+        match t.starts_with('{').then(|| serde_json::from_str::<Event>(t)) {
             Some(Ok(e)) => {
                 if let Some(p) = &e.package {
                     if last_package.as_deref() != Some(&**p) {
@@ -104,19 +104,14 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
                 )))
             }
             // JSON, but not an event: a field of the wrong type.
-            Some(Err(e)) if serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok() => {
+            Some(Err(e)) if serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok() => {
                 let reason = crate::json::reason(&e);
                 return Err(Error::Data(format!(
                     "{}:{n}: not a valid go test -json event: {reason}",
                     report.name
                 )));
             }
-            _ => plain(
-                &mut st,
-                &String::from_utf8_lossy(t),
-                n,
-                last_package.as_deref(),
-            ),
+            _ => plain(&mut st, t, n, last_package.as_deref()),
         }
         Ok(())
     })?;
