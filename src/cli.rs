@@ -267,6 +267,35 @@ pub(crate) fn trim_owned(s: String) -> Option<String> {
     }
 }
 
+/// One read of `r` into `buf` (again when a signal interrupts it); how much it brought, 0 at
+/// the end. An error names the input: `cannot read 'NAME': REASON`.
+pub(crate) fn read_some(r: &mut (impl Read + ?Sized), buf: &mut [u8], name: &str) -> Result<usize> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "cannot read '{name}': {}",
+                    io_reason(&e)
+                )))
+            }
+        }
+    }
+}
+
+/// Reads until `buf` is full or the input ends (see [`read_some`]); how much was read.
+pub(crate) fn read_full(r: &mut (impl Read + ?Sized), buf: &mut [u8], name: &str) -> Result<usize> {
+    let mut n = 0;
+    while let Some(rest) = buf.get_mut(n..).filter(|b| !b.is_empty()) {
+        match read_some(r, rest, name)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
 /// An I/O error's reason without Rust's "(os error N)" suffix, as coreutils prints it.
 pub(crate) fn io_reason(e: &io::Error) -> String {
     let s = e.to_string();

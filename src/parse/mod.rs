@@ -381,21 +381,7 @@ pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64>
 /// The first 8 KiB of an input (less if it is shorter), to tell what it is.
 fn read_head(raw: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
     let mut head = vec![0u8; 8192];
-    let mut n = 0;
-    while n < head.len() {
-        match raw.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "cannot read '{}': {}",
-                    name,
-                    cli::io_reason(&e)
-                )))
-            }
-        }
-    }
+    let n = cli::read_full(raw, &mut head, name)?;
     head.truncate(n);
     Ok(head)
 }

@@ -219,18 +219,7 @@ pub(crate) fn each_line(
     loop {
         let have = buf.len();
         buf.resize(have + LINE_BLOCK.max(have), 0);
-        let got = loop {
-            match reader.read(&mut buf[have..]) {
-                Ok(k) => break k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(Error::Usage(format!(
-                        "cannot read '{name}': {}",
-                        crate::cli::io_reason(&e)
-                    )))
-                }
-            }
-        };
+        let got = crate::cli::read_some(&mut reader, &mut buf[have..], name)?;
         buf.truncate(have + got);
         let eof = got == 0;
         // The whole lines: up to the last line break (at the end of the input, all of it).

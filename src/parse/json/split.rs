@@ -167,24 +167,8 @@ impl<R: Read> Scan<'_, R> {
         let have = buf.len();
         let add = self.block.max(have);
         buf.resize(have + add, 0);
-        let mut got = 0;
-        while got < add {
-            match self.r.read(&mut buf[have + got..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(Error::Usage(format!(
-                        "cannot read '{}': {}",
-                        self.at.name,
-                        crate::cli::io_reason(&e)
-                    )))
-                }
-            }
-        }
+        let got = crate::cli::read_full(&mut self.r, &mut buf[have..], self.at.name)?;
+        self.eof = got < add;
         buf.truncate(have + got);
         self.buf = Block::of(buf, &mut self.carry, self.eof);
         Ok(got > 0 || carried)
