@@ -630,7 +630,7 @@ fn a_walk_reads_json_reports_and_passes_over_other_files() {
     let dir = d.to_str().unwrap();
     let r = run("spira-parse", &[dir], None);
     r.expect_code(0);
-    assert_eq!(r.json().len(), 6 + 7 + 4, "{r}");
+    assert_eq!(r.json().len(), 6 + 7 + 5, "{r}");
     for skipped in ["package.json", "pom.xml"] {
         assert!(
             r.stderr

@@ -27,6 +27,8 @@ struct Test {
     errors: Vec<String>,
     first_error: Option<String>,
     printed: String,
+    /// Why it was skipped: the runner's `skip` message, else the test's `skipReason`.
+    skip: Option<String>,
 }
 
 #[derive(Default)]
@@ -80,6 +82,9 @@ struct Event<'a> {
     stack_trace: Option<Text<'a>>,
     #[serde(borrow)]
     message: Option<Text<'a>>,
+    /// A `print` event's kind: `print` (the test's output) or `skip` (the runner's note of why).
+    #[serde(borrow)]
+    message_type: Option<Text<'a>>,
     #[serde(borrow)]
     result: Option<Text<'a>>,
     #[serde(default, deserialize_with = "lenient")]
@@ -115,6 +120,16 @@ struct Start<'a> {
     root_line: Option<u64>,
     #[serde(default, deserialize_with = "lenient")]
     line: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    metadata: Option<Metadata>,
+}
+
+/// A test's `metadata`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    #[serde(default, deserialize_with = "lenient")]
+    skip_reason: Option<String>,
 }
 
 fn event(st: &mut State, v: Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Result<()> {
@@ -153,8 +168,13 @@ fn event(st: &mut State, v: Event<'_>, report: &mut Report<'_>, ctx: &Ctx) -> Re
         }
         "print" => {
             if let Some(t) = test {
-                t.printed.push_str(&v.message.unwrap_or_default());
-                t.printed.push('\n');
+                let m = v.message.unwrap_or_default();
+                if v.message_type.as_deref() == Some("skip") {
+                    t.skip = Some(m.to_string());
+                } else {
+                    t.printed.push_str(&m);
+                    t.printed.push('\n');
+                }
             }
         }
         "testDone" => {
@@ -186,6 +206,7 @@ fn start(st: &mut State, t: Start<'_>, time: Option<f64>) {
             errors: Vec::new(),
             first_error: None,
             printed: String::new(),
+            skip: t.metadata.and_then(|m| m.skip_reason),
         },
     );
 }
@@ -224,6 +245,9 @@ fn done(st: &State, t: Test, v: &Event<'_>, report: &mut Report<'_>, ctx: &Ctx) 
         r.duration = Some(((b - a) / 1000.0).max(0.0));
     }
     r.message = t.first_error.as_deref().and_then(|e| ctx.first_line(e));
+    if r.status == Status::Skipped && r.message.is_none() {
+        r.message = t.skip.and_then(|m| ctx.first_line(&m));
+    }
     r.details = ctx.text(t.errors.join("\n"));
     r.stdout = ctx.text(t.printed);
     emit(report, &r)
