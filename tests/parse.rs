@@ -851,3 +851,32 @@ fn mocha_statuses_come_from_the_lists_in_any_order() {
         .collect();
     assert_eq!(got, want, "{r}");
 }
+
+/// Terminal colours in error texts (Jest, Playwright and Mocha's assertion libraries write
+/// them) are taken out of every text field, so Spira shows the words; a first line made of
+/// colour codes alone is blank.
+#[test]
+fn terminal_colours_are_taken_out_of_texts() {
+    let jest = br#"{"numTotalTests": 1, "testResults": [{"name": "/p/a.test.js", "status": "failed",
+  "assertionResults": [{"ancestorTitles": ["A"], "title": "adds", "status": "failed",
+  "failureMessages": ["\u001b[2mexpect(\u001b[22m\u001b[31mreceived\u001b[39m\u001b[2m).toBe(\u001b[22m4\u001b[2m)\u001b[22m\n\nExpected: \u001b[32m4\u001b[39m"]}]}]}"#;
+    let mocha = br#"{"stats": {"tests": 1}, "tests": [{"title": "t", "fullTitle": "S t", "file": "f.js", "duration": 1,
+  "err": {"message": "\n\u001b[31m\u001b[1m\u001b[22m\u001b[39m\nexpected \u001b[36m'a'\u001b[39m to be 'b'", "stack": "E\u001b]8;;http://x\u0007link\u001b]8;;\u0007 at f.js:1"}}],
+  "pending": [], "failures": [{"title": "t", "fullTitle": "S t", "file": "f.js"}], "passes": []}"#;
+    let tap =
+        b"TAP version 14\nnot ok 1 - t\n  ---\n  message: \"\\e[31mboom\\e[39m\"\n  ...\n1..1\n";
+    let cases: [(&[u8], &str, &str); 3] = [
+        (jest, "expect(received).toBe(4)", "Expected: 4"),
+        (mocha, "expected 'a' to be 'b'", "Elink at f.js:1"),
+        (tap, "boom", ""),
+    ];
+    for (data, message, details) in cases {
+        let r = run("spira-parse", &[], Some(data));
+        r.expect_code(0);
+        let v = &r.json()[0];
+        assert_eq!(v["message"], message, "{r}");
+        let got = v["details"].as_str().unwrap_or("");
+        assert!(got.contains(details), "{got:?}\n{r}");
+        assert!(!r.stdout.contains("\\u001b"), "{r}");
+    }
+}

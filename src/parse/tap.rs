@@ -189,8 +189,8 @@ fn yaml_value(block: &str, key: &str) -> Option<String> {
         };
         let v = v.trim();
         if !matches!(v, "|" | "|-" | "|+" | ">" | ">-") {
-            let v = v.trim_matches(|c| c == '\'' || c == '"');
-            return (!v.is_empty()).then(|| v.to_string());
+            let v = scalar(v);
+            return (!v.is_empty()).then_some(v);
         }
         let own = indent(l);
         let body: Vec<&str> = lines
@@ -208,6 +208,47 @@ fn yaml_value(block: &str, key: &str) -> Option<String> {
         return Some(text.join("\n").trim_end().to_string());
     }
     None
+}
+
+/// A one-line YAML scalar: a double-quoted one with its escapes read (`\"`, `\n`, `\e`,
+/// `\u00e9`…), a single-quoted one with `''` read as `'`, a plain one as it is.
+fn scalar(v: &str) -> String {
+    if let Some(inner) = v.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return inner.replace("''", "'");
+    }
+    let Some(inner) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+        return v.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let hex = |chars: &mut std::str::Chars<'_>, n: usize| {
+            let digits: String = chars.by_ref().take(n).collect();
+            u32::from_str_radix(&digits, 16)
+                .ok()
+                .and_then(char::from_u32)
+        };
+        let decoded = match chars.next() {
+            Some('n') => Some('\n'),
+            Some('t') => Some('\t'),
+            Some('r') => Some('\r'),
+            Some('e') => Some('\u{1b}'),
+            Some('0') => Some('\0'),
+            Some('a') => Some('\u{7}'),
+            Some('b') => Some('\u{8}'),
+            Some('x') => hex(&mut chars, 2),
+            Some('u') => hex(&mut chars, 4),
+            Some('U') => hex(&mut chars, 8),
+            Some(other) => Some(other),
+            None => None,
+        };
+        out.extend(decoded);
+    }
+    out
 }
 
 /// The indent of a line, in spaces (a tab is four).
@@ -450,5 +491,23 @@ mod tests {
         assert!(looks_like_tap("# comment\nTAP version 14\n"));
         assert!(looks_like_tap("\n1..3\nok 1\n"));
         assert!(!looks_like_tap("name,status\nx,passed\n"));
+    }
+
+    #[test]
+    fn quoted_yaml_scalars_are_read_as_yaml_reads_them() {
+        let cases = [
+            (
+                r#""say \"hi\"\n\tthen \\ \e[31mred\x41\u00e9\U0001F600""#,
+                "say \"hi\"\n\tthen \\ \u{1b}[31mredA\u{e9}\u{1F600}",
+            ),
+            ("'it''s'", "it's"),
+            ("plain 'words'", "plain 'words'"),
+            // A malformed escape, and a backslash that ends the text, are dropped.
+            (r#""a\u00zz b\""#, "a b"),
+            (r#""\x4""#, "\u{4}"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(scalar(raw), want, "{raw}");
+        }
     }
 }

@@ -68,7 +68,7 @@ impl Doc for Ctrf<'_, '_> {
             .start
             .filter(|ms| *ms > 0.0)
             .map(|ms| crate::date::format_iso(ms as i64));
-        r.message = t.message.and_then(|m| ctx.text(&*m));
+        r.message = t.message.and_then(|m| ctx.message(&m));
         r.details = t.trace.and_then(|m| ctx.text(&*m));
         r.stdout = ctx.text(lines(t.stdout));
         r.stderr = ctx.text(lines(t.stderr));
@@ -195,7 +195,7 @@ fn retries(attempts: Vec<Attempt<'_>>, flaky: bool, ctx: &Ctx) -> Vec<Rerun> {
             }
             .into(),
             status: Some(Status::Failed),
-            message: a.message.and_then(|m| ctx.text(&*m)),
+            message: a.message.and_then(|m| ctx.message(&m)),
             failure_type: None,
             details: a.trace.and_then(|m| ctx.text(&*m)),
             stdout: None,

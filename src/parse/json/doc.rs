@@ -1,6 +1,8 @@
 //! What the JSON formats share: the context (the field cap), errors, and the streaming reader
 //! of a single JSON document (the [`Doc`] a format implements, read by `split`).
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::parse::input::truncation_marker;
 use crate::parse::report::Report;
@@ -15,15 +17,26 @@ impl Ctx {
     /// The first line of `s` that is not blank, trimmed and cut at the cap: a result's message
     /// from its error text.
     pub(crate) fn first_line(&self, s: &str) -> Option<String> {
-        s.lines()
+        plain(s)
+            .lines()
             .find(|l| !l.trim().is_empty())
             .and_then(|l| self.text(l.trim()))
+    }
+
+    /// A whole message (not its first line only): [`Ctx::text`] without the blank lines and
+    /// spaces around it, which colour codes alone can leave.
+    pub(crate) fn message(&self, s: &str) -> Option<String> {
+        self.text(plain(s).trim())
     }
 
     /// A text field, cut at the cap (on a character boundary) with a visible marker; `None`
     /// when empty.
     pub(crate) fn text(&self, s: impl Into<String>) -> Option<String> {
-        let mut s = s.into();
+        let s = s.into();
+        let mut s = match plain(&s) {
+            Cow::Borrowed(_) => s,
+            Cow::Owned(p) => p,
+        };
         if s.is_empty() {
             return None;
         }
@@ -37,6 +50,17 @@ impl Ctx {
             s.push_str(&truncation_marker(omitted));
         }
         Some(s)
+    }
+}
+
+/// `s` without its terminal escape sequences (colours, cursor moves), which Jest, Vitest,
+/// Playwright and Mocha's assertion libraries write into their error texts and Spira would
+/// show as they are. Only a text holding an ESC is rewritten (by anstream's stripper, already
+/// in the build for clap; it also drops the other control characters but white space).
+fn plain(s: &str) -> Cow<'_, str> {
+    match memchr::memchr(0x1b, s.as_bytes()) {
+        None => Cow::Borrowed(s),
+        Some(_) => Cow::Owned(anstream::adapter::strip_str(s).to_string()),
     }
 }
 

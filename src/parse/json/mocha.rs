@@ -251,7 +251,7 @@ impl Mocha<'_> {
             message: None,
             stack: None,
         });
-        spool.text(err.message.and_then(|m| self.ctx.text(m)).as_deref())?;
+        spool.text(err.message.and_then(|m| self.ctx.message(&m)).as_deref())?;
         spool.text(err.stack.and_then(|m| self.ctx.text(m)).as_deref())?;
         Ok(k)
     }
@@ -270,7 +270,7 @@ impl Mocha<'_> {
             title: title.0.into_owned(),
             file: v.file.map(|f| f.0.into_owned()),
             duration: v.duration.map(|ms| ms / 1000.0),
-            message: err.message.and_then(|m| self.ctx.text(m)),
+            message: err.message.and_then(|m| self.ctx.message(&m)),
             stack: err.stack.and_then(|m| self.ctx.text(m)),
         }
     }

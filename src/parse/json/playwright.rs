@@ -159,10 +159,7 @@ impl Playwright<'_, '_> {
             .map(error_text)
             .collect();
         if r.status != Status::Passed {
-            r.message = errors
-                .first()
-                .and_then(|e| e.lines().find(|x| !x.trim().is_empty()))
-                .and_then(|m| ctx.text(m.trim()));
+            r.message = errors.first().and_then(|e| ctx.first_line(e));
             r.details = ctx.text(errors.join("\n\n"));
         }
         r.stdout = ctx.text(output(&l["stdout"]));
@@ -196,10 +193,7 @@ fn attempt(a: &Value, flaky: bool, ctx: &Ctx) -> Rerun {
             "timedOut" | "interrupted" => Status::Error,
             _ => Status::Failed,
         }),
-        message: errors
-            .first()
-            .and_then(|e| e.lines().find(|x| !x.trim().is_empty()))
-            .and_then(|m| ctx.text(m.trim())),
+        message: errors.first().and_then(|e| ctx.first_line(e)),
         failure_type: None,
         details: ctx.text(errors.join("\n\n")),
         stdout: ctx.text(output(&a["stdout"])),

@@ -101,7 +101,7 @@ impl Doc for Rspec<'_, '_> {
         };
         r.outcome = Some(word.to_string());
         if let Some(m) = x.pending_message {
-            r.message = self.ctx.text(&*m);
+            r.message = self.ctx.message(&m);
         } else if let Some(ex) = x.exception {
             let m = ex.message.unwrap_or_default();
             r.message = self.ctx.first_line(&m);
