@@ -49,6 +49,15 @@ impl Run {
             .collect()
     }
 
+    /// Two string fields of every stdout line, as pairs (a missing one is "").
+    pub fn pairs(&self, a: &str, b: &str) -> Vec<(String, String)> {
+        let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+        self.json()
+            .iter()
+            .map(|v| (text(v, a), text(v, b)))
+            .collect()
+    }
+
     /// Fails with the whole run shown unless the exit code is `code`.
     pub fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "unexpected exit code\n{self}");

@@ -264,16 +264,7 @@ fn dates_from_starts_suites_and_the_reference() {
     ];
     let r = map(&["--timezone", "+01:00"], &input);
     r.expect_code(0);
-    let d: Vec<(String, String)> = r
-        .json()
-        .iter()
-        .map(|v| {
-            (
-                v["StartDate"].as_str().unwrap().into(),
-                v["EndDate"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let d = r.pairs("StartDate", "EndDate");
     let want = [
         ("2024-05-14T12:00:00.000Z", "2024-05-14T12:00:02.000Z"),
         ("2024-05-14T09:00:00.000Z", "2024-05-14T09:00:01.250Z"),
@@ -281,6 +272,7 @@ fn dates_from_starts_suites_and_the_reference() {
         ("2024-01-01T00:00:00.000Z", "2024-01-01T00:00:03.000Z"),
         ("2024-01-01T00:00:03.000Z", "2024-01-01T00:00:04.000Z"),
     ];
+    assert_eq!(d.len(), want.len(), "{r}");
     for (got, want) in d.iter().zip(want) {
         assert_eq!((got.0.as_str(), got.1.as_str()), want, "{r}");
     }

@@ -827,16 +827,7 @@ fn mocha_statuses_come_from_the_lists_in_any_order() {
 "pending": []}"#;
     let r = run("spira-parse", &["--format", "mocha", "-"], Some(data));
     r.expect_code(0);
-    let got: Vec<(String, String)> = r
-        .json()
-        .iter()
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap().to_string(),
-                v["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let got = r.pairs("name", "status");
     let want = [
         ("a", "passed"),
         ("b", "failed"),
