@@ -189,6 +189,12 @@ impl<'a> Obj<'a> {
         Obj { out, first: true }
     }
 
+    /// Members written on at the end of `out`, inside an object opened elsewhere; `first`:
+    /// whether no member comes before them.
+    pub(crate) fn within(out: &'a mut Vec<u8>, first: bool) -> Obj<'a> {
+        Obj { out, first }
+    }
+
     /// Writes a key and returns the buffer for its value. Keys must need no escaping.
     /// Inlined: a literal key is then copied as a constant, without a call.
     #[inline(always)]

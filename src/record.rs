@@ -422,6 +422,8 @@ type HeadOf = (Cow<'static, str>, Arc<str>, Arc<[String]>);
 pub(crate) struct SharedJson {
     head_of: Option<HeadOf>,
     head: Vec<u8>,
+    /// The length of the head's format and report: the suites follow.
+    head_report: usize,
     props_of: Option<Arc<[Property]>>,
     props: Vec<u8>,
 }
@@ -429,27 +431,39 @@ pub(crate) struct SharedJson {
 /// The members `write` writes, as JSON without the object's braces.
 fn members(write: impl FnOnce(&mut json::Obj<'_>)) -> Vec<u8> {
     let mut v = Vec::new();
-    write(&mut json::Obj::new(&mut v));
-    v.remove(0);
+    write(&mut json::Obj::within(&mut v, true));
     v
 }
 
 impl SharedJson {
+    /// The head for `r`: rewritten only when its suites changed, and then in the same buffer,
+    /// from the suites on when the format and report are the same (results that change suites
+    /// at every line, as tests interleaved from many files do, cost the suites alone).
     fn head(&mut self, r: &TestResult) -> &[u8] {
-        let same = self.head_of.as_ref().is_some_and(|(f, rep, s)| {
-            *f == r.format && Arc::ptr_eq(rep, &r.report) && Arc::ptr_eq(s, &r.suites)
-        });
-        if !same {
-            self.head = members(|o| {
-                o.str("format", Some(&r.format));
-                o.str("report", Some(&r.report));
-                array(o, "suites", &r.suites, |s, out| json::string(out, s));
-                if r.suites.is_empty() {
-                    o.key("suites").extend_from_slice(b"[]");
-                }
-            });
-            self.head_of = Some((r.format.clone(), r.report.clone(), r.suites.clone()));
+        let (same_report, same) = match &self.head_of {
+            Some((f, rep, s)) if *f == r.format && Arc::ptr_eq(rep, &r.report) => {
+                (true, Arc::ptr_eq(s, &r.suites))
+            }
+            _ => (false, false),
+        };
+        if same {
+            return &self.head;
         }
+        if same_report {
+            self.head.truncate(self.head_report);
+        } else {
+            self.head.clear();
+            let mut o = json::Obj::within(&mut self.head, true);
+            o.str("format", Some(&r.format));
+            o.str("report", Some(&r.report));
+            self.head_report = self.head.len();
+        }
+        let mut o = json::Obj::within(&mut self.head, false);
+        array(&mut o, "suites", &r.suites, |s, out| json::string(out, s));
+        if r.suites.is_empty() {
+            o.key("suites").extend_from_slice(b"[]");
+        }
+        self.head_of = Some((r.format.clone(), r.report.clone(), r.suites.clone()));
         &self.head
     }
 
@@ -830,5 +844,44 @@ mod golden_tests {
             );
         }
         assert!(lines.len() > 200, "only {} golden run lines", lines.len());
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+
+    /// A line written with the head of the lines before it is the line written alone, whether
+    /// the suites, the report or neither changed.
+    #[test]
+    fn a_shared_head_writes_what_a_fresh_one_does() {
+        let (r1, r2): (Arc<str>, Arc<str>) = (Arc::from("a.json"), Arc::from("b \"q\".json"));
+        let s1: Arc<[String]> = Arc::from(vec!["f1.js".to_string(), "S".into()]);
+        let s2: Arc<[String]> = Arc::from(vec!["f2.js".to_string()]);
+        let none: Arc<[String]> = Arc::from([]);
+        let props: Arc<[Property]> = Arc::from([]);
+        let cases = [
+            ("mocha", &r1, &s1),
+            ("mocha", &r1, &s1),
+            ("mocha", &r1, &s2),
+            ("mocha", &r1, &none),
+            ("mocha", &r2, &none),
+            ("jest", &r2, &none),
+            ("jest", &r2, &s1),
+            ("jest", &r1, &s1),
+        ];
+        let mut shared = SharedJson::default();
+        for (i, (format, report, suites)) in cases.into_iter().enumerate() {
+            let mut r = TestResult::in_suites(format, report, suites.clone(), props.clone(), None);
+            r.name = Some(format!("t{i}"));
+            let (mut alone, mut after) = (Vec::new(), Vec::new());
+            r.write_json(&mut alone);
+            r.write_json_shared(&mut after, &mut shared);
+            assert_eq!(
+                String::from_utf8(after).unwrap(),
+                String::from_utf8(alone).unwrap(),
+                "case {i}"
+            );
+        }
     }
 }
