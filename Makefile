@@ -12,13 +12,17 @@ build:
 	$(CARGO) build --release --locked
 
 ## Every check CI runs: format, lints, the everyday tests, then the tests a plain `cargo test`
-## leaves out (marked #[ignore]): the slow ones, those that need jq or script, and the corpus checks when
+## leaves out (marked #[ignore]): the slow ones, those that need jq, script or PyPI (Inflectra's
+## Python clients), and the corpus checks when
 ## $(CORPUS) is there. What cannot run is named, never passed over in silence.
 test:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked
-	$(CARGO) test --locked --test spira -- --ignored --skip corpus:: --skip with_jq --skip with_script
+	$(CARGO) test --locked --test spira -- --ignored --skip corpus:: --skip with_jq --skip with_script --skip with_python_clients
+	@if python3 -m pip download --no-deps -q -d target/pypi-probe pytest-spiratest==2.1.1 >/dev/null 2>&1; then \
+	  $(CARGO) test --locked --test spira with_python_clients -- --ignored; \
+	 else echo "make test: PyPI cannot be reached: Inflectra's pytest and Robot clients were NOT run against spira-mock"; fi
 	@if command -v jq >/dev/null 2>&1; then \
 	  $(CARGO) test --locked --test spira with_jq -- --ignored; \
 	 else echo "make test: jq not found: the recipes that use jq were NOT run"; fi

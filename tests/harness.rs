@@ -250,8 +250,9 @@ impl Mock {
         }
         if s["nonconforming_requests"] != 0 && !self.nonconforming_expected.get() {
             return Err(format!(
-                "{} requests did not match Spira's API description (each was answered 400)",
-                s["nonconforming_requests"]
+                "{} requests did not match Spira's API description (spira-pipe is held to the \
+                 strict form); the last: {}; leniencies used: {}",
+                s["nonconforming_requests"], s["last_nonconforming_request"], s["leniencies"]
             ));
         }
         match s["undescribed"].as_array() {

@@ -2,6 +2,7 @@
 
 mod batch;
 mod cases;
+mod clients;
 mod corpus;
 mod demo;
 mod harness;

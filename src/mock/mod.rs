@@ -5,6 +5,7 @@ mod args;
 mod auth;
 mod builds;
 mod catalog;
+mod conform;
 mod http;
 mod listing;
 mod openapi;

@@ -200,6 +200,12 @@ impl Op {
         self.name.ends_with("/test-runs/record-multiple")
     }
 
+    /// record or record-multiple: a refusal is a rejected run.
+    pub(crate) fn records_runs(&self) -> bool {
+        self.name.ends_with("/test-runs/record-multiple")
+            || self.name.ends_with("/test-runs/record")
+    }
+
     /// Whether the runs of a record-multiple `body`, already read as `runs`, match; the quick
     /// check on what was read, the general validator only when it cannot vouch for them.
     pub(crate) fn check_runs(&self, runs: &[flat::Object<'_>], body: &[u8]) -> Result<(), String> {
@@ -225,6 +231,16 @@ impl Op {
                 i + 1
             ),
             _ => format!("The request does not match {}: {reason}", self.name),
+        }
+    }
+
+    /// What Spira's reader makes of a body the description refuses (Spira takes a number
+    /// written as a string): the body as read, and each field so taken; `Err` names the first
+    /// value that cannot be read as its type.
+    pub(crate) fn lenient(&self, body: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
+        match &self.body {
+            None => Ok((body.to_vec(), Vec::new())),
+            Some(c) => c.lenient(body, "body"),
         }
     }
 
@@ -264,29 +280,109 @@ impl Checker {
         self.check(&v)
     }
 
-    /// The first reason `v` does not match, as `/pointer: reason`.
-    fn check(&self, v: &Value) -> Result<(), String> {
+    /// The validator, compiled the first time.
+    fn validator(&self) -> Result<&Validator, String> {
         let validator = self.validator.get_or_init(|| {
             jsonschema::options()
                 .should_validate_formats(false)
                 .build(&self.root)
                 .map_err(|e| format!("{}: the schema does not compile: {e}", self.what))
         });
-        let validator = validator.as_ref().map_err(String::clone)?;
+        validator.as_ref().map_err(String::clone)
+    }
+
+    /// The first reason `v` does not match, as `/pointer: reason`.
+    fn check(&self, v: &Value) -> Result<(), String> {
+        let validator = self.validator()?;
         if validator.is_valid(v) {
             return Ok(());
         }
         match validator.iter_errors(v).next() {
             None => Ok(()),
-            Some(e) => {
-                let at = e.instance_path().to_string();
-                Err(format!(
-                    "{}: {e} ({} expected)",
-                    if at.is_empty() { "/" } else { &at },
-                    self.what
-                ))
+            Some(e) => Err(self.reason(&e)),
+        }
+    }
+
+    fn reason(&self, e: &jsonschema::ValidationError<'_>) -> String {
+        let at = e.instance_path().to_string();
+        format!(
+            "{}: {e} ({} expected)",
+            if at.is_empty() { "/" } else { &at },
+            self.what
+        )
+    }
+
+    /// [`Op::lenient`]: every value the validator refuses must be a number written as a
+    /// string where a number is described; each is replaced by the number, then the body is
+    /// checked again (a few rounds at most: a replaced value may uncover another).
+    fn lenient(&self, body: &[u8], what: &str) -> Result<(Vec<u8>, Vec<String>), String> {
+        let mut v: Value = serde_json::from_slice(body)
+            .map_err(|e| format!("the {what} is not JSON ({e}); {} expected", self.what))?;
+        let validator = self.validator()?;
+        let mut taken = std::collections::BTreeSet::new();
+        for _ in 0..4 {
+            let mut fixes = Vec::new();
+            for e in validator.iter_errors(&v) {
+                match number_in_string(&e) {
+                    Some(n) => fixes.push((e.instance_path().as_str().to_string(), n)),
+                    None => return Err(self.reason(&e)),
+                }
+            }
+            if fixes.is_empty() {
+                break;
+            }
+            for (at, n) in fixes {
+                if let Some(x) = v.pointer_mut(&at) {
+                    *x = n;
+                }
+                taken.insert(field_of(&at));
             }
         }
+        self.check(&v)?;
+        let body = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
+        Ok((body, taken.into_iter().collect()))
+    }
+}
+
+/// The number a type error's value stands for, when the error is a string where an integer
+/// or a number is described and the string reads as one (as .NET's `XmlConvert` reads it:
+/// white space around it, a sign).
+fn number_in_string(e: &jsonschema::ValidationError<'_>) -> Option<Value> {
+    use jsonschema::error::{TypeKind, ValidationErrorKind};
+    use jsonschema::JsonType;
+    let ValidationErrorKind::Type { kind } = e.kind() else {
+        return None;
+    };
+    let wants = |t: JsonType| match kind {
+        TypeKind::Single(k) => *k == t,
+        TypeKind::Multiple(set) => set.contains(t),
+    };
+    let s = e.instance().as_str()?.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return (wants(JsonType::Integer) || wants(JsonType::Number)).then(|| Value::from(n));
+    }
+    let f: f64 = s.parse().ok().filter(|f: &f64| f.is_finite())?;
+    // Rust reads "inf" and "NaN"; .NET's invariant culture does not: digits only.
+    let digits = s.bytes().any(|b| b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    (digits && wants(JsonType::Number))
+        .then(|| serde_json::Number::from_f64(f).map(Value::Number))
+        .flatten()
+}
+
+/// A field named by its JSON pointer without the array indices: `/0/TestRunSteps/1/Position`
+/// is `TestRunSteps.Position`; an array's own item is `(item)`.
+fn field_of(pointer: &str) -> String {
+    let names: Vec<&str> = pointer
+        .split('/')
+        .skip(1)
+        .filter(|s| s.parse::<usize>().is_err())
+        .collect();
+    if names.is_empty() {
+        "(item)".into()
+    } else {
+        names.join(".")
     }
 }
 
@@ -398,7 +494,7 @@ mod tests {
     #[test]
     fn the_excerpt_compiles_and_paths_are_found() {
         let d = d();
-        assert_eq!(d.names().len(), 52, "{:?}", d.names());
+        assert_eq!(d.names().len(), 161, "{:?}", d.names());
         // Every schema compiles.
         for op in &d.ops {
             for c in [&op.body, &op.answer].into_iter().flatten() {
@@ -419,7 +515,8 @@ mod tests {
             op.name,
             "GET /projects/{project_id}/test-folders/{test_case_folder_id}/test-cases"
         );
-        assert!(d.find("GET", &format!("{V7}/releases")).is_none());
+        assert!(d.find("GET", &format!("{V7}/releases")).is_some());
+        assert!(d.find("GET", &format!("{V7}/no-such-thing")).is_none());
         assert!(d.find("GET", "/elsewhere/projects/1/test-runs").is_none());
     }
 
@@ -452,6 +549,49 @@ mod tests {
         assert!(record(run())
             .unwrap_err()
             .contains("RemoteAutomatedTestRun[] expected"));
+    }
+
+    /// Spira's reading: numbers written as strings become numbers, where the description has
+    /// a number; anything else is refused with the validator's reason.
+    #[test]
+    fn a_number_written_as_a_string_is_read_as_the_number() {
+        let d = d();
+        let op = d.find("POST", &format!("{V7}/test-runs/record")).unwrap();
+        let mut r = run();
+        r["TestCaseId"] = json!("7");
+        r["ReleaseId"] = json!(" 3 ");
+        r["RunnerName"] = json!("42");
+        let (read, fields) = op.lenient(r.to_string().as_bytes()).unwrap();
+        let read: Value = serde_json::from_slice(&read).unwrap();
+        assert_eq!(read["TestCaseId"], 7);
+        assert_eq!(read["ReleaseId"], 3);
+        assert_eq!(read["RunnerName"], "42", "a string field stays a string");
+        assert_eq!(fields, ["ReleaseId", "TestCaseId"]);
+        for bad in [
+            json!("abc"),
+            json!({}),
+            json!("7.5"),
+            json!(""),
+            json!("inf"),
+            json!(true),
+        ] {
+            let mut r = run();
+            r["TestCaseId"] = bad.clone();
+            let e = op.lenient(r.to_string().as_bytes()).unwrap_err();
+            assert!(e.starts_with("/TestCaseId: "), "{bad}: {e}");
+        }
+        let rel = d
+            .find("POST", &format!("{V7}/releases/4/test-cases"))
+            .unwrap();
+        let (read, fields) = rel.lenient(br#"[1, "2"]"#).unwrap();
+        assert_eq!(
+            (read, fields),
+            (b"[1,2]".to_vec(), vec!["(item)".to_string()])
+        );
+        assert_eq!(
+            field_of("/0/TestRunSteps/1/Position"),
+            "TestRunSteps.Position"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tiny_http::{Method, Request};
 use super::auth::authenticate;
 use super::builds::create_build;
 use super::catalog;
+use super::conform;
 use super::http::{
     break_connection, decode, json_response, next_random, plain, respond, text, Answer, Reply,
 };
@@ -47,7 +48,8 @@ pub(super) fn handle(req: Request, config: &Config, state: &Mutex<State>) {
         Err(msg) => (401, msg.into_bytes(), false),
         Ok(()) => match described(op, &path, req.method(), &query, &body, state) {
             Err(reply) => reply,
-            Ok(()) => route(req.method(), &path, &query, &body, config, state),
+            Ok(None) => route(req.method(), &path, &query, &body, config, state),
+            Ok(Some(read)) => route(req.method(), &path, &query, &read, config, state),
         },
     };
     if let (true, Some(op), 200) = (config.args.check_answers, op, status) {
@@ -74,8 +76,10 @@ fn printable(s: &str) -> String {
     s.chars().take(200).flat_map(char::escape_debug).collect()
 }
 
-/// A request the API description refuses: 400, naming the parameter or field. A request to an
-/// endpoint the description does not have is counted.
+/// A request the API description does not allow: answered 400 where Spira refuses it (naming
+/// the parameter or field), else handled with the body as Spira reads it (`Some`), the
+/// leniency counted (`conform`). A request to an endpoint the description does not have is
+/// counted.
 fn described(
     op: Option<&Op>,
     path: &str,
@@ -83,23 +87,26 @@ fn described(
     query: &HashMap<String, String>,
     body: &[u8],
     state: &Mutex<State>,
-) -> Result<(), Reply> {
+) -> Result<Option<Vec<u8>>, Reply> {
     let Some(op) = op else {
         let name = format!("{method} {}", printable(path));
         lock(state).stats.undescribed.insert(name);
-        return Ok(());
+        return Ok(None);
     };
-    let checked = op
-        .check_query(query)
-        .and_then(|()| match op.checks_own_body() {
-            // record-multiple's handler checks its runs as it reads them (one pass, not two).
-            true => Ok(()),
-            false => op.check_body(body),
-        });
-    checked.map_err(|reason| {
-        lock(state).stats.nonconforming_requests += 1;
-        plain(400, op.refusal(body, &reason))
-    })
+    if let Err(reason) = op.check_query(query) {
+        let mut st = lock(state);
+        st.stats.nonconforming_requests += 1;
+        st.stats.last_nonconforming_request = Some(format!("{}: {reason} (refused)", op.name));
+        return Err(plain(400, op.refusal(body, &reason)));
+    }
+    // record-multiple's handler checks its runs as it reads them (one pass, not two).
+    if op.checks_own_body() {
+        return Ok(None);
+    }
+    match op.check_body(body) {
+        Ok(()) => Ok(None),
+        Err(reason) => conform::taken(op, body, reason, state).map(Some),
+    }
 }
 
 /// With `--check-answers`: an answer that does not match the description is counted and told.
@@ -181,6 +188,8 @@ fn inspect(rest: &str, config: &Config, state: &Mutex<State>) -> Answer {
                 "test_cases": config.test_case_ids().len() + st.catalog.cases.len(), "duplicate_test_cases": st.catalog.duplicates,
                 "folders": st.catalog.folders.len(),
                 "nonconforming_requests": s.nonconforming_requests,
+                "leniencies": s.leniencies,
+                "last_nonconforming_request": s.last_nonconforming_request,
                 "undescribed": s.undescribed,
                 "nonconforming_answers": s.nonconforming_answers,
                 "last_nonconforming_answer": s.last_nonconforming_answer,

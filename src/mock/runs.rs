@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::catalog::{case_exists, in_set};
+use super::conform::taken;
 use super::http::{plain, Reply};
 use super::state::{Config, Index, State, Stored};
 use crate::{date, spira};
@@ -353,22 +354,37 @@ pub(super) fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>
                 .record_multiple()
                 .map(|op| (op, op.check_body(body)));
             return match described {
-                Some((op, Err(reason))) => {
-                    lock(state).stats.nonconforming_requests += 1;
-                    plain(400, op.refusal(body, &reason))
-                }
+                Some((op, Err(reason))) => match taken(op, body, reason, state) {
+                    Ok(read) => record_as_read(&read, config, state),
+                    Err(reply) => reply,
+                },
                 _ => plain(400, not_runs(body, e)),
             };
         }
     };
     if let Some(op) = config.description.record_multiple() {
         if let Err(reason) = op.check_runs(&list, body) {
-            lock(state).stats.nonconforming_requests += 1;
-            return plain(400, op.refusal(body, &reason));
+            return match taken(op, body, reason, state) {
+                Ok(read) => record_as_read(&read, config, state),
+                Err(reply) => reply,
+            };
         }
     }
+    store_runs(&list, config, state)
+}
+
+/// record-multiple with a body as Spira read it (`conform`): checked already.
+fn record_as_read(body: &[u8], config: &Config, state: &Mutex<State>) -> Reply {
+    match serde_json::from_slice::<Vec<RawRun<'_>>>(body) {
+        Ok(list) => store_runs(&list, config, state),
+        Err(e) => plain(400, not_runs(body, e)),
+    }
+}
+
+/// Each run checked as the server checks it and stored, one by one (or all, `--atomic`).
+fn store_runs(list: &[RawRun<'_>], config: &Config, state: &Mutex<State>) -> Reply {
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    let mut reply: Vec<u8> = Vec::with_capacity(body.len() + list.len() * 24);
+    let mut reply: Vec<u8> = Vec::with_capacity(list.len() * 400);
     reply.push(b'[');
     let mut pending: Vec<(String, Index)> = Vec::new();
     for (i, v) in list.iter().enumerate() {
@@ -447,8 +463,4 @@ pub(super) fn record_one(body: &[u8], config: &Config, state: &Mutex<State>) -> 
             plain(status, msg)
         }
     }
-}
-
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -30,8 +30,13 @@ pub(super) struct Stats {
     pub(super) builds: u64,
     pub(super) refreshes: u64,
     pub(super) documents: u64,
-    /// Requests the API description refused (each answered 400).
+    /// Requests the API description does not allow: taken as Spira takes them (a number
+    /// written as a string) or answered 400 as Spira answers them.
     pub(super) nonconforming_requests: u64,
+    /// The leniencies used, by operation, field and kind: how many requests used each.
+    pub(super) leniencies: BTreeMap<String, u64>,
+    /// The last request the description does not allow, and why.
+    pub(super) last_nonconforming_request: Option<String>,
     /// API requests to an endpoint the description does not have, by method and path.
     pub(super) undescribed: std::collections::BTreeSet<String>,
     /// With `--check-answers`: answers that do not match the description, and the last reason.
