@@ -31,15 +31,58 @@ pub(crate) fn info(msg: std::fmt::Arguments<'_>) {
 }
 
 /// One message on stderr, its control characters shown escaped: text from a server or a file
-/// (a message, a name) cannot move the cursor, recolour the terminal or hide a line.
+/// (a message, a name) cannot move the cursor, recolour the terminal or hide a line. Held
+/// instead while this thread holds its diagnostics ([`LineOut::held`]).
 fn say(kind: &str, msg: std::fmt::Arguments<'_>) {
     let text = msg.to_string();
-    let _ = writeln!(
-        io::stderr().lock(),
-        "{}: {kind}{}",
-        tool(),
-        printable(&text)
-    );
+    let line = format!("{}: {kind}{}\n", tool(), printable(&text));
+    let held = HELD.with_borrow_mut(|h| match h {
+        Some(h) => {
+            h.extend_from_slice(line.as_bytes());
+            true
+        }
+        None => false,
+    });
+    if !held {
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+thread_local! {
+    /// This thread's diagnostics while they are held: the messages about a file that is not
+    /// yet the one to write.
+    static HELD: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Holds (`true`) or stops holding this thread's diagnostics; what was held, in either case.
+fn hold_diagnostics(hold: bool) -> Vec<u8> {
+    HELD.with_borrow_mut(|h| {
+        let was = h.take().unwrap_or_default();
+        if hold {
+            *h = Some(Vec::new());
+        }
+        was
+    })
+}
+
+fn held_diagnostics_len() -> usize {
+    HELD.with_borrow(|h| h.as_ref().map_or(0, Vec::len))
+}
+
+/// A turn to wait for before writing: spira-parse's workers read files at once and write
+/// their output in the order one thread would.
+pub(crate) trait Turn: Send + Sync {
+    /// Blocks until it is `index`'s turn to write, and takes the pen; false when the run has
+    /// stopped (an earlier input failed for good), so nothing of `index` is to be written.
+    fn wait(&self, index: usize) -> bool;
+}
+
+/// A [`LineOut`]'s output held until its turn.
+struct Held {
+    turn: std::sync::Arc<dyn Turn>,
+    index: usize,
+    /// The most held at once, output and diagnostics together: past it, the writer waits.
+    cap: usize,
 }
 
 /// `s` with its control characters (but line ends and tabs) escaped: ESC as `\x1b`, C1 controls
@@ -311,7 +354,14 @@ pub(crate) struct LineOut {
     out: Box<dyn Write>,
     buf: Vec<u8>,
     eager: bool,
+    /// Output and diagnostics held until their turn.
+    held: Option<Held>,
+    /// Its turn will never come (the run stopped): nothing is written.
+    closed: bool,
 }
+
+/// The size of the blocks written out.
+const OUT_BLOCK: usize = 64 * 1024;
 
 impl LineOut {
     /// Any writer, written in blocks.
@@ -320,6 +370,8 @@ impl LineOut {
             out,
             buf: Vec::with_capacity(128 * 1024),
             eager: false,
+            held: None,
+            closed: false,
         }
     }
 
@@ -330,14 +382,74 @@ impl LineOut {
             out: Box::new(io::stdout().lock()),
             buf: Vec::with_capacity(128 * 1024),
             eager: io::stdout().is_terminal(),
+            held: None,
+            closed: false,
+        }
+    }
+
+    /// Standard output (unlocked: several threads take turns) for input number `index`, held
+    /// (with this thread's diagnostics) until `turn` says it is its turn, or until `cap` bytes
+    /// are held, when it waits for its turn.
+    pub(crate) fn held(turn: std::sync::Arc<dyn Turn>, index: usize, cap: usize) -> LineOut {
+        hold_diagnostics(true);
+        LineOut {
+            out: Box::new(io::stdout()),
+            buf: Vec::with_capacity(16 * 1024),
+            eager: io::stdout().is_terminal(),
+            held: Some(Held { turn, index, cap }),
+            closed: false,
+        }
+    }
+
+    /// Waits for this output's turn, if it was held, and writes what was held: from now on it
+    /// writes as [`LineOut::stdout`] does. An error when the run has stopped.
+    pub(crate) fn open(&mut self) -> Result<()> {
+        let Some(h) = self.held.take() else {
+            return Ok(());
+        };
+        let said = hold_diagnostics(false);
+        if !h.turn.wait(h.index) {
+            self.closed = true;
+            self.buf.clear();
+            return Err(Error::Exit(crate::error::EXIT_OK));
+        }
+        io::stderr().lock().write_all(&said)?;
+        Ok(())
+    }
+
+    /// What is still held, output and diagnostics, when its turn never came (`None` once
+    /// opened: then everything is written out). Diagnostics are no longer held.
+    pub(crate) fn finish(mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if self.held.take().is_some() {
+            return Ok(Some((
+                std::mem::take(&mut self.buf),
+                hold_diagnostics(false),
+            )));
+        }
+        self.flush()?;
+        Ok(None)
+    }
+
+    /// Whether the lines gathered are to be written now.
+    fn due(&mut self) -> Result<bool> {
+        if !self.eager && self.buf.len() < OUT_BLOCK {
+            return Ok(false);
+        }
+        match &self.held {
+            None => Ok(true),
+            Some(h) if self.buf.len() + held_diagnostics_len() < h.cap => Ok(false),
+            Some(_) => self.open().map(|()| true),
         }
     }
 
     /// Appends one line: `write` serializes the record, the newline is added here.
     pub(crate) fn line(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        if self.closed {
+            return Err(Error::Exit(crate::error::EXIT_OK));
+        }
         write(&mut self.buf);
         self.buf.push(b'\n');
-        if self.eager || self.buf.len() >= 64 * 1024 {
+        if self.due()? {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
         }
@@ -347,7 +459,7 @@ impl LineOut {
     /// Appends one line that is already whole (its newline included), writing it straight out
     /// when nothing is pending.
     pub(crate) fn raw_line(&mut self, line: &[u8]) -> Result<()> {
-        if self.buf.is_empty() && line.len() >= 64 * 1024 {
+        if self.buf.is_empty() && line.len() >= OUT_BLOCK && self.held.is_none() {
             self.out.write_all(line)?;
             if self.eager {
                 self.out.flush()?;
@@ -357,8 +469,12 @@ impl LineOut {
         self.line(|buf| buf.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line)))
     }
 
-    /// Writes everything out.
+    /// Writes everything out (after waiting for its turn, if held).
     pub(crate) fn flush(&mut self) -> Result<()> {
+        self.open()?;
+        if self.closed {
+            return Ok(());
+        }
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         self.out.flush()?;

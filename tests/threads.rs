@@ -206,3 +206,124 @@ fn a_report_trickling_through_a_pipe_reads_the_same_on_one_thread_and_two() {
         assert!(one.stderr.contains("<stdin>:"), "{one}");
     }
 }
+
+/// A directory of many reports of every kind: good ones small and large (past the output a
+/// worker holds before it waits, and past the reader thread's threshold), bad ones (cut short,
+/// malformed, binary, empty), warnings, files that are no report, a dangling symlink, a JSON,
+/// a TAP, a CSV and an allure-results directory; more files than the window of files in flight.
+fn many_reports(t: &TempDir) -> std::path::PathBuf {
+    let dir = t.path("many");
+    std::fs::create_dir_all(dir.join("allure-results")).unwrap();
+    let w = |name: &str, body: &[u8]| std::fs::write(dir.join(name), body).unwrap();
+    for i in 0..150 {
+        let doc = match i % 10 {
+            3 => report(3 + i, Some((1, "    <testcase name=\"&nbsp;\"/>\n"))),
+            7 => report(40, Some((20, "    <testcase name=\"b\"></testcas>\n"))),
+            _ => report(5 + i % 7, None),
+        };
+        w(&format!("r{i:03}.xml"), doc.as_bytes());
+    }
+    // Outputs of megabytes: held past their share, read with a reader thread when a core is free.
+    for i in 0..3 {
+        w(&format!("big{i}.xml"), report(3_000 + i, None).as_bytes());
+    }
+    w("cut.xml", &report(50, None).as_bytes()[..3000]);
+    w("empty.xml", b"");
+    w("binary.xml", &[0u8, 159, 146, 150, 1, 2, 3, 0, 0, 0]);
+    w("package.json", br#"{"name": "app", "version": "1.0.0"}"#);
+    w(
+        "pom.xml",
+        b"<project><modelVersion>4.0.0</modelVersion></project>",
+    );
+    w(
+        "jest.json",
+        br#"{"numTotalTests": 1, "testResults": [{"name": "/a.test.js", "assertionResults": [{"fullName": "a works", "title": "works", "status": "passed", "ancestorTitles": []}]}]}"#,
+    );
+    w("t.tap", b"TAP version 13\n1..2\nok 1 - a\nnot ok 2 - b\n");
+    w("runs.csv", b"name,status\nlogin,passed\nlogout,failed\n");
+    w(
+        "allure-results/a-result.json",
+        br#"{"uuid": "1", "historyId": "h", "name": "x", "fullName": "t.x", "status": "passed", "start": 1, "stop": 2}"#,
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("nowhere.xml"), dir.join("dangling.xml")).unwrap();
+    dir
+}
+
+/// `-j 1` and `-j 2`, `-j 4`, `-j 8` on the same directory write the same bytes, warnings and
+/// errors included, and exit the same way: with `--keep-going` (every file read), and without
+/// (the first bad file stops the run, and nothing after it is written).
+#[test]
+fn many_files_read_the_same_with_one_job_and_many() {
+    let t = TempDir::new("many-jobs");
+    let dir = many_reports(&t);
+    let dir = dir.display().to_string();
+    for keep in [true, false] {
+        if !keep {
+            // Else the walk itself stops on it, before any file is read.
+            std::fs::remove_file(format!("{dir}/dangling.xml")).unwrap();
+        }
+        let args = |j: &'static str| -> Vec<&str> {
+            let mut a = vec!["-j", j, "--stats"];
+            if keep {
+                a.push("--keep-going");
+            }
+            a.push(&dir);
+            a
+        };
+        let one = run("spira-parse", &args("1"), None);
+        for j in ["2", "4", "8"] {
+            same(&one, &run("spira-parse", &args(j), None));
+        }
+        // What one job did, beyond being the same: every kind of file met.
+        if keep {
+            one.expect_code(2);
+            assert!(one.json().len() > 10_000, "{}", one.json().len());
+            for said in [
+                "undefined entity",
+                "r007.xml:",
+                "cut.xml",
+                "empty.xml",
+                "binary.xml",
+                "package.json",
+                "pom.xml",
+                "dangling.xml",
+            ] {
+                assert!(one.stderr.contains(said), "{said}: {}", one.stderr);
+            }
+            let formats: std::collections::BTreeSet<String> = one
+                .json()
+                .iter()
+                .map(|l| l["format"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(formats.len(), 5, "{formats:?}");
+        } else {
+            // The first bad file in walk order stops the run, after the big files were written.
+            one.expect_code(1);
+            assert!(one.stderr.contains("cut.xml"), "{}", one.stderr);
+            assert!(!one.stderr.contains("r007.xml"), "{}", one.stderr);
+            assert!(one.json().len() > 9_000, "{}", one.json().len());
+        }
+    }
+    // Named files in the order given, a file named twice read once, and stdin among them.
+    let names = ["r001.xml", "big1.xml", "r001.xml", "-", "r003.xml"];
+    let paths: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if *n == "-" {
+                n.to_string()
+            } else {
+                format!("{dir}/{n}")
+            }
+        })
+        .collect();
+    let stdin = report(30, None);
+    let with = |j: &'static str| {
+        let mut a = vec!["-j", j];
+        a.extend(paths.iter().map(String::as_str));
+        run("spira-parse", &a, Some(stdin.as_bytes()))
+    };
+    let one = with("1");
+    one.expect_code(0);
+    same(&one, &with("4"));
+}

@@ -3,6 +3,7 @@
 
 mod allure;
 mod csv;
+mod files;
 mod input;
 mod json;
 mod junit;
@@ -78,12 +79,23 @@ pub struct Args {
     #[arg(long)]
     pub(crate) stats: bool,
 
-    /// Threads to use: with 2, a large XML report is read and tokenised on a thread of its own
-    /// while this one builds and writes the results; 1 does everything on one thread (for a
-    /// machine whose cores are busy with the rest of a pipeline). The output is the same.
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 2,
-          value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub(crate) threads: u8,
+    /// Threads to use (default: the number of cores, at most 8): N files are parsed at once,
+    /// and a large XML report gets a reader thread of its own while a core is free; 1 does
+    /// everything on one thread (for a machine whose cores are busy with the rest of a
+    /// pipeline). The output is the same, in the same order, whatever N.
+    #[arg(short = 'j', long, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub(crate) threads: Option<u8>,
+}
+
+impl Args {
+    /// The threads to use: `-j`, or the cores (at most 8).
+    fn jobs(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+        }
+    }
 }
 
 /// The report formats `spira-parse` reads.
@@ -205,68 +217,92 @@ pub fn run(args: Args) -> Result<()> {
         csv::known_field(field, header)?;
     }
     let walk::Found {
-        inputs,
-        walked,
-        mut unreadable,
+        entries,
+        unreadable,
     } = walk::expand(&args.paths, args.keep_going)?;
-    let mut out = cli::LineOut::stdout();
-    let mut counts = Counts::default();
-    let mut failed = 0usize;
-    let mut result = Ok(());
-    for (input, walked) in inputs.iter().zip(walked) {
-        match parse_input(input, &args, &mut out, &mut counts) {
-            Ok(()) => {}
-            // A file a walk found that is no report (a package.json, a pom.xml): a note.
-            Err(Error::Data(msg)) if walked && msg.contains(NOT_A_REPORT) => {
-                out.flush()?;
-                cli::info(format_args!("{msg} (skipped)"));
-            }
-            Err(Error::Data(msg)) if args.keep_going => {
-                out.flush()?;
-                cli::error(format_args!("{msg}"));
-                failed += 1;
-            }
-            // A file that cannot be opened or read: reported, and the exit code says so.
-            Err(Error::Usage(msg)) if args.keep_going => {
-                out.flush()?;
-                cli::error(format_args!("{msg} (skipped: --keep-going)"));
-                unreadable += 1;
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    out.flush()?;
+    let tally = Tally {
+        unreadable,
+        keep_going: args.keep_going,
+        ..Tally::default()
+    };
+    let jobs = args.jobs();
+    let tally = files::parse_all(&entries, jobs, tally, |entry, out, counts, core| {
+        parse_input(entry, &args, out, counts, core.free())
+    });
     if args.stats {
-        let c = &counts.by_status;
+        let c = &tally.counts.by_status;
         cli::info(format_args!(
             "{} results from {} file{}: {} passed, {} failed, {} error, {} skipped, {} warning{}",
-            counts.total(),
-            inputs.len(),
-            if inputs.len() == 1 { "" } else { "s" },
+            tally.counts.total(),
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" },
             c[0],
             c[1],
             c[2],
             c[3],
             c[4],
-            match (failed, unreadable) {
+            match (tally.failed, tally.unreadable) {
                 (0, 0) => String::new(),
                 (f, 0) => format!("; {f} file(s) rejected"),
                 (f, u) => format!("; {f} file(s) rejected, {u} path(s) unreadable"),
             }
         ));
     }
-    result?;
-    if unreadable > 0 {
+    if let Some(e) = tally.error {
+        return Err(e);
+    }
+    if tally.unreadable > 0 {
         return Err(Error::Exit(crate::error::EXIT_USAGE));
     }
-    if failed > 0 {
+    if tally.failed > 0 {
         return Err(Error::Exit(crate::error::EXIT_DATA));
     }
     Ok(())
 }
+
+/// What the inputs came to, taken at each input's turn.
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    failed: usize,
+    unreadable: usize,
+    keep_going: bool,
+    /// The error that stopped the run.
+    error: Option<Error>,
+}
+
+impl files::Outcomes for Tally {
+    fn take(&mut self, entry: &walk::Entry, done: files::Done) -> bool {
+        for (a, b) in self.counts.by_status.iter_mut().zip(done.counts.by_status) {
+            *a += b;
+        }
+        match done.outcome {
+            Ok(()) => {}
+            // A file a walk found that is no report (a package.json, a pom.xml): a note.
+            Err(Error::Data(msg)) if entry.walked && msg.contains(NOT_A_REPORT) => {
+                cli::info(format_args!("{msg} (skipped)"));
+            }
+            Err(Error::Data(msg)) if self.keep_going => {
+                cli::error(format_args!("{msg}"));
+                self.failed += 1;
+            }
+            // A file that cannot be opened or read: reported, and the exit code says so.
+            Err(Error::Usage(msg)) if self.keep_going => {
+                cli::error(format_args!("{msg} (skipped: --keep-going)"));
+                self.unreadable += 1;
+            }
+            Err(e) => {
+                self.error = Some(e);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The smallest file read with a reader thread: below it, starting a thread costs more than
+/// the second core saves.
+const READ_AHEAD_BYTES: u64 = 1 << 20;
 
 /// What the error of an input that is no report says: a walk passes such a file over.
 const NOT_A_REPORT: &str = ": not a supported report: ";
@@ -338,13 +374,20 @@ fn head_delimiter(head: &[u8]) -> u8 {
     csv::guess_delimiter(text.lines().next().unwrap_or(""))
 }
 
+/// Reads one input; `spare`: a core is free for a reader thread.
 fn parse_input(
-    input: &Input,
+    entry: &walk::Entry,
     args: &Args,
     out: &mut cli::LineOut,
     counts: &mut Counts,
+    spare: bool,
 ) -> Result<()> {
-    if let Some(dir) = input.path.as_deref().filter(|p| p.is_dir()) {
+    let input = &entry.input;
+    if let Some(dir) = input
+        .path
+        .as_deref()
+        .filter(|_| entry.kind == walk::Kind::Dir)
+    {
         let mut report = Report {
             name: Arc::from(input.name.as_str()),
             dir: Some(dir),
@@ -354,7 +397,15 @@ fn parse_input(
         };
         return allure::parse_dir(dir, &mut report, args.max_field_bytes);
     }
-    parse_stream(input, input.open_raw()?, args, out, counts)
+    parse_stream(
+        input,
+        entry.kind,
+        input.open_raw()?,
+        args,
+        out,
+        counts,
+        spare,
+    )
 }
 
 /// Parses one report held in memory, writing result lines to `out`; returns how many. For
@@ -369,10 +420,12 @@ pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64>
     };
     let r = parse_stream(
         &input,
+        walk::Kind::File(data.len() as u64),
         Box::new(Cursor::new(data.to_vec())),
         args,
         &mut out,
         &mut counts,
+        args.jobs() > 1,
     );
     out.flush()?;
     r.map(|()| counts.total())
@@ -402,10 +455,12 @@ fn unsupported(name: &str, sniffed: &Sniffed) -> Error {
 
 fn parse_stream(
     input: &Input,
+    kind: walk::Kind,
     mut raw: Box<dyn Read + Send>,
     args: &Args,
     out: &mut cli::LineOut,
     counts: &mut Counts,
+    spare: bool,
 ) -> Result<()> {
     let head = read_head(&mut *raw, &input.name)?;
     let sniffed = sniff(&head, args.delimiter, &args.columns);
@@ -458,12 +513,7 @@ fn parse_stream(
             let reopen = reopen
                 .as_ref()
                 .map(|f| f as &dyn Fn() -> Result<xml::XmlDoc>);
-            // A regular file never keeps a read waiting; a pipe may.
-            let may_wait = !input
-                .path
-                .as_deref()
-                .is_some_and(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
-            parse_xml(reader, args, &mut report, reopen, may_wait)
+            parse_xml(reader, args, &mut report, reopen, kind, spare)
         }
     }
 }
@@ -473,7 +523,8 @@ fn parse_xml(
     args: &Args,
     report: &mut Report<'_>,
     reopen: Option<&dyn Fn() -> Result<xml::XmlDoc>>,
-    may_wait: bool,
+    kind: walk::Kind,
+    spare: bool,
 ) -> Result<()> {
     let mut doc = xml::XmlDoc::new(reader, &report.name, args.max_field_bytes)?;
     let root = loop {
@@ -506,9 +557,15 @@ fn parse_xml(
         (None, detected) => detected,
         (forced, _) => forced,
     };
-    // TRX is read twice, and skips sections by searching the raw input: one thread.
-    if args.threads > 1 && matches!(format, Some(f) if f != Format::Trx) {
-        doc.read_ahead(may_wait);
+    // TRX is read twice, and skips sections by searching the raw input: one thread. A small
+    // file is read faster on one thread than a thread is started.
+    let large = match kind {
+        walk::Kind::File(len) => len >= READ_AHEAD_BYTES,
+        _ => true,
+    };
+    if spare && large && matches!(format, Some(f) if f != Format::Trx) {
+        // A regular file never keeps a read waiting; a pipe may.
+        doc.read_ahead(kind == walk::Kind::Stream);
     }
     match format {
         Some(Format::Junit) => junit::parse(&mut doc, root, report),

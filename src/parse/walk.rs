@@ -15,10 +15,27 @@ use crate::error::{Error, Result};
 
 /// The inputs found, and how many paths could not be read (reported already).
 pub(crate) struct Found {
-    pub(crate) inputs: Vec<Input>,
-    /// For each input, whether a directory walk found it (rather than being named).
-    pub(crate) walked: Vec<bool>,
+    pub(crate) entries: Vec<Entry>,
     pub(crate) unreadable: usize,
+}
+
+/// One input, with what the walk learnt of it (so that reading it needs no `stat` again).
+pub(crate) struct Entry {
+    pub(crate) input: Input,
+    /// A directory walk found it (rather than its being named).
+    pub(crate) walked: bool,
+    pub(crate) kind: Kind,
+}
+
+/// What an input is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A regular file of this many bytes (when it was looked at): a read never waits.
+    File(u64),
+    /// A directory read as one report (allure-results).
+    Dir,
+    /// Standard input, a FIFO or a device: a read may wait for more.
+    Stream,
 }
 
 /// Expands the arguments into inputs: none means standard input. An entry that cannot be read
@@ -30,19 +47,16 @@ pub(crate) fn expand(paths: &[PathBuf], keep_going: bool) -> Result<Found> {
         seen: HashMap::new(),
         allure: std::collections::HashSet::new(),
         found: Found {
-            inputs: Vec::new(),
-            walked: Vec::new(),
+            entries: Vec::new(),
             unreadable: 0,
         },
     };
     if paths.is_empty() {
-        w.found.inputs.push(Input::stdin());
-        w.found.walked.push(false);
+        w.push(Input::stdin(), false, Kind::Stream);
     }
     for p in paths {
         if p == Path::new("-") {
-            w.found.inputs.push(Input::stdin());
-            w.found.walked.push(false);
+            w.push(Input::stdin(), false, Kind::Stream);
             continue;
         }
         match std::fs::metadata(p) {
@@ -64,6 +78,13 @@ struct Walker {
 }
 
 impl Walker {
+    fn push(&mut self, input: Input, walked: bool, kind: Kind) {
+        self.found.entries.push(Entry {
+            input,
+            walked,
+            kind,
+        });
+    }
     /// A path that cannot be read: an error, or with --keep-going a report.
     fn problem(&mut self, msg: String) -> Result<()> {
         if !self.keep_going {
@@ -91,8 +112,7 @@ impl Walker {
             if is_allure_file(entry.path()) {
                 let parent = entry.path().parent().unwrap_or(dir).to_path_buf();
                 if self.allure.insert(parent.clone()) {
-                    self.found.inputs.push(Input::new(&parent));
-                    self.found.walked.push(true);
+                    self.push(Input::new(&parent), true, Kind::Dir);
                 }
                 continue;
             }
@@ -126,8 +146,12 @@ impl Walker {
             }
             self.seen.insert(id, name);
         }
-        self.found.inputs.push(Input::new(path));
-        self.found.walked.push(walked);
+        let kind = if meta.is_file() {
+            Kind::File(meta.len())
+        } else {
+            Kind::Stream
+        };
+        self.push(Input::new(path), walked, kind);
     }
 }
 
