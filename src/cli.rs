@@ -339,6 +339,29 @@ pub(crate) fn read_full(r: &mut (impl Read + ?Sized), buf: &mut [u8], name: &str
     Ok(n)
 }
 
+/// Appends at most `max` bytes of `r` to `buf`, reading until they came or the input ended
+/// (as [`read_full`]); how many came. The bytes are read into `buf`'s spare room, which is
+/// never zeroed first (a megabyte block per small file was zeroed for nothing).
+pub(crate) fn read_append(
+    r: &mut (impl Read + ?Sized),
+    buf: &mut Vec<u8>,
+    max: usize,
+    name: &str,
+) -> Result<usize> {
+    let before = buf.len();
+    buf.reserve(max);
+    match (&mut *r).take(max as u64).read_to_end(buf) {
+        Ok(n) => Ok(n),
+        Err(e) => {
+            buf.truncate(before);
+            Err(Error::Usage(format!(
+                "cannot read '{name}': {}",
+                io_reason(&e)
+            )))
+        }
+    }
+}
+
 /// An I/O error's reason without Rust's "(os error N)" suffix, as coreutils prints it.
 pub(crate) fn io_reason(e: &io::Error) -> String {
     let s = e.to_string();

@@ -342,11 +342,7 @@ pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, Stri
         return Sniffed::Xml;
     }
     // One NUL byte does not make a file binary (it is replaced, with a warning); many do.
-    let controls = t
-        .chars()
-        .filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        .count();
-    if controls * 20 > t.chars().count() {
+    if controls(t) * 20 > t.len() - continuation_bytes(t) {
         return Sniffed::Binary;
     }
     if t.starts_with('{') || t.starts_with('[') {
@@ -360,6 +356,26 @@ pub(crate) fn sniff(head: &[u8], delimiter: Option<u8>, columns: &[(String, Stri
         return Sniffed::Csv;
     }
     Sniffed::Text
+}
+
+/// The control characters of `t` but tab, CR and LF: C0 and DEL as bytes, C1 (U+0080 to
+/// U+009F) as their two bytes in UTF-8. Counted on bytes, as chars cost a decoding each.
+fn controls(t: &str) -> usize {
+    let b = t.as_bytes();
+    let c0 = b
+        .iter()
+        .filter(|&&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f)
+        .count();
+    let c1 = b
+        .windows(2)
+        .filter(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]))
+        .count();
+    c0 + c1
+}
+
+/// The bytes of `t` that continue a character: its length in chars is the rest.
+fn continuation_bytes(t: &str) -> usize {
+    t.bytes().filter(|b| b & 0xc0 == 0x80).count()
 }
 
 /// The head of an input decoded as its encoding says; the length of its byte order mark.
@@ -431,9 +447,12 @@ pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64>
     r.map(|()| counts.total())
 }
 
+/// How much of an input is read to tell what it is.
+const HEAD_BYTES: usize = 8192;
+
 /// The first 8 KiB of an input (less if it is shorter), to tell what it is.
 fn read_head(raw: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
-    let mut head = vec![0u8; 8192];
+    let mut head = vec![0u8; HEAD_BYTES];
     let n = cli::read_full(raw, &mut head, name)?;
     head.truncate(n);
     Ok(head)
@@ -463,6 +482,10 @@ fn parse_stream(
     spare: bool,
 ) -> Result<()> {
     let head = read_head(&mut *raw, &input.name)?;
+    if head.len() < HEAD_BYTES {
+        // The input has ended already: nothing is read again (a small file is read once).
+        raw = Box::new(std::io::empty());
+    }
     let sniffed = sniff(&head, args.delimiter, &args.columns);
     let dir = input.path.as_deref().and_then(Path::parent);
     let mut report = Report {

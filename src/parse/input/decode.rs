@@ -37,10 +37,32 @@ pub(super) enum After {
     End,
 }
 
+thread_local! {
+    /// Raw buffers of inputs read before on this thread, for the next (a directory of small
+    /// reports allocated and zeroed one per file).
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Drop for ToUtf8 {
+    fn drop(&mut self) {
+        let raw = std::mem::take(&mut self.raw);
+        if raw.len() == CHUNK {
+            SPARE.with_borrow_mut(|s| {
+                if s.len() < 2 {
+                    s.push(raw);
+                }
+            });
+        }
+    }
+}
+
 impl ToUtf8 {
     /// Reads the start of `inner`, enough to see a BOM and an XML declaration.
     pub(super) fn new<R: Read>(inner: &mut R) -> io::Result<ToUtf8> {
-        let mut raw = vec![0u8; CHUNK];
+        // A spare buffer's old bytes are never read: only what `end` says was read is.
+        let mut raw = SPARE
+            .with_borrow_mut(Vec::pop)
+            .unwrap_or_else(|| vec![0u8; CHUNK]);
         let mut end = 0;
         let mut eof = false;
         while end < 1024 {

@@ -238,39 +238,66 @@ pub(crate) fn each_line(
     name: &str,
     mut f: impl FnMut(u64, Line<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
+    // `buf` is zeroed once, where it grows, and reused from file to file: `filled` says how
+    // much of it was read.
+    let mut buf: Vec<u8> = LINES.with_borrow_mut(std::mem::take);
+    let mut filled = 0;
     let mut n = 0u64;
-    loop {
-        let have = buf.len();
-        buf.resize(have + LINE_BLOCK.max(have), 0);
-        let got = crate::cli::read_some(&mut reader, &mut buf[have..], name)?;
-        buf.truncate(have + got);
+    let result = loop {
+        let want = filled + LINE_BLOCK.max(filled);
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        let got = match crate::cli::read_some(&mut reader, &mut buf[filled..want], name) {
+            Ok(got) => got,
+            Err(e) => break Err(e),
+        };
+        filled += got;
         let eof = got == 0;
+        let read = buf.get(..filled).unwrap_or_default();
         // The whole lines: up to the last line break (at the end of the input, all of it).
-        let end = match memchr::memrchr(b'\n', &buf) {
-            _ if eof => buf.len(),
+        let end = match memchr::memrchr(b'\n', read) {
+            _ if eof => filled,
             Some(i) => i + 1,
             None => 0,
         };
-        let whole = buf.get(..end).unwrap_or_default();
-        let text = std::str::from_utf8(whole).ok();
-        let mut start = 0;
-        while start < end {
-            let stop = memchr::memchr(b'\n', whole.get(start..).unwrap_or_default())
-                .map_or(end, |i| start + i + 1);
-            n += 1;
-            let line = Line {
-                bytes: whole.get(start..stop).unwrap_or_default(),
-                text: text.and_then(|t| t.get(start..stop)),
-            };
-            f(n, line)?;
-            start = stop;
+        if let Err(e) = lines(read.get(..end).unwrap_or_default(), &mut n, &mut f) {
+            break Err(e);
         }
         if eof {
-            return Ok(());
+            break Ok(());
         }
-        buf.drain(..end);
+        buf.copy_within(end..filled, 0);
+        filled -= end;
+    };
+    if buf.len() <= 4 * LINE_BLOCK {
+        LINES.with_borrow_mut(|l| *l = buf);
     }
+    result
+}
+
+thread_local! {
+    /// The line reader's block, kept by this thread for its next input.
+    static LINES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Hands each line of `whole` (whole lines) to `f`, numbering them on from `n`.
+fn lines(whole: &[u8], n: &mut u64, f: &mut impl FnMut(u64, Line<'_>) -> Result<()>) -> Result<()> {
+    let end = whole.len();
+    let text = std::str::from_utf8(whole).ok();
+    let mut start = 0;
+    while start < end {
+        let stop = memchr::memchr(b'\n', whole.get(start..).unwrap_or_default())
+            .map_or(end, |i| start + i + 1);
+        *n += 1;
+        let line = Line {
+            bytes: whole.get(start..stop).unwrap_or_default(),
+            text: text.and_then(|t| t.get(start..stop)),
+        };
+        f(*n, line)?;
+        start = stop;
+    }
+    Ok(())
 }
 
 thread_local! {

@@ -120,30 +120,38 @@ pub(crate) fn detect(head: &[u8]) -> Option<Format> {
 
 /// The keys of the top-level object found in `text` (a head, possibly cut short).
 fn top_keys(text: &str) -> Vec<String> {
+    // Bytes, not chars: every byte that matters is ASCII, and a string's end is found with
+    // memchr (a directory of small reports runs this once per file).
+    let b = text.as_bytes();
     let (mut depth, mut keys) = (0i32, Vec::new());
-    let mut chars = text.char_indices().peekable();
     let mut expect_key = false;
-    while let Some((i, c)) = chars.next() {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += 1;
         match c {
-            '{' => {
+            b'{' => {
                 depth += 1;
                 expect_key = depth == 1;
             }
-            '[' => depth += 1,
-            '}' | ']' => depth -= 1,
-            ',' if depth == 1 => expect_key = true,
-            '"' => {
-                let start = i + 1;
+            b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b',' if depth == 1 => expect_key = true,
+            b'"' => {
+                let start = i;
+                // An unclosed string is an empty key, and the end of the text.
                 let mut end = start;
-                let mut escaped = false;
-                for (j, c) in chars.by_ref() {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' {
-                        escaped = true;
-                    } else if c == '"' {
-                        end = j;
-                        break;
+                loop {
+                    match b.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
+                        Some(k) if b.get(i + k) == Some(&b'\\') => i += k + 2,
+                        Some(k) => {
+                            end = i + k;
+                            i = end + 1;
+                            break;
+                        }
+                        None => {
+                            i = b.len();
+                            break;
+                        }
                     }
                 }
                 if expect_key && depth == 1 {

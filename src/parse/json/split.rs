@@ -31,7 +31,7 @@ fn in_blocks(reader: impl Read, doc: &mut dyn Doc, at: At<'_>, block: usize) -> 
     mismatch();
     let mut s = Scan {
         r: reader,
-        buf: Block::Text(String::new()),
+        buf: Block::Bytes(SPARE.with_borrow_mut(std::mem::take)),
         carry: Vec::new(),
         pos: 0,
         eof: false,
@@ -63,6 +63,25 @@ fn in_blocks(reader: impl Read, doc: &mut dyn Doc, at: At<'_>, block: usize) -> 
         return Err(s.bad(&format!("it has no \"{}\"", doc.required())));
     }
     Ok(())
+}
+
+thread_local! {
+    /// The block of the last document read on this thread, emptied, for the next: a directory
+    /// of small reports would allocate (and map) a megabyte per file.
+    static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<R> Drop for Scan<'_, R> {
+    fn drop(&mut self) {
+        let mut b = match std::mem::replace(&mut self.buf, Block::Bytes(Vec::new())) {
+            Block::Text(s) => s.into_bytes(),
+            Block::Bytes(b) => b,
+        };
+        if b.capacity() <= 4 * BLOCK {
+            b.clear();
+            SPARE.with_borrow_mut(|s| *s = b);
+        }
+    }
 }
 
 struct Scan<'a, R> {
@@ -166,10 +185,8 @@ impl<R: Read> Scan<'_, R> {
         buf.append(&mut self.carry);
         let have = buf.len();
         let add = self.block.max(have);
-        buf.resize(have + add, 0);
-        let got = crate::cli::read_full(&mut self.r, &mut buf[have..], self.at.name)?;
+        let got = crate::cli::read_append(&mut self.r, &mut buf, add, self.at.name)?;
         self.eof = got < add;
-        buf.truncate(have + got);
         self.buf = Block::of(buf, &mut self.carry, self.eof);
         Ok(got > 0 || carried)
     }
