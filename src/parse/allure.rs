@@ -157,13 +157,20 @@ pub(crate) fn parse_file(
 ) -> Result<()> {
     let a: AllureResult = read_json(reader, &report.name)?;
     let dir = report.dir;
-    let r = result(a, &[], dir, max, report);
+    let r = result(a, &[], dir, max, &report.name);
     report.emit(&r)
 }
 
-/// Reads an allure-results directory: its containers, then its results, one file at a time.
-pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Result<()> {
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+/// Reads an allure-results directory: its containers, then its results, `jobs` files at a
+/// time.
+pub(crate) fn parse_dir(
+    dir: &Path,
+    report: &mut Report<'_>,
+    max: usize,
+    jobs: usize,
+) -> Result<()> {
+    // Names sorted as bytes, once (a path's components are not parsed at each comparison).
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
         .map_err(|e| {
             Error::Usage(format!(
                 "cannot read '{}': {}",
@@ -171,14 +178,14 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
                 crate::cli::io_reason(&e)
             ))
         })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
         .collect();
-    files.sort();
+    names.sort_unstable();
     let named = |suffix: &str| {
-        files
+        names
             .iter()
-            .filter(|p| p.to_string_lossy().ends_with(suffix))
-            .cloned()
+            .filter(|n| n.as_encoded_bytes().ends_with(suffix.as_bytes()))
+            .map(|n| dir.join(n))
             .collect::<Vec<_>>()
     };
     // Failed fixtures, by the results they belong to.
@@ -199,8 +206,9 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
     // Attempts by historyId, in the order first seen.
     let mut by_history: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<Vec<(f64, TestResult)>> = Vec::new();
-    for p in named("-result.json") {
-        let a: AllureResult = read_file(&p)?;
+    let name = report.name.clone();
+    let read = |p: &Path| -> Result<(Option<String>, f64, TestResult)> {
+        let a: AllureResult = read_file(p)?;
         let stop = a.body.stop.or(a.body.start).unwrap_or(0.0);
         let key = a.history_id.clone();
         let notes = a
@@ -209,7 +217,9 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
             .and_then(|u| fixtures.get(u))
             .cloned()
             .unwrap_or_default();
-        let r = result(a, &notes, Some(dir), max, report);
+        Ok((key, stop, result(a, &notes, Some(dir), max, &name)))
+    };
+    for (key, stop, r) in in_parallel(&named("-result.json"), jobs, read)? {
         match key {
             Some(k) => match by_history.get(&k) {
                 Some(&i) => groups[i].push((stop, r)),
@@ -229,6 +239,56 @@ pub(crate) fn parse_dir(dir: &Path, report: &mut Report<'_>, max: usize) -> Resu
         report.emit(r)?;
     }
     Ok(())
+}
+
+/// `read` of each of `files`, in their order, by `jobs` threads; the first error in their
+/// order (no file after it is begun once it is seen).
+fn in_parallel<T: Send>(
+    files: &[std::path::PathBuf],
+    jobs: usize,
+    read: impl Fn(&Path) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    if jobs <= 1 || files.len() < 64 {
+        return files.iter().map(|p| read(p)).collect();
+    }
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let mut slots: Vec<Option<Result<T>>> = (0..files.len()).map(|_| None).collect();
+    let parts: Vec<Vec<(usize, Result<T>)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut got = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(p) = files.get(i) else { break };
+                        let r = read(p);
+                        failed.fetch_or(r.is_err(), Ordering::Relaxed);
+                        got.push((i, r));
+                    }
+                    got
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in parts.into_iter().flatten() {
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = Some(r);
+        }
+    }
+    // In order: a slot never filled is after the first error (or its thread was lost).
+    let mut out = Vec::with_capacity(files.len());
+    for (slot, p) in slots.into_iter().zip(files) {
+        match slot {
+            Some(r) => out.push(r?),
+            None => out.push(read(p)?),
+        }
+    }
+    Ok(out)
 }
 
 /// One result of the attempts of a test: the latest wins; the earlier ones that failed are
@@ -298,7 +358,7 @@ fn result(
     notes: &[String],
     dir: Option<&Path>,
     max: usize,
-    report: &Report<'_>,
+    report_name: &Arc<str>,
 ) -> TestResult {
     let label = |n: &str| {
         a.labels
@@ -313,7 +373,7 @@ fn result(
     if suites.is_empty() {
         suites.extend(label("package"));
     }
-    let mut r = TestResult::in_suites(FORMAT, &report.name, Arc::from(suites), Arc::from([]), None);
+    let mut r = TestResult::in_suites(FORMAT, report_name, Arc::from(suites), Arc::from([]), None);
     r.classname = label("testClass").or_else(|| label("class"));
     let mut body = a.body;
     r.name = body.name.clone().or_else(|| a.full_name.clone());

@@ -114,7 +114,8 @@ where
     O: Outcomes + Default,
     F: Fn(&Entry, &mut cli::LineOut, &mut Counts, &Core<'_>) -> Result<()> + Sync,
 {
-    let jobs = jobs.clamp(1, entries.len().max(1));
+    let jobs = jobs.max(1);
+    let workers = jobs.min(entries.len().max(1));
     let order = Arc::new(Order {
         state: Mutex::new(State {
             next: 0,
@@ -129,7 +130,7 @@ where
         jobs,
     });
     std::thread::scope(|s| {
-        for _ in 1..jobs {
+        for _ in 1..workers {
             let order = order.clone();
             let parse = &parse;
             s.spawn(move || work(&order, entries, parse));

@@ -411,7 +411,8 @@ fn parse_input(
             counts,
             shared: Default::default(),
         };
-        return allure::parse_dir(dir, &mut report, args.max_field_bytes);
+        let jobs = if spare { args.jobs() } else { 1 };
+        return allure::parse_dir(dir, &mut report, args.max_field_bytes, jobs);
     }
     parse_stream(
         input,
