@@ -325,6 +325,52 @@ for fmt, ext in [("cucumber", "json"), ("tap", "tap")]:
     wall, rss = measure([parse, path], 1)
     print(f"{fmt}, {os.path.getsize(path) / 1e6:.0f} MB, {n:,} results: {wall:.2f} s, peak RSS {rss / 1024:.1f} MB")
 
+# Many small reports (issue 30): directories as CI runs leave them (scripts/gen_many.py, cached):
+# 3,000 surefire files beside `cat` of the same files and the Python peers reading them one after
+# another in one process (scripts/peer_many.py); -j 1 beside -j 2; 3,000 Jest files and a
+# 20,000-file allure-results directory beside Python's json. Goals: <= 2x cat, >= 3x codecov,
+# >= 8x junitparser, -j 2 <= 0.6x -j 1, >= 3x Python's json.
+def many(kind, n):
+    import hashlib
+    gen = os.path.join(here, "gen_many.py")
+    with open(gen, "rb") as f:
+        tag = hashlib.sha1(f.read()).hexdigest()[:8]
+    d = os.path.join(tmp, f"many-{kind}-{n}-{tag}")
+    if not os.path.exists(d):
+        subprocess.run([sys.executable, gen, kind, d + ".part", str(n)], check=True)
+        os.rename(d + ".part", d)
+    return d
+
+
+def dir_mb(d):
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) / 1e6
+
+
+MANY_RUNS = int(os.environ.get("BENCH_MANY_RUNS", "7"))
+sure = many("surefire", 3000)
+cmds = [("cat", ["sh", "-c", f"cat {sure}/* > /dev/null"]), ("spira-parse", [parse, sure]),
+        ("spira-parse -j 1", [parse, "-j", "1", sure]), ("spira-parse -j 2", [parse, "-j", "2", sure])]
+if py:
+    cmds += [("codecov test-results-parser", [py, os.path.join(here, "peer_many.py"), "codecov", sure]),
+             ("junitparser", [py, os.path.join(here, "peer_many.py"), "junitparser", sure])]
+got = dict(zip([c[0] for c in cmds], measure_together([c[1] for c in cmds], MANY_RUNS)))
+n = sum(1 for _ in subprocess.run([parse, sure], capture_output=True, check=True).stdout.splitlines())
+base = got["spira-parse"][0]
+print(f"\n3,000 surefire files ({dir_mb(sure):.1f} MB, {n:,} results), best of {MANY_RUNS}, in turn:\n")
+print("| command | wall s | peak RSS MB | vs spira-parse |")
+print("|---|---|---|---|")
+for name, (wall, rss) in got.items():
+    print(f"| {name} | {wall:.3f} | {rss / 1024:.1f} | {wall / base:.2f}x |")
+j1, j2 = got["spira-parse -j 1"][0], got["spira-parse -j 2"][0]
+print(f"spira-parse is {base / got['cat'][0]:.2f}x cat; -j 2 is {j2 / j1:.2f}x the time of -j 1")
+for kind, n_files, peer in [("jest", 3000, "json"), ("allure", 20000, "allure")]:
+    d = many(kind, n_files)
+    (ours_w, ours_r), (cat_w, _), (peer_w, peer_r) = measure_together(
+        [[parse, d], ["sh", "-c", f"cat {d}/* > /dev/null"],
+         [sys.executable, os.path.join(here, "peer_many.py"), peer, d]], MANY_RUNS)
+    print(f"{kind}, {n_files:,} files ({dir_mb(d):.1f} MB): spira-parse {ours_w:.3f} s, {ours_r / 1024:.1f} MB; "
+          f"cat {cat_w:.3f} s; Python's json {peer_w:.3f} s, {peer_r / 1024:.1f} MB: {peer_w / ours_w:.1f}x")
+
 if os.environ.get("BENCH_SCALE", "1") != "0":
     huge = report(2_000_000)
     wall, rss = measure([parse, huge], 1)
