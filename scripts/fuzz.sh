@@ -4,11 +4,11 @@
 # fuzz/artifacts/TARGET/; the time run per target is appended to fuzz/fuzz-time.log.
 set -eu
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv parse_go parse_jest parse_mocha parse_dart parse_rspec parse_playwright parse_ctrf parse_cucumber parse_tap parse_robot parse_allure lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text date date_fields"}
+targets=${FUZZ_TARGETS:-"parse_junit parse_threads parse_order parse_nunit3 parse_nunit2 parse_xunit2 parse_xunit1 parse_trx parse_testng parse_csv parse_go parse_jest parse_mocha parse_dart parse_rspec parse_playwright parse_ctrf parse_cucumber parse_tap parse_robot parse_allure lines_map lines_validate lines_batch lines_post mapfile_csv mapfile_json mapfile_cfg json_text date date_fields"}
 cd "$(dirname "$0")/.."
 seed() {
   case "$1" in
-    parse_junit|parse_threads) echo fixtures/junit ;;
+    parse_junit|parse_threads|parse_order) echo fixtures/junit ;;
     parse_nunit3) echo fixtures/nunit3 ;;
     parse_nunit2) echo fixtures/nunit2 ;;
     parse_xunit2|parse_xunit1) echo fixtures/xunit ;;

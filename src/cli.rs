@@ -410,15 +410,21 @@ impl LineOut {
         }
     }
 
-    /// Standard output (unlocked: several threads take turns) for input number `index`, held
-    /// (with this thread's diagnostics) until `turn` says it is its turn, or until `cap` bytes
-    /// are held, when it waits for its turn.
-    pub(crate) fn held(turn: std::sync::Arc<dyn Turn>, index: usize, cap: usize) -> LineOut {
+    /// `out` (standard output, unlocked: several threads take turns) for input number
+    /// `index`, held (with this thread's diagnostics) until `turn` says it is its turn, or
+    /// until `cap` bytes are held, when it waits for its turn.
+    pub(crate) fn held(
+        out: Box<dyn Write>,
+        eager: bool,
+        turn: std::sync::Arc<dyn Turn>,
+        index: usize,
+        cap: usize,
+    ) -> LineOut {
         hold_diagnostics(true);
         LineOut {
-            out: Box::new(io::stdout()),
+            out,
             buf: Vec::with_capacity(16 * 1024),
-            eager: io::stdout().is_terminal(),
+            eager,
             held: Some(Held { turn, index, cap }),
             closed: false,
         }

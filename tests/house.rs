@@ -244,6 +244,7 @@ fn the_library_face_is_what_binaries_and_fuzz_targets_need() {
     for (m, i) in [
         ("cli", "main"),
         ("parse", "parse_bytes"),
+        ("parse", "parse_many"),
         ("error", "Error"),
         ("error", "Result"),
         ("error", "EXIT_OK"),

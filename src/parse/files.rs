@@ -59,7 +59,26 @@ struct State<O> {
     outcomes: O,
 }
 
+/// Where the output goes: a new handle on it for each input (standard output, or in memory
+/// for the fuzz target), and whether it is a terminal.
+pub(super) struct Out {
+    pub(super) open: Box<dyn Fn() -> Box<dyn std::io::Write> + Send + Sync>,
+    pub(super) eager: bool,
+}
+
+impl Out {
+    /// Standard output.
+    pub(super) fn stdout() -> Out {
+        use std::io::IsTerminal;
+        Out {
+            open: Box::new(|| Box::new(std::io::stdout())),
+            eager: std::io::stdout().is_terminal(),
+        }
+    }
+}
+
 struct Order<O> {
+    out: Out,
     state: Mutex<State<O>>,
     cv: Condvar,
     /// Threads at work, reader threads included: a worker starts a reader thread only while
@@ -109,7 +128,7 @@ impl Drop for Core<'_> {
 /// Parses `entries` with `jobs` workers (the calling thread one of them): `parse` reads one
 /// input into the output it is given, with a core for a reader thread when one is free;
 /// `outcomes` takes each input's end, in order. Returns `outcomes`.
-pub(super) fn parse_all<O, F>(entries: &[Entry], jobs: usize, outcomes: O, parse: F) -> O
+pub(super) fn parse_all<O, F>(entries: &[Entry], jobs: usize, out: Out, outcomes: O, parse: F) -> O
 where
     O: Outcomes + Default,
     F: Fn(&Entry, &mut cli::LineOut, &mut Counts, &Core<'_>) -> Result<()> + Sync,
@@ -117,6 +136,7 @@ where
     let jobs = jobs.max(1);
     let workers = jobs.min(entries.len().max(1));
     let order = Arc::new(Order {
+        out,
         state: Mutex::new(State {
             next: 0,
             turn: 0,
@@ -164,7 +184,7 @@ where
         };
         let entry = &entries[i];
         let turn: Arc<dyn cli::Turn> = order.clone();
-        let mut out = cli::LineOut::held(turn, i, HELD_BYTES);
+        let mut out = cli::LineOut::held((order.out.open)(), order.out.eager, turn, i, HELD_BYTES);
         if ours {
             let _ = out.open();
         }
@@ -228,7 +248,7 @@ fn hand_over<O: Outcomes>(order: &Order<O>, entries: &[Entry], i: usize, f: Fini
         let index = st.turn;
         drop(st);
         if let Some((out, err)) = &f.held {
-            if let Err(e) = write_held(out, err) {
+            if let Err(e) = write_held(&mut *(order.out.open)(), out, err) {
                 f.done.outcome = Err(e.into());
             }
         }
@@ -247,9 +267,8 @@ fn hand_over<O: Outcomes>(order: &Order<O>, entries: &[Entry], i: usize, f: Fini
 }
 
 /// What an input held, written at its turn: its output, then its diagnostics.
-fn write_held(out: &[u8], err: &[u8]) -> std::io::Result<()> {
+fn write_held(o: &mut dyn std::io::Write, out: &[u8], err: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut o = std::io::stdout().lock();
     o.write_all(out)?;
     o.flush()?;
     std::io::stderr().lock().write_all(err)

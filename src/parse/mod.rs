@@ -226,9 +226,13 @@ pub fn run(args: Args) -> Result<()> {
         ..Tally::default()
     };
     let jobs = args.jobs();
-    let tally = files::parse_all(&entries, jobs, tally, |entry, out, counts, core| {
-        parse_input(entry, &args, out, counts, core.free())
-    });
+    let tally = files::parse_all(
+        &entries,
+        jobs,
+        files::Out::stdout(),
+        tally,
+        |entry, out, counts, core| parse_input(entry, &args, out, counts, core.free()),
+    );
     if args.stats {
         let c = &tally.counts.by_status;
         cli::info(format_args!(
@@ -450,6 +454,65 @@ pub fn parse_bytes(data: &[u8], args: &Args, out: Box<dyn Write>) -> Result<u64>
 
 /// How much of an input is read to tell what it is.
 const HEAD_BYTES: usize = 8192;
+
+/// Parses reports held in memory as the inputs of one run, through the same workers as files
+/// (`-j` of `args`), each input's result lines written to a new handle from `out`; returns the
+/// results written and the inputs refused (with `--keep-going`), or the error that stopped the
+/// run. For the fuzz target that holds the workers' output to one thread's order.
+pub fn parse_many(
+    docs: &[Vec<u8>],
+    args: &Args,
+    out: Box<dyn Fn() -> Box<dyn Write> + Send + Sync>,
+) -> Result<(u64, usize)> {
+    let entries: Vec<walk::Entry> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| walk::Entry {
+            input: Input {
+                name: format!("<memory {i}>"),
+                path: None,
+                spooled: None,
+            },
+            walked: false,
+            kind: walk::Kind::File(d.len() as u64),
+        })
+        .collect();
+    let tally = Tally {
+        keep_going: args.keep_going,
+        ..Tally::default()
+    };
+    let out = files::Out {
+        open: out,
+        eager: false,
+    };
+    let tally = files::parse_all(
+        &entries,
+        args.jobs(),
+        out,
+        tally,
+        |entry, out, counts, core| {
+            let i = entries
+                .iter()
+                .position(|e| std::ptr::eq(e, entry))
+                .unwrap_or(0);
+            let doc = docs.get(i).cloned().unwrap_or_default();
+            let raw = Box::new(Cursor::new(doc));
+            parse_stream(
+                &entry.input,
+                entry.kind,
+                raw,
+                args,
+                out,
+                counts,
+                core.free(),
+            )
+        },
+    );
+    match tally.error {
+        Some(e) => Err(e),
+        None => Ok((tally.counts.total(), tally.failed)),
+    }
+}
 
 /// The first 8 KiB of an input (less if it is shorter), to tell what it is.
 fn read_head(raw: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
