@@ -21,7 +21,7 @@ pub(crate) const ADVISED_MAX: usize = 500;
 
 /// Groups lines into JSON arrays of runs, one array per line, each a record-multiple body.
 #[derive(Parser, Debug)]
-#[command(name = "spira-batch", version, after_help = EXAMPLES)]
+#[command(name = "spira-batch", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]

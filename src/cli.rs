@@ -10,6 +10,17 @@ use crate::error::{Error, Result, EXIT_OK};
 
 static TOOL: OnceLock<&'static str> = OnceLock::new();
 
+/// What every tool's `--version` says after its name: the version, the commit it was built
+/// from and the target it was built for.
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SPIRA_COMMIT"),
+    ", ",
+    env!("SPIRA_TARGET"),
+    ")"
+);
+
 /// The running tool's name, as it prefixes every message.
 pub(crate) fn tool() -> &'static str {
     TOOL.get().copied().unwrap_or("spira-pipe")
@@ -106,11 +117,20 @@ pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
 /// Runs a tool: parses its arguments with clap, calls `run`, prints any error with the tool's
 /// name, and maps it to the exit code. A closed stdout pipe is a normal end (exit 0).
 pub fn main<A: clap::Parser>(name: &'static str, run: fn(A) -> Result<()>) -> ExitCode {
+    main_with(name, run, std::env::args_os().collect())
+}
+
+/// [`main`] on these arguments (the first is the program's name).
+pub fn main_with<A: clap::Parser>(
+    name: &'static str,
+    run: fn(A) -> Result<()>,
+    args: Vec<std::ffi::OsString>,
+) -> ExitCode {
     let _ = TOOL.set(name);
     let cmd = with_generate(A::command());
     let parsed = cmd
         .clone()
-        .try_get_matches()
+        .try_get_matches_from(args)
         .and_then(|m| Ok((A::from_arg_matches(&m)?, m)));
     let args = match parsed {
         Ok((_, m)) if m.get_one::<String>("generate").is_some() => {
@@ -140,6 +160,88 @@ pub fn main<A: clap::Parser>(name: &'static str, run: fn(A) -> Result<()>) -> Ex
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A tool of the `spira-pipe` command: its short name, what it does, and how it runs on its
+/// arguments.
+pub type Tool = (
+    &'static str,
+    &'static str,
+    fn(Vec<std::ffi::OsString>) -> ExitCode,
+);
+
+/// The `spira-pipe` command: `spira-pipe TOOL ARGS…` runs the tool (`parse` or `spira-parse`),
+/// `--help` lists them, `--version` says the version; called by a tool's own name (a link or
+/// a copy named `spira-parse`), it is that tool.
+pub fn multi(tools: &[Tool]) -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let find = |name: &str| {
+        let short = name.strip_prefix("spira-").unwrap_or(name);
+        tools.iter().find(|t| t.0 == short)
+    };
+    let called = args
+        .first()
+        .and_then(|a| Path::new(a).file_stem()?.to_str().map(str::to_string));
+    if let Some(t) = called
+        .as_deref()
+        .filter(|c| *c != "spira-pipe")
+        .and_then(find)
+    {
+        return (t.2)(args);
+    }
+    let first = args.get(1).and_then(|a| a.to_str()).map(str::to_string);
+    match first.as_deref() {
+        None => {
+            let _ = write!(io::stderr(), "{}", multi_help(tools));
+            ExitCode::from(crate::error::EXIT_USAGE)
+        }
+        Some("-h" | "--help" | "help") if args.len() == 2 => {
+            let _ = write!(io::stdout(), "{}", multi_help(tools));
+            ExitCode::from(EXIT_OK)
+        }
+        Some("-V" | "--version") => {
+            let _ = writeln!(io::stdout(), "spira-pipe {VERSION}");
+            ExitCode::from(EXIT_OK)
+        }
+        Some("help") => match args.get(2).and_then(|a| a.to_str()).and_then(find) {
+            Some(t) => (t.2)(vec![format!("spira-{}", t.0).into(), "--help".into()]),
+            None => unknown(args.get(2), tools),
+        },
+        Some(name) => match find(name) {
+            Some(t) => {
+                args.remove(0);
+                args[0] = format!("spira-{}", t.0).into();
+                (t.2)(args)
+            }
+            None => unknown(args.get(1), tools),
+        },
+    }
+}
+
+fn unknown(name: Option<&std::ffi::OsString>, tools: &[Tool]) -> ExitCode {
+    let _ = TOOL.set("spira-pipe");
+    let names: Vec<&str> = tools.iter().map(|t| t.0).collect();
+    error(format_args!(
+        "unknown tool '{}'; the tools: {} (spira-pipe --help)",
+        name.map(|n| n.to_string_lossy()).unwrap_or_default(),
+        names.join(", ")
+    ));
+    ExitCode::from(crate::error::EXIT_USAGE)
+}
+
+fn multi_help(tools: &[Tool]) -> String {
+    let mut s = format!(
+        "spira-pipe {VERSION}\nRecord CI test reports as test runs in Inflectra Spira: small Unix filters joined by pipes.\n\n\
+         Usage: spira-pipe TOOL [ARGS]...   (the same as spira-TOOL [ARGS]...)\n\nTools:\n"
+    );
+    for (name, what, _) in tools {
+        s.push_str(&format!("  {name:<10}{what}\n"));
+    }
+    s.push_str(
+        "\nspira-pipe help TOOL (or spira-pipe TOOL --help) for a tool's options.\n\
+         Example: spira-pipe parse reports/ | spira-pipe map --map ids.csv | spira-pipe batch | spira-pipe post\n",
+    );
+    s
 }
 
 /// Adds `--generate man|bash|zsh|fish` to a tool's command line.

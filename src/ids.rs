@@ -16,7 +16,7 @@ Examples:
 
 /// Lists the project's test cases as CSV test_case_id,name.
 #[derive(Parser, Debug)]
-#[command(name = "spira-ids", version, after_help = EXAMPLES)]
+#[command(name = "spira-ids", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     #[command(flatten)]
     pub(crate) conn: ConnectionArgs,

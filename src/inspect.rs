@@ -23,7 +23,7 @@ Examples:
 
 /// Summarises any spira-pipe stream: look before you upload.
 #[derive(Parser, Debug)]
-#[command(name = "spira-inspect", version, after_help = EXAMPLES)]
+#[command(name = "spira-inspect", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Files of result, run, batch, created, dry-run request or dead-letter lines; `-` or
     /// nothing means standard input.

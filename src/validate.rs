@@ -30,7 +30,7 @@ Examples:
 /// Checks every line against a JSON Schema: valid lines pass through unchanged, invalid ones
 /// are reported with all their errors and never passed on.
 #[derive(Parser, Debug)]
-#[command(name = "spira-validate", version, after_help = EXAMPLES)]
+#[command(name = "spira-validate", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]

@@ -21,6 +21,7 @@ pub fn bin(name: &str) -> PathBuf {
         "spira-ids" => PathBuf::from(env!("CARGO_BIN_EXE_spira-ids")),
         "spira-post" => PathBuf::from(env!("CARGO_BIN_EXE_spira-post")),
         "spira-inspect" => PathBuf::from(env!("CARGO_BIN_EXE_spira-inspect")),
+        "spira-pipe" => PathBuf::from(env!("CARGO_BIN_EXE_spira-pipe")),
         other => panic!("unknown tool {other}"),
     }
 }

@@ -243,6 +243,9 @@ fn the_library_face_is_what_binaries_and_fuzz_targets_need() {
     }
     for (m, i) in [
         ("cli", "main"),
+        ("cli", "main_with"),
+        ("cli", "multi"),
+        ("cli", "Tool"),
         ("parse", "parse_bytes"),
         ("parse", "parse_many"),
         ("error", "Error"),

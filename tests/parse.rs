@@ -871,3 +871,58 @@ fn terminal_colours_are_taken_out_of_texts() {
         assert!(!r.stdout.contains("\\u001b"), "{r}");
     }
 }
+
+/// `spira-pipe`: the nine tools behind one command, and each by its own name.
+#[test]
+fn spira_pipe_runs_every_tool_and_says_its_version() {
+    let help = run("spira-pipe", &["--help"], None)
+        .expect_code(0)
+        .stdout
+        .clone();
+    for t in [
+        "parse", "map", "validate", "batch", "post", "inspect", "ids", "cases", "mock",
+    ] {
+        assert!(help.contains(&format!("\n  {t} ")), "{t}: {help}");
+    }
+    let version = run("spira-pipe", &["--version"], None)
+        .expect_code(0)
+        .stdout
+        .clone();
+    let tool = run("spira-batch", &["--version"], None)
+        .expect_code(0)
+        .stdout
+        .clone();
+    let rest = version.strip_prefix("spira-pipe ").unwrap();
+    assert_eq!(tool.strip_prefix("spira-batch ").unwrap(), rest);
+    assert!(rest.starts_with(env!("CARGO_PKG_VERSION")), "{rest}");
+    assert!(
+        rest.contains("(commit ") && rest.contains("-linux-") || cfg!(not(target_os = "linux")),
+        "{rest}"
+    );
+    let doc = b"<testsuite><testcase name=\"a\"/></testsuite>";
+    let r = run("spira-pipe", &["parse"], Some(doc));
+    r.expect_code(0);
+    assert_eq!(r.json()[0]["name"], "a");
+    assert!(r.stderr.starts_with("spira-parse: warning: "), "{r}");
+    let r = run(
+        "spira-pipe",
+        &["spira-batch", "--size", "1"],
+        Some(b"{\"TestCaseId\":1}\n{\"TestCaseId\":2}\n"),
+    );
+    assert_eq!(r.expect_code(0).stdout.lines().count(), 2, "{r}");
+    let r = run("spira-pipe", &["nope"], None);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("unknown tool 'nope'") && r.stderr.contains("parse, map"),
+        "{r}"
+    );
+    // Called by a tool's name (a copy, as a package may ship it), it is that tool.
+    let t = crate::harness::TempDir::new("multicall");
+    let copy = t.path("spira-validate");
+    std::fs::copy(crate::harness::bin("spira-pipe"), &copy).unwrap();
+    let out = std::process::Command::new(&copy)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("spira-validate "));
+}

@@ -18,7 +18,7 @@ Examples:
 /// Creates the Spira test cases that result lines need (those no map entry, ID property or
 /// name token gives), in folders that follow the suites, and writes their map lines.
 #[derive(Parser, Debug)]
-#[command(name = "spira-cases", version, after_help = EXAMPLES)]
+#[command(name = "spira-cases", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Result-line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]

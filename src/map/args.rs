@@ -16,7 +16,7 @@ Examples:
 
 /// Turns result lines into Spira test runs (RemoteAutomatedTestRun), one per test case ID.
 #[derive(Parser, Debug)]
-#[command(name = "spira-map", version, after_help = EXAMPLES)]
+#[command(name = "spira-map", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Result-line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]

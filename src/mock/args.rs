@@ -17,7 +17,7 @@ const DEMO_KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
 
 /// A local Spira REST server for demos, tests and benchmarks.
 #[derive(Parser, Debug)]
-#[command(name = "spira-mock", version, after_help = EXAMPLES)]
+#[command(name = "spira-mock", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Address to listen on; port 0 picks a free one. The first stdout line says which.
     #[arg(long, default_value = "127.0.0.1:8080")]

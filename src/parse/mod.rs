@@ -44,7 +44,7 @@ Examples:
 /// and Vitest, Mocha, Dart, RSpec, Playwright and CTRF) and writes one JSON result line per
 /// test case.
 #[derive(Parser, Debug)]
-#[command(name = "spira-parse", version, after_help = EXAMPLES)]
+#[command(name = "spira-parse", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Report files, or directories to search for *.xml, *.trx and *.csv files (recursively,
     /// in sorted order; a file reached twice is read once; symlinks to directories, FIFOs and

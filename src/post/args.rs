@@ -17,7 +17,7 @@ Examples:
 /// Posts batches of runs to Spira's record-multiple, with retries, a dead-letter file and a
 /// journal to resume from.
 #[derive(Parser, Debug)]
-#[command(name = "spira-post", version, after_help = EXAMPLES)]
+#[command(name = "spira-post", version = crate::cli::VERSION, after_help = EXAMPLES)]
 pub struct Args {
     /// Batch-line files; `-` or nothing means standard input.
     #[arg(value_name = "FILE")]
