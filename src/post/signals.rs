@@ -7,8 +7,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::cli;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Which signal stopped the upload, if any.
 pub(super) struct Interrupted(Arc<AtomicUsize>);
@@ -26,6 +25,8 @@ impl Interrupted {
 /// Makes SIGINT and SIGTERM set `stop` (and say so on stderr), a second one end the process.
 #[cfg(unix)]
 pub(super) fn on_signals(stop: &Arc<AtomicBool>) -> Result<Interrupted> {
+    use crate::cli;
+    use crate::error::Error;
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;
     let which = Arc::new(AtomicUsize::new(0));
@@ -51,6 +52,8 @@ pub(super) fn on_signals(stop: &Arc<AtomicBool>) -> Result<Interrupted> {
     Ok(Interrupted(which))
 }
 
+/// Elsewhere (Windows) Ctrl+C ends the process at once, as a second signal does on Unix: with
+/// `--journal` the next run settles what was in flight.
 #[cfg(not(unix))]
 pub(super) fn on_signals(_: &Arc<AtomicBool>) -> Result<Interrupted> {
     Ok(Interrupted(Arc::new(AtomicUsize::new(0))))
