@@ -4,7 +4,7 @@ CORPUS  ?= ../shared/corpus
 BENCH   ?= ../shared/bench
 BIN     := target/release
 
-.PHONY: all build test corpus demo bench man fuzz clean
+.PHONY: all build test corpus demo bench man fuzz dist dist-check clean
 
 all: build
 
@@ -63,5 +63,14 @@ fuzz: build
 bench: build
 	@python3 scripts/bench.py $(BIN) $(BENCH)
 
+## Release archives (static musl; DIST_TARGETS to pick) with their checksums, into dist/.
+dist:
+	@sh scripts/dist.sh
+
+## Each artifact in dist/ installed into a clean place and proven; what was not checked is named.
+dist-check:
+	@sh scripts/dist-check.sh
+
 clean:
 	$(CARGO) clean
+	rm -rf dist

@@ -11,6 +11,17 @@ fn main() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     });
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
+    // musl's memcpy and memmove are slow on short copies: native/musl_memcpy.c replaces them in
+    // the static x86_64 musl builds (measured in BENCHMARKS.md).
+    if target == "x86_64-unknown-linux-musl" {
+        println!("cargo:rerun-if-changed=native/musl_memcpy.c");
+        cc::Build::new()
+            .file("native/musl_memcpy.c")
+            .flag("-fno-builtin")
+            .flag("-fno-tree-loop-distribute-patterns")
+            .opt_level(2)
+            .compile("spira_memcpy");
+    }
     println!(
         "cargo:rustc-env=SPIRA_COMMIT={}",
         commit.unwrap_or_else(|| "unknown".into())

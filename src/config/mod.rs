@@ -213,7 +213,46 @@ impl ConnectionArgs {
                     .build(),
             );
         }
-        Ok(b.build().into())
+        Ok(ureq::Agent::with_parts(
+            b.build(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Loopback::default(),
+        ))
+    }
+}
+
+/// The system's name resolution, but for `localhost` and `*.localhost`, which are the loopback
+/// addresses without asking anyone (RFC 6761): a static build run where there is no
+/// `/etc/hosts` (an empty container, a chroot) would otherwise ask DNS for them, and fail.
+#[derive(Debug, Default)]
+struct Loopback(ureq::unversioned::resolver::DefaultResolver);
+
+impl ureq::unversioned::resolver::Resolver for Loopback {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> std::result::Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or("").trim_end_matches('.');
+        let local = host.eq_ignore_ascii_case("localhost")
+            || host
+                .get(host.len().saturating_sub(10)..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(".localhost"));
+        if !local {
+            return self.0.resolve(uri, config, timeout);
+        }
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        let mut addrs = self.empty();
+        addrs.push(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        addrs.push(std::net::SocketAddr::from((
+            std::net::Ipv6Addr::LOCALHOST,
+            port,
+        )));
+        Ok(addrs)
     }
 }
 

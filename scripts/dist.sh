@@ -1,0 +1,44 @@
+#!/bin/sh
+# make dist: the release archives a Linux machine can build, into dist/:
+#   spira-pipe-VERSION-TARGET.tar.gz and its .sha256, for each of $DIST_TARGETS (default: the
+#   native static musl target), holding bin/ (spira-pipe, static and stripped, and the nine
+#   tools as hard links to it: called by a tool's name it is that tool, so the archive holds
+#   one binary), README.md, LICENSE, man/ and completions/.
+# What a target needs is installed here (rustup's target, Debian's musl-tools); what cannot be
+# had stops the script with a message saying so.
+set -eu
+cd "$(dirname "$0")/.."
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+targets=${DIST_TARGETS:-x86_64-unknown-linux-musl}
+tools="spira-parse spira-map spira-validate spira-batch spira-post spira-inspect spira-ids spira-cases spira-mock"
+need() { echo "make dist: $1" >&2; exit 2; }
+mkdir -p dist
+for t in $targets; do
+  rustup target list --installed 2>/dev/null | grep -qx "$t" || rustup target add "$t" \
+    || need "the Rust target $t cannot be installed (rustup target add $t)"
+  case "$t" in
+    *-linux-musl)
+      command -v musl-gcc >/dev/null 2>&1 || { apt-get install -y -qq musl-tools >/dev/null 2>&1 || true; }
+      command -v musl-gcc >/dev/null 2>&1 || need "musl-gcc is needed for $t (Debian: apt-get install musl-tools)" ;;
+  esac
+  echo "== $t: cargo build --release"
+  cargo build --release --locked --target "$t" --bin spira-pipe
+  stage="dist/spira-pipe-$version-$t"
+  rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/man" "$stage/completions/bash" "$stage/completions/zsh" "$stage/completions/fish"
+  strip -o "$stage/bin/spira-pipe" "target/$t/release/spira-pipe"
+  for b in $tools; do
+    ln "$stage/bin/spira-pipe" "$stage/bin/$b"
+  done
+  # Man pages and completions from the clap definitions (the native build runs here).
+  for b in $tools; do
+    "$stage/bin/$b" --generate man > "$stage/man/$b.1"
+    "$stage/bin/$b" --generate bash > "$stage/completions/bash/$b"
+    "$stage/bin/$b" --generate zsh > "$stage/completions/zsh/_$b"
+    "$stage/bin/$b" --generate fish > "$stage/completions/fish/$b.fish"
+  done
+  cp README.md LICENSE "$stage/"
+  (cd dist && tar -czf "spira-pipe-$version-$t.tar.gz" "spira-pipe-$version-$t" \
+     && sha256sum "spira-pipe-$version-$t.tar.gz" > "spira-pipe-$version-$t.tar.gz.sha256")
+  rm -rf "$stage"
+  echo "   dist/spira-pipe-$version-$t.tar.gz ($(du -h "dist/spira-pipe-$version-$t.tar.gz" | cut -f1))"
+done
