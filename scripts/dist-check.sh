@@ -102,9 +102,25 @@ for a in $archives; do
     skip "$a: the empty chroot (needs root and chroot)"
   fi
 done
-for w in wheel npm container action workflows; do
+wheels=$(ls dist/*.whl 2>/dev/null || true)
+[ -n "$wheels" ] || skip "no Python wheel in dist/ (make dist)"
+for w in $wheels; do
   case "$w" in
-    wheel) ls dist/*.whl > /dev/null 2>&1 || skip "the Python wheel: not built by make dist yet" ;;
+    *x86_64*) ;;
+    *) skip "$w: built for another machine"; continue ;;
+  esac
+  venv="$tmp/venv"
+  rm -rf "$venv" && python3 -m venv "$venv" || fail "python3 -m venv"
+  "$venv/bin/pip" install -q --no-index "$w" || fail "$w: pip install --no-index"
+  for t in spira-pipe $tools; do
+    v=$("$venv/bin/$t" --version) || fail "$w: $t --version"
+    case "$v" in "$t "*) ;; *) fail "$w: $t --version said: $v" ;; esac
+  done
+  ok "$w: installed into a fresh venv with pip --no-index; every tool answers --version"
+  BIN="$venv/bin" MULTI= pipeline "$w (each tool, from the venv)"
+done
+for w in npm container action workflows; do
+  case "$w" in
     npm) ls dist/npm/*.tgz > /dev/null 2>&1 || skip "the npm packages: not built by make dist yet" ;;
     container) [ -f Containerfile ] || skip "the container image: no Containerfile yet" ;;
     action) [ -f action.yml ] || skip "the GitHub Action: no action.yml yet" ;;

@@ -3,7 +3,9 @@
 #   spira-pipe-VERSION-TARGET.tar.gz and its .sha256, for each of $DIST_TARGETS (default: the
 #   native static musl target), holding bin/ (spira-pipe, static and stripped, and the nine
 #   tools as hard links to it: called by a tool's name it is that tool, so the archive holds
-#   one binary), README.md, LICENSE, man/ and completions/.
+#   one binary), README.md, LICENSE, man/ and completions/;
+#   the Python wheel of each Linux target (maturin, pyproject.toml), tagged manylinux2014 and
+#   musllinux_1_1: spira-pipe, and the nine as launchers of it.
 # What a target needs is installed here (rustup's target, Debian's musl-tools); what cannot be
 # had stops the script with a message saying so.
 set -eu
@@ -22,7 +24,7 @@ for t in $targets; do
       command -v musl-gcc >/dev/null 2>&1 || need "musl-gcc is needed for $t (Debian: apt-get install musl-tools)" ;;
   esac
   echo "== $t: cargo build --release"
-  cargo build --release --locked --target "$t" --bin spira-pipe
+  cargo build --release --locked --target "$t" --no-default-features --bin spira-pipe
   stage="dist/spira-pipe-$version-$t"
   rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/man" "$stage/completions/bash" "$stage/completions/zsh" "$stage/completions/fish"
   strip -o "$stage/bin/spira-pipe" "target/$t/release/spira-pipe"
@@ -41,4 +43,16 @@ for t in $targets; do
      && sha256sum "spira-pipe-$version-$t.tar.gz" > "spira-pipe-$version-$t.tar.gz.sha256")
   rm -rf "$stage"
   echo "   dist/spira-pipe-$version-$t.tar.gz ($(du -h "dist/spira-pipe-$version-$t.tar.gz" | cut -f1))"
+  # The wheel, from the same build (maturin's cargo build finds it done).
+  case "$t" in
+    *-linux-musl) compat="manylinux2014 musllinux_1_1" ;;
+    *) compat= ;;
+  esac
+  if [ -n "$compat" ]; then
+    venv=target/dist-venv
+    [ -x "$venv/bin/maturin" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "maturin>=1.5,<2"; } \
+      || need "maturin cannot be installed from PyPI (pip install maturin)"
+    # shellcheck disable=SC2086
+    "$venv/bin/maturin" build --release --locked --target "$t" --compatibility $compat --out dist 2>&1 | tail -n 1
+  fi
 done
