@@ -24,7 +24,7 @@ ok() { echo "make dist-check: ok: $*" >&2; checked=$((checked + 1)); }
 
 # spira-mock from $1 on a free loopback port; sets $port.
 start_mock() {
-  "$1" --listen 127.0.0.1:0 --test-cases 1-2000 --check-answers > "$tmp/mock.out" 2>&1 &
+  "$@" --listen 127.0.0.1:0 --test-cases 1-2000 --check-answers > "$tmp/mock.out" 2>&1 &
   mock_pid=$!
   i=0
   until grep -q '^listening on ' "$tmp/mock.out" 2>/dev/null; do
@@ -43,7 +43,8 @@ tool() {
 }
 pipeline() {
   what=$1
-  start_mock "$BIN/spira-mock"
+  # shellcheck disable=SC2086
+  start_mock ${MOCKCMD:-$BIN/spira-mock}
   export SPIRA_URL="http://localhost:$port" SPIRA_USERNAME=demo SPIRA_PROJECT_ID=1
   export SPIRA_API_KEY='{00000000-DEMO-KEY0-0000-000000000000}'
   tool parse "$REPORTS" > "$tmp/results.jsonl"
@@ -81,6 +82,7 @@ for a in $archives; do
     fail "$a: spira-pipe links a shared library: $(readelf -d "$dir/bin/spira-pipe" | grep NEEDED)"
   fi
   ok "$a: no shared library needed (readelf -d lists no NEEDED)"
+  MOCKCMD=
   BIN="$dir/bin" MULTI= pipeline "$a (each tool)"
   BIN="$dir/bin" MULTI=1 pipeline "$a (spira-pipe TOOL)"
   # The static binary alone in an empty directory, under chroot: no /etc, no libc, no shell.
@@ -119,9 +121,26 @@ for w in $wheels; do
   ok "$w: installed into a fresh venv with pip --no-index; every tool answers --version"
   BIN="$venv/bin" MULTI= pipeline "$w (each tool, from the venv)"
 done
-for w in npm container action workflows; do
+main=$(ls dist/npm/spira-pipe-[0-9]*.tgz 2>/dev/null | head -n 1 || true)
+platform=$(ls dist/npm/spira-pipe-linux-x64-*.tgz 2>/dev/null | head -n 1 || true)
+if [ -n "$main" ] && [ -n "$platform" ] && command -v npm > /dev/null; then
+  app="$tmp/npm-app"
+  mkdir -p "$app" && (cd "$app" && echo '{"name": "check", "version": "1.0.0", "private": true}' > package.json \
+    && npm install --offline --no-audit --no-fund --silent "$root/$platform" "$root/$main" > "$tmp/npm.log" 2>&1) \
+    || fail "npm install --offline: $(cat "$tmp/npm.log")"
+  for t in spira-pipe $tools; do
+    v=$("$app/node_modules/.bin/$t" --version) || fail "npm: $t --version"
+    case "$v" in "$t "*) ;; *) fail "npm: $t --version said: $v" ;; esac
+  done
+  ok "$main with $platform: installed offline into an empty folder; every tool answers --version"
+  MOCKCMD="$app/node_modules/@spira-pipe/linux-x64/bin/spira-pipe mock"
+  BIN="$app/node_modules/.bin" MULTI= pipeline "$main (each tool, from node_modules/.bin)"
+  MOCKCMD=
+else
+  skip "the npm packages (need dist/npm/spira-pipe-*.tgz, its linux-x64 package, and npm)"
+fi
+for w in container action workflows; do
   case "$w" in
-    npm) ls dist/npm/*.tgz > /dev/null 2>&1 || skip "the npm packages: not built by make dist yet" ;;
     container) [ -f Containerfile ] || skip "the container image: no Containerfile yet" ;;
     action) [ -f action.yml ] || skip "the GitHub Action: no action.yml yet" ;;
     workflows) [ -d .github/workflows ] || skip "the workflows: none yet" ;;

@@ -5,7 +5,9 @@
 #   tools as hard links to it: called by a tool's name it is that tool, so the archive holds
 #   one binary), README.md, LICENSE, man/ and completions/;
 #   the Python wheel of each Linux target (maturin, pyproject.toml), tagged manylinux2014 and
-#   musllinux_1_1: spira-pipe, and the nine as launchers of it.
+#   musllinux_1_1: spira-pipe, and the nine as launchers of it;
+#   the npm packages (dist/npm/): spira-pipe (launchers in JavaScript) and one platform package
+#   per target holding the binary, picked by npm through optionalDependencies, os and cpu.
 # What a target needs is installed here (rustup's target, Debian's musl-tools); what cannot be
 # had stops the script with a message saying so.
 set -eu
@@ -55,4 +57,31 @@ for t in $targets; do
     # shellcheck disable=SC2086
     "$venv/bin/maturin" build --release --locked --target "$t" --compatibility $compat --out dist 2>&1 | tail -n 1
   fi
+  # The npm platform package of this target: the binary, chosen by npm through os and cpu.
+  case "$t" in
+    x86_64-unknown-linux-musl) plat=linux-x64 os=linux cpu=x64 exe=spira-pipe ;;
+    aarch64-unknown-linux-musl) plat=linux-arm64 os=linux cpu=arm64 exe=spira-pipe ;;
+    x86_64-pc-windows-gnu) plat=win32-x64 os=win32 cpu=x64 exe=spira-pipe.exe ;;
+    *) plat= ;;
+  esac
+  if [ -n "$plat" ]; then
+    command -v npm > /dev/null || need "npm is needed for the npm packages"
+    p="target/npm/$plat"
+    rm -rf "$p" && mkdir -p "$p/bin" dist/npm
+    strip -o "$p/bin/$exe" "target/$t/release/$exe"
+    cp LICENSE "$p/"
+    sed -e "s/@VERSION@/$version/g" -e "s/@PLATFORM@/$plat/g" -e "s/@OS@/$os/g" -e "s/@CPU@/$cpu/g" \
+      packaging/npm/platform/package.json > "$p/package.json"
+    (cd dist/npm && npm pack --silent "../../$p" > /dev/null)
+    echo "   dist/npm/spira-pipe-$plat-$version.tgz"
+  fi
 done
+# The npm package everyone installs: the launchers, and the platform packages as optional
+# dependencies.
+if command -v npm > /dev/null; then
+  p=target/npm/spira-pipe
+  rm -rf "$p" && mkdir -p "$p" dist/npm && cp -r packaging/npm/spira-pipe/bin "$p/" && cp README.md LICENSE "$p/"
+  sed "s/@VERSION@/$version/g" packaging/npm/spira-pipe/package.json > "$p/package.json"
+  (cd dist/npm && npm pack --silent "../../$p" > /dev/null)
+  echo "   dist/npm/spira-pipe-$version.tgz"
+fi
