@@ -139,12 +139,32 @@ if [ -n "$main" ] && [ -n "$platform" ] && command -v npm > /dev/null; then
 else
   skip "the npm packages (need dist/npm/spira-pipe-*.tgz, its linux-x64 package, and npm)"
 fi
-for w in container action workflows; do
-  case "$w" in
-    container) [ -f Containerfile ] || skip "the container image: no Containerfile yet" ;;
-    action) [ -f action.yml ] || skip "the GitHub Action: no action.yml yet" ;;
-    workflows) [ -d .github/workflows ] || skip "the workflows: none yet" ;;
-  esac
-done
+# The action and the workflows against GitHub's schemas (check-jsonschema's built-in ones), and
+# the action's steps run by scripts/action-harness.py with the archive as its input.
+venv=target/dist-venv
+[ -x "$venv/bin/check-jsonschema" ] || { [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"; "$venv/bin/pip" install -q check-jsonschema > /dev/null 2>&1; } || true
+if [ -x "$venv/bin/check-jsonschema" ]; then
+  "$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml > /dev/null || fail "action.yml does not match GitHub's schema"
+  "$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml > /dev/null || fail "a workflow does not match GitHub's schema"
+  ok "action.yml and .github/workflows/*.yml match GitHub's schemas (check-jsonschema)"
+  a=$(ls dist/*x86_64-unknown-linux-*.tar.gz 2>/dev/null | head -n 1 || true)
+  if [ -n "$a" ]; then
+    INPUT_ARCHIVE="$root/$a" "$venv/bin/python" scripts/action-harness.py . > "$tmp/action.out" || fail "the action's steps"
+    added=$(sed -n 2p "$tmp/action.out")
+    case "$(sed -n 1p "$tmp/action.out")" in *'"version": "spira-pipe '*) ;; *) fail "the action's outputs: $(cat "$tmp/action.out")" ;; esac
+    [ -x "$added/spira-parse" ] || fail "the action put $added on PATH, without spira-parse in it"
+    MOCKCMD=
+    BIN="$added" MULTI= pipeline "the action (archive input, tools from the PATH it added)"
+  else
+    skip "the action's steps: no archive to install from"
+  fi
+else
+  skip "action.yml and the workflows: check-jsonschema could not be installed"
+fi
+if command -v podman > /dev/null; then
+  skip "the container image: podman is installed but building it is not wired in yet"
+else
+  skip "the container image (Containerfile): podman is not installed here"
+fi
 echo "make dist-check: $checked checks passed"
 if [ -n "$unchecked" ]; then echo "make dist-check: NOT checked:$unchecked" >&2; fi

@@ -22,7 +22,7 @@ for t in $targets; do
     || need "the Rust target $t cannot be installed (rustup target add $t)"
   case "$t" in
     *-linux-musl)
-      command -v musl-gcc >/dev/null 2>&1 || { apt-get install -y -qq musl-tools >/dev/null 2>&1 || true; }
+      command -v musl-gcc >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq musl-tools >/dev/null 2>&1 || true; }
       command -v musl-gcc >/dev/null 2>&1 || need "musl-gcc is needed for $t (Debian: apt-get install musl-tools)" ;;
   esac
   echo "== $t: cargo build --release"
