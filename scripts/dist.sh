@@ -43,6 +43,11 @@ for t in $targets; do
   cp README.md LICENSE "$stage/"
   (cd dist && tar -czf "spira-pipe-$version-$t.tar.gz" "spira-pipe-$version-$t" \
      && sha256sum "spira-pipe-$version-$t.tar.gz" > "spira-pipe-$version-$t.tar.gz.sha256")
+  if [ "$t" = x86_64-unknown-linux-musl ]; then
+    # The container image's context (Containerfile): the binary and a link per tool.
+    rm -rf target/image && mkdir -p target/image/bin && cp "$stage/bin/spira-pipe" target/image/bin/
+    for b in $tools; do ln -s spira-pipe "target/image/bin/$b"; done
+  fi
   rm -rf "$stage"
   echo "   dist/spira-pipe-$version-$t.tar.gz ($(du -h "dist/spira-pipe-$version-$t.tar.gz" | cut -f1))"
   # The wheel, from the same build (maturin's cargo build finds it done).
