@@ -14,6 +14,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
+RUN=
+MOCKCMD=
 tools="spira-parse spira-map spira-validate spira-batch spira-post spira-inspect spira-ids spira-cases spira-mock"
 checked=0
 unchecked=""
@@ -39,7 +41,8 @@ stop_mock() { kill "$mock_pid" 2>/dev/null || true; wait "$mock_pid" 2>/dev/null
 # The demo's pipeline with the tools of $BIN (each by its name, or `spira-pipe TOOL` when
 # $MULTI is set) into a fresh spira-mock; every result must come back as a created line.
 tool() {
-  if [ -n "$MULTI" ]; then "$BIN/spira-pipe" "$@"; else t=$1; shift; "$BIN/spira-$t" "$@"; fi
+  # shellcheck disable=SC2086
+  if [ -n "$MULTI" ]; then $RUN "$BIN/spira-pipe" "$@"; else t=$1; shift; $RUN "$BIN/spira-$t" "$@"; fi
 }
 pipeline() {
   what=$1
@@ -70,14 +73,25 @@ for a in $archives; do
     [ -e "$dir/$f" ] || fail "$a: $f missing"
   done
   case "$name" in
-    *x86_64-unknown-linux-*) ;;
-    *) skip "$a: built for another machine (run under qemu-user or wine where installed: not done here)"; continue ;;
+    *x86_64-unknown-linux-*) RUN= ;;
+    *aarch64-unknown-linux-*)
+      if command -v qemu-aarch64 > /dev/null; then RUN=qemu-aarch64; else
+        skip "$a: an aarch64 build: qemu-user is not installed (Debian: apt-get install qemu-user)"; continue; fi ;;
+    *) skip "$a: built for another machine"; continue ;;
   esac
   for t in spira-pipe $tools; do
-    v=$("$dir/bin/$t" --version) || fail "$a: $t --version"
+    # shellcheck disable=SC2086
+    v=$($RUN "$dir/bin/$t" --version) || fail "$a: $t --version"
     case "$v" in "$t "*) ;; *) fail "$a: $t --version said: $v" ;; esac
   done
-  ok "$a: every tool answers --version ($("$dir/bin/spira-pipe" --version))"
+  # shellcheck disable=SC2086
+  ok "$a: every tool answers --version ($($RUN "$dir/bin/spira-pipe" --version))${RUN:+, under $RUN}"
+  if [ -n "$RUN" ]; then
+    MOCKCMD="$RUN $dir/bin/spira-mock"
+    BIN="$dir/bin" MULTI= pipeline "$a (each tool, under $RUN)"
+    MOCKCMD= RUN=
+    continue
+  fi
   if readelf -d "$dir/bin/spira-pipe" 2>/dev/null | grep -q NEEDED; then
     fail "$a: spira-pipe links a shared library: $(readelf -d "$dir/bin/spira-pipe" | grep NEEDED)"
   fi

@@ -12,6 +12,7 @@
 # had stops the script with a message saying so.
 set -eu
 cd "$(dirname "$0")/.."
+root=$(pwd)
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 targets=${DIST_TARGETS:-x86_64-unknown-linux-musl}
 tools="spira-parse spira-map spira-validate spira-batch spira-post spira-inspect spira-ids spira-cases spira-mock"
@@ -26,20 +27,43 @@ for t in $targets; do
       command -v musl-gcc >/dev/null 2>&1 || need "musl-gcc is needed for $t (Debian: apt-get install musl-tools)" ;;
   esac
   echo "== $t: cargo build --release"
-  cargo build --release --locked --target "$t" --no-default-features --bin spira-pipe
+  case "$t" in
+    x86_64-unknown-linux-*)
+      cargo build --release --locked --target "$t" --no-default-features --bin spira-pipe ;;
+    *)
+      # Another machine's target: zig is the C cross compiler (mimalloc, ring).
+      venv=target/dist-venv
+      [ -x "$venv/bin/cargo-zigbuild" ] || { [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"; "$venv/bin/pip" install -q cargo-zigbuild; } \
+        || need "cargo-zigbuild cannot be installed from PyPI (pip install cargo-zigbuild)"
+      PATH="$root/$venv/bin:$PATH" "$venv/bin/cargo-zigbuild" zigbuild --release --locked --target "$t" --no-default-features --bin spira-pipe ;;
+  esac
   stage="dist/spira-pipe-$version-$t"
-  rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/man" "$stage/completions/bash" "$stage/completions/zsh" "$stage/completions/fish"
-  strip -o "$stage/bin/spira-pipe" "target/$t/release/spira-pipe"
+  rm -rf "$stage" && mkdir -p "$stage/bin"
+  # Another machine's binaries with its binutils' strip (Debian: binutils-aarch64-linux-gnu).
+  strip=strip
+  case "$t" in
+    aarch64-*) strip=aarch64-linux-gnu-strip
+      command -v "$strip" > /dev/null || { apt-get install -y -qq binutils-aarch64-linux-gnu > /dev/null 2>&1 || true; }
+      command -v "$strip" > /dev/null || need "$strip is needed for $t (Debian: binutils-aarch64-linux-gnu)" ;;
+  esac
+  "$strip" -o "$stage/bin/spira-pipe" "target/$t/release/spira-pipe"
   for b in $tools; do
     ln "$stage/bin/spira-pipe" "$stage/bin/$b"
   done
-  # Man pages and completions from the clap definitions (the native build runs here).
-  for b in $tools; do
-    "$stage/bin/$b" --generate man > "$stage/man/$b.1"
-    "$stage/bin/$b" --generate bash > "$stage/completions/bash/$b"
-    "$stage/bin/$b" --generate zsh > "$stage/completions/zsh/_$b"
-    "$stage/bin/$b" --generate fish > "$stage/completions/fish/$b.fish"
-  done
+  # Man pages and completions from the clap definitions, made by the first build that runs
+  # here (the same for every target).
+  if [ ! -f target/dist-docs/man/spira-post.1 ] && "$stage/bin/spira-pipe" --version > /dev/null 2>&1; then
+    rm -rf target/dist-docs && mkdir -p target/dist-docs/man target/dist-docs/completions/bash \
+      target/dist-docs/completions/zsh target/dist-docs/completions/fish
+    for b in $tools; do
+      "$stage/bin/$b" --generate man > "target/dist-docs/man/$b.1"
+      "$stage/bin/$b" --generate bash > "target/dist-docs/completions/bash/$b"
+      "$stage/bin/$b" --generate zsh > "target/dist-docs/completions/zsh/_$b"
+      "$stage/bin/$b" --generate fish > "target/dist-docs/completions/fish/$b.fish"
+    done
+  fi
+  [ -f target/dist-docs/man/spira-post.1 ] || need "the man pages are made by a build that runs here: put a native target first in DIST_TARGETS"
+  cp -r target/dist-docs/man target/dist-docs/completions "$stage/"
   cp README.md LICENSE "$stage/"
   (cd dist && tar -czf "spira-pipe-$version-$t.tar.gz" "spira-pipe-$version-$t" \
      && sha256sum "spira-pipe-$version-$t.tar.gz" > "spira-pipe-$version-$t.tar.gz.sha256")
@@ -60,7 +84,9 @@ for t in $targets; do
     [ -x "$venv/bin/maturin" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q "maturin>=1.5,<2"; } \
       || need "maturin cannot be installed from PyPI (pip install maturin)"
     # shellcheck disable=SC2086
-    "$venv/bin/maturin" build --release --locked --target "$t" --compatibility $compat --out dist 2>&1 | tail -n 1
+    zig=
+    case "$t" in x86_64-*) ;; *) zig=--zig; PATH="$root/$venv/bin:$PATH"; export PATH ;; esac
+    "$venv/bin/maturin" build --release --locked --target "$t" $zig --compatibility $compat --out dist 2>&1 | tail -n 1
   fi
   # The npm platform package of this target: the binary, chosen by npm through os and cpu.
   case "$t" in
@@ -73,7 +99,7 @@ for t in $targets; do
     command -v npm > /dev/null || need "npm is needed for the npm packages"
     p="target/npm/$plat"
     rm -rf "$p" && mkdir -p "$p/bin" dist/npm
-    strip -o "$p/bin/$exe" "target/$t/release/$exe"
+    "$strip" -o "$p/bin/$exe" "target/$t/release/$exe"
     cp LICENSE "$p/"
     sed -e "s/@VERSION@/$version/g" -e "s/@PLATFORM@/$plat/g" -e "s/@OS@/$os/g" -e "s/@CPU@/$cpu/g" \
       packaging/npm/platform/package.json > "$p/package.json"
