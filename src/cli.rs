@@ -419,12 +419,7 @@ pub(crate) fn read_some(r: &mut (impl Read + ?Sized), buf: &mut [u8], name: &str
         match r.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "cannot read '{name}': {}",
-                    io_reason(&e)
-                )))
-            }
+            Err(e) => return Err(read_error(name, &e)),
         }
     }
 }
@@ -456,12 +451,14 @@ pub(crate) fn read_append(
         Ok(n) => Ok(n),
         Err(e) => {
             buf.truncate(before);
-            Err(Error::Usage(format!(
-                "cannot read '{name}': {}",
-                io_reason(&e)
-            )))
+            Err(read_error(name, &e))
         }
     }
+}
+
+/// A read that failed: a usage error naming the input.
+fn read_error(name: &str, e: &io::Error) -> Error {
+    Error::Usage(format!("cannot read '{name}': {}", io_reason(e)))
 }
 
 /// An I/O error's reason without Rust's "(os error N)" suffix, as coreutils prints it.

@@ -14,31 +14,38 @@ use super::state::State;
 const NUMBER_AS_STRING: &str = "a number written as a string";
 
 /// The body to handle, for a request whose body the description refused with `reason`: the
-/// body as Spira reads it, the leniencies counted; or the 400 Spira answers, counted too.
+/// body as Spira reads it, the leniencies counted; or the 400 Spira answers, counted too (a
+/// refused record or record-multiple is a rejected run).
 pub(super) fn taken(
     op: &Op,
     body: &[u8],
     reason: String,
     state: &Mutex<State>,
 ) -> Result<Vec<u8>, Reply> {
-    let verdict = op.lenient(body);
-    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    let (read, fields) = op.lenient(body).map_err(|why| {
+        if op.records_runs() {
+            lock(state).stats.rejected += 1;
+        }
+        refused(op, body, &why, state)
+    })?;
+    let mut st = lock(state);
     st.stats.nonconforming_requests += 1;
-    match verdict {
-        Ok((read, fields)) => {
-            for f in &fields {
-                let key = format!("{}: {f}: {NUMBER_AS_STRING}", op.name);
-                *st.stats.leniencies.entry(key).or_default() += 1;
-            }
-            st.stats.last_nonconforming_request = Some(format!("{}: {reason} (taken)", op.name));
-            Ok(read)
-        }
-        Err(why) => {
-            if op.records_runs() {
-                st.stats.rejected += 1;
-            }
-            st.stats.last_nonconforming_request = Some(format!("{}: {why} (refused)", op.name));
-            Err(plain(400, op.refusal(body, &why)))
-        }
+    for f in &fields {
+        let key = format!("{}: {f}: {NUMBER_AS_STRING}", op.name);
+        *st.stats.leniencies.entry(key).or_default() += 1;
     }
+    st.stats.last_nonconforming_request = Some(format!("{}: {reason} (taken)", op.name));
+    Ok(read)
+}
+
+/// The 400 of a request Spira refuses too, for `reason`, counted.
+pub(super) fn refused(op: &Op, body: &[u8], reason: &str, state: &Mutex<State>) -> Reply {
+    let mut st = lock(state);
+    st.stats.nonconforming_requests += 1;
+    st.stats.last_nonconforming_request = Some(format!("{}: {reason} (refused)", op.name));
+    plain(400, op.refusal(body, reason))
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }

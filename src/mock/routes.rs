@@ -94,10 +94,7 @@ fn described(
         return Ok(None);
     };
     if let Err(reason) = op.check_query(query) {
-        let mut st = lock(state);
-        st.stats.nonconforming_requests += 1;
-        st.stats.last_nonconforming_request = Some(format!("{}: {reason} (refused)", op.name));
-        return Err(plain(400, op.refusal(body, &reason)));
+        return Err(conform::refused(op, body, &reason, state));
     }
     // record-multiple's handler checks its runs as it reads them (one pass, not two).
     if op.checks_own_body() {

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::catalog::{case_exists, in_set};
 use super::conform::taken;
 use super::http::{plain, Reply};
+use super::openapi::Op;
 use super::state::{Config, Index, State, Stored};
 use crate::{date, spira};
 
@@ -354,30 +355,35 @@ pub(super) fn record_multiple(body: &[u8], config: &Config, state: &Mutex<State>
                 .record_multiple()
                 .map(|op| (op, op.check_body(body)));
             return match described {
-                Some((op, Err(reason))) => match taken(op, body, reason, state) {
-                    Ok(read) => record_as_read(&read, config, state),
-                    Err(reply) => reply,
-                },
+                Some((op, Err(reason))) => record_as_read(op, body, reason, config, state),
                 _ => plain(400, not_runs(body, e)),
             };
         }
     };
     if let Some(op) = config.description.record_multiple() {
         if let Err(reason) = op.check_runs(&list, body) {
-            return match taken(op, body, reason, state) {
-                Ok(read) => record_as_read(&read, config, state),
-                Err(reply) => reply,
-            };
+            return record_as_read(op, body, reason, config, state);
         }
     }
     store_runs(&list, config, state)
 }
 
-/// record-multiple with a body as Spira read it (`conform`): checked already.
-fn record_as_read(body: &[u8], config: &Config, state: &Mutex<State>) -> Reply {
-    match serde_json::from_slice::<Vec<RawRun<'_>>>(body) {
+/// record-multiple with a body the description refused (`reason`): stored as Spira reads it
+/// (`conform`), or refused as Spira refuses it.
+fn record_as_read(
+    op: &Op,
+    body: &[u8],
+    reason: String,
+    config: &Config,
+    state: &Mutex<State>,
+) -> Reply {
+    let read = match taken(op, body, reason, state) {
+        Ok(read) => read,
+        Err(reply) => return reply,
+    };
+    match serde_json::from_slice::<Vec<RawRun<'_>>>(&read) {
         Ok(list) => store_runs(&list, config, state),
-        Err(e) => plain(400, not_runs(body, e)),
+        Err(e) => plain(400, not_runs(&read, e)),
     }
 }
 

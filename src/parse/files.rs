@@ -126,12 +126,12 @@ impl Drop for Core<'_> {
 }
 
 /// Parses `entries` with `jobs` workers (the calling thread one of them): `parse` reads one
-/// input into the output it is given, with a core for a reader thread when one is free;
+/// input (its index and entry) into the output it is given, with a core for a reader thread when one is free;
 /// `outcomes` takes each input's end, in order. Returns `outcomes`.
 pub(super) fn parse_all<O, F>(entries: &[Entry], jobs: usize, out: Out, outcomes: O, parse: F) -> O
 where
     O: Outcomes + Default,
-    F: Fn(&Entry, &mut cli::LineOut, &mut Counts, &Core<'_>) -> Result<()> + Sync,
+    F: Fn(usize, &Entry, &mut cli::LineOut, &mut Counts, &Core<'_>) -> Result<()> + Sync,
 {
     let jobs = jobs.max(1);
     let workers = jobs.min(entries.len().max(1));
@@ -165,7 +165,7 @@ where
 fn work<O, F>(order: &Arc<Order<O>>, entries: &[Entry], parse: &F)
 where
     O: Outcomes,
-    F: Fn(&Entry, &mut cli::LineOut, &mut Counts, &Core<'_>) -> Result<()> + Sync,
+    F: Fn(usize, &Entry, &mut cli::LineOut, &mut Counts, &Core<'_>) -> Result<()> + Sync,
 {
     loop {
         let (i, ours) = {
@@ -197,7 +197,7 @@ where
             _ => Ok(()),
         };
         if outcome.is_ok() {
-            outcome = parse(entry, &mut out, &mut counts, &core);
+            outcome = parse(i, entry, &mut out, &mut counts, &core);
         }
         drop(core);
         order.busy.fetch_sub(1, Ordering::AcqRel);

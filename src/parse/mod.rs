@@ -231,7 +231,7 @@ pub fn run(args: Args) -> Result<()> {
         jobs,
         files::Out::stdout(),
         tally,
-        |entry, out, counts, core| parse_input(entry, &args, out, counts, core.free()),
+        |_, entry, out, counts, core| parse_input(entry, &args, out, counts, core.free()),
     );
     if args.stats {
         let c = &tally.counts.by_status;
@@ -490,11 +490,7 @@ pub fn parse_many(
         args.jobs(),
         out,
         tally,
-        |entry, out, counts, core| {
-            let i = entries
-                .iter()
-                .position(|e| std::ptr::eq(e, entry))
-                .unwrap_or(0);
+        |i, entry, out, counts, core| {
             let doc = docs.get(i).cloned().unwrap_or_default();
             let raw = Box::new(Cursor::new(doc));
             parse_stream(
