@@ -533,6 +533,40 @@ fn an_unwritable_dead_letter_file_is_refused_first_or_stops_the_upload() {
 }
 
 #[test]
+fn uploads_started_at_once_in_one_directory_all_pass_the_dead_letter_check() {
+    // Shards or parallel jobs in one working directory share the default dead-letter name:
+    // checking it must never make one of them fail (CI once saw "File exists" here).
+    use std::process::{Command, Stdio};
+    let m = Mock::start(&[]);
+    let t = TempDir::new("concurrent-dead-letter");
+    for round in 0..20 {
+        let children: Vec<_> = (0..16)
+            .map(|_| {
+                let mut cmd = Command::new(crate::harness::bin("spira-post"));
+                cmd.current_dir(t.path("."))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                for (k, v) in env(&m.url, KEY) {
+                    cmd.env(k, v);
+                }
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "round {round}: {err}");
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(t.path(".")).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "no probe file or dead letter is left: {left:?}"
+    );
+}
+
+#[test]
 fn a_404_on_the_api_path_is_a_configuration_error_not_a_rejected_batch() {
     let m = Mock::start(&[]);
     m.expect_nonconforming();

@@ -102,19 +102,22 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The dead-letter file must be writable before anything is sent: rejected runs written
-/// nowhere would be lost. It is not created here (only a rejection creates it).
+/// nowhere would be lost. It is not created here (only a rejection creates it): where it does
+/// not exist, a probe file of a unique name is made and removed in its directory, so that
+/// uploads started at once in one directory (shards, parallel tests) never race on its name.
 fn dead_letter_writable(path: &std::path::Path) -> Result<()> {
-    let tried = if path.exists() {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map(drop)
-    } else {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .and_then(|_| std::fs::remove_file(path))
+    let tried = match std::fs::OpenOptions::new().append(true).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            tempfile::Builder::new()
+                .prefix(".spira-post-probe")
+                .tempfile_in(dir)
+                .map(drop)
+        }
+        other => other.map(drop),
     };
     tried.map_err(|e| {
         Error::Usage(format!(
