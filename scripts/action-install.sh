@@ -34,9 +34,9 @@ verify() {
 if [ -n "${SPIRA_PIPE_WHEEL:-}" ]; then
   [ -f "$SPIRA_PIPE_WHEEL" ] || die "no wheel at $SPIRA_PIPE_WHEEL"
   python3 -m venv "$dest/venv" || die "python3 -m venv failed"
-  "$dest/venv/bin/pip" install -q --no-index "$SPIRA_PIPE_WHEEL" || die "pip install $SPIRA_PIPE_WHEEL failed"
   bin="$dest/venv/bin"
-  [ -d "$bin" ] || bin="$dest/venv/Scripts"
+  [ -d "$bin" ] || bin="$dest/venv/Scripts"   # a venv on Windows
+  "$bin/python" -m pip install -q --no-index "$SPIRA_PIPE_WHEEL" || die "pip install $SPIRA_PIPE_WHEEL failed"
 elif [ -n "${SPIRA_PIPE_ARCHIVE:-}" ]; then
   if [ -d "$SPIRA_PIPE_ARCHIVE" ]; then
     bin="$SPIRA_PIPE_ARCHIVE/bin"

@@ -38,11 +38,36 @@ start_mock() {
 
 stop_mock() { kill "$mock_pid" 2>/dev/null || true; wait "$mock_pid" 2>/dev/null || true; mock_pid=; }
 
+# A Unix path as cmd.exe under wine names it (wine maps / to drive Z:).
+winpath() { printf 'Z:%s' "$1" | tr / '\\'; }
+
+# Under wine, the Windows binary in folder $1 gets a stand-in for bcryptprimitives.dll, which
+# wine 8 lacks (packaging/wine/bcryptprimitives.c; never shipped). Fails when it cannot be built.
+wine_ready() {
+  [ -f "$tmp/bcryptprimitives.dll" ] || x86_64-w64-mingw32-gcc -O2 -shared -o "$tmp/bcryptprimitives.dll" \
+    packaging/wine/bcryptprimitives.c -ladvapi32 || fail "the stand-in bcryptprimitives.dll for wine"
+  cp "$tmp/bcryptprimitives.dll" "$1/"
+}
+can_wine() { command -v wine > /dev/null && command -v x86_64-w64-mingw32-gcc > /dev/null; }
+export WINEDEBUG=-all
+
+# Every tool of folder $2 answers --version with its name, under wine: $1 names the copy.
+win_versions() {
+  v=$(wine "$2/spira-pipe.exe" --version) || fail "$1: spira-pipe.exe --version"
+  case "$v" in "spira-pipe "*) ;; *) fail "$1: spira-pipe.exe --version said: $v" ;; esac
+  for t in $tools; do
+    v=$(wine cmd /c "$(winpath "$2/$t.cmd")" --version) || fail "$1: $t.cmd --version"
+    case "$v" in "$t "*) ;; *) fail "$1: $t.cmd --version said: $v" ;; esac
+  done
+}
+
 # The demo's pipeline with the tools of $BIN (each by its name, or `spira-pipe TOOL` when
 # $MULTI is set) into a fresh spira-mock; every result must come back as a created line.
 tool() {
   # shellcheck disable=SC2086
-  if [ -n "$MULTI" ]; then $RUN "$BIN/spira-pipe" "$@"; else t=$1; shift; $RUN "$BIN/spira-$t" "$@"; fi
+  if [ -n "${WIN:-}" ]; then
+    if [ -n "$MULTI" ]; then wine "$BIN/spira-pipe.exe" "$@"; else t=$1; shift; wine cmd /c "$(winpath "$BIN/spira-$t.cmd")" "$@"; fi
+  elif [ -n "$MULTI" ]; then $RUN "$BIN/spira-pipe" "$@"; else t=$1; shift; $RUN "$BIN/spira-$t" "$@"; fi
 }
 pipeline() {
   what=$1
@@ -66,7 +91,8 @@ archives=$(ls dist/*.tar.gz 2>/dev/null || true)
 for a in $archives; do
   name=$(basename "$a" .tar.gz)
   (cd dist && sha256sum -c "$name.tar.gz.sha256" > /dev/null) || fail "$a: checksum"
-  ok "$a: checksum"
+  size=$(wc -c < "$a"); [ "$size" -le 15728640 ] || fail "$a: $size bytes, over 15 MB"
+  ok "$a: checksum; $((size / 1024)) KiB"
   mkdir -p "$tmp/$name" && tar -xzf "$a" -C "$tmp/$name"
   dir="$tmp/$name/$name"
   for f in README.md LICENSE man/spira-post.1 completions/bash/spira-parse bin/spira-pipe; do
@@ -118,10 +144,62 @@ for a in $archives; do
     skip "$a: the empty chroot (needs root and chroot)"
   fi
 done
+# The Windows archive: its contents, and under wine every tool by its .cmd launcher and the
+# pipeline into spira-mock (itself the Windows build, under wine), by each launcher and by
+# spira-pipe.exe TOOL.
+zips=$(ls dist/*-windows-*.zip 2>/dev/null || true)
+[ -n "$zips" ] || skip "no Windows archive in dist/ (DIST_TARGETS=x86_64-pc-windows-gnu make dist)"
+for a in $zips; do
+  name=$(basename "$a" .zip)
+  (cd dist && sha256sum -c "$name.zip.sha256" > /dev/null) || fail "$a: checksum"
+  size=$(wc -c < "$a"); [ "$size" -le 15728640 ] || fail "$a: $size bytes, over 15 MB"
+  ok "$a: checksum; $((size / 1024)) KiB"
+  mkdir -p "$tmp/$name" && unzip -q "$a" -d "$tmp/$name"
+  dir="$tmp/$name/$name"
+  for f in README.md LICENSE man/spira-post.1 completions/bash/spira-parse bin/spira-pipe.exe bin/spira-parse.cmd bin/spira-parse; do
+    [ -e "$dir/$f" ] || fail "$a: $f missing"
+  done
+  if command -v x86_64-w64-mingw32-objdump > /dev/null; then
+    dlls=$(x86_64-w64-mingw32-objdump -p "$dir/bin/spira-pipe.exe" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
+    for d in $dlls; do
+      case "$d" in
+        kernel32.dll | ntdll.dll | advapi32.dll | ws2_32.dll | msvcrt.dll | bcrypt.dll | bcryptprimitives.dll | userenv.dll | api-ms-win-*) ;;
+        *) fail "$a: spira-pipe.exe needs $d, which Windows does not ship" ;;
+      esac
+    done
+    ok "$a: spira-pipe.exe needs only DLLs Windows ships ($(echo $dlls | tr ' ' ','))"
+  else
+    skip "$a: its DLL imports (needs x86_64-w64-mingw32-objdump)"
+  fi
+  if ! can_wine; then
+    skip "$a: run under wine (needs wine and mingw-w64; Debian: apt-get install wine64 gcc-mingw-w64-x86-64)"; continue
+  fi
+  wine_ready "$dir/bin"
+  win_versions "$a" "$dir/bin"
+  ok "$a: under wine, spira-pipe.exe and every tool's .cmd launcher answer --version ($(wine "$dir/bin/spira-pipe.exe" --version))"
+  MOCKCMD="wine $dir/bin/spira-pipe.exe mock"
+  WIN=1 BIN="$dir/bin" MULTI= pipeline "$a (each tool's .cmd, under wine)"
+  WIN=1 BIN="$dir/bin" MULTI=1 pipeline "$a (spira-pipe.exe TOOL, under wine)"
+  MOCKCMD=
+done
 wheels=$(ls dist/*.whl 2>/dev/null || true)
 [ -n "$wheels" ] || skip "no Python wheel in dist/ (make dist)"
 for w in $wheels; do
   case "$w" in
+    *win_amd64*)
+      # pip installs it for Windows into a folder (--platform), and its tools run under wine.
+      wt="$tmp/wheel-win"
+      rm -rf "$wt" && python3 -m pip install -q --disable-pip-version-check --target "$wt" --platform win_amd64 \
+        --only-binary=:all: --no-index --no-deps "$w" 2> "$tmp/pip.err" || fail "$w: pip install --platform win_amd64: $(cat "$tmp/pip.err")"
+      [ -f "$wt/bin/spira-pipe.exe" ] && [ -f "$wt/bin/spira-post.cmd" ] || fail "$w: no spira-pipe.exe and launchers in its scripts"
+      if ! can_wine; then skip "$w: run under wine (needs wine and mingw-w64)"; continue; fi
+      wine_ready "$wt/bin"
+      win_versions "$w" "$wt/bin"
+      ok "$w: pip installs it for win_amd64; under wine every tool answers --version"
+      MOCKCMD="wine $wt/bin/spira-pipe.exe mock"
+      WIN=1 BIN="$wt/bin" MULTI= pipeline "$w (each tool's .cmd from its scripts, under wine)"
+      MOCKCMD=
+      continue ;;
     *x86_64*) ;;
     *) skip "$w: built for another machine"; continue ;;
   esac
@@ -152,6 +230,31 @@ if [ -n "$main" ] && [ -n "$platform" ] && command -v npm > /dev/null; then
   MOCKCMD=
 else
   skip "the npm packages (need dist/npm/spira-pipe-*.tgz, its linux-x64 package, and npm)"
+fi
+# The Windows npm package: npm refuses it on Linux (its os and cpu are win32 and x64), and
+# forced into a folder, its binary runs under wine.
+winpkg=$(ls dist/npm/spira-pipe-win32-x64-*.tgz 2>/dev/null | head -n 1 || true)
+if [ -n "$main" ] && [ -n "$winpkg" ] && command -v npm > /dev/null; then
+  app="$tmp/npm-win"
+  mkdir -p "$app" && echo '{"name": "check", "version": "1.0.0", "private": true}' > "$app/package.json"
+  if (cd "$app" && npm install --offline --no-audit --no-fund "$root/$winpkg" > "$tmp/npm.log" 2>&1); then
+    fail "npm installed $winpkg on Linux: its os and cpu do not hold it back"
+  fi
+  grep -q EBADPLATFORM "$tmp/npm.log" || fail "npm install $winpkg on Linux: $(cat "$tmp/npm.log")"
+  (cd "$app" && npm install --offline --no-audit --no-fund --silent --force "$root/$winpkg" "$root/$main" > "$tmp/npm.log" 2>&1) \
+    || fail "npm install --offline --force: $(cat "$tmp/npm.log")"
+  exe="$app/node_modules/@spira-pipe/win32-x64/bin/spira-pipe.exe"
+  [ -f "$exe" ] || fail "npm --os=win32: no $exe"
+  if can_wine; then
+    wine_ready "$(dirname "$exe")"
+    v=$(wine "$exe" --version) || fail "npm win32: spira-pipe.exe --version"
+    case "$v" in "spira-pipe "*) ;; *) fail "npm win32: spira-pipe.exe --version said: $v" ;; esac
+    ok "$winpkg: npm refuses it on Linux (EBADPLATFORM); forced in, its spira-pipe.exe runs under wine ($v)"
+  else
+    skip "$winpkg: run under wine (needs wine and mingw-w64)"
+  fi
+elif [ -n "$winpkg" ]; then
+  skip "$winpkg: needs the main npm package and npm"
 fi
 # The action and the workflows against GitHub's schemas (check-jsonschema's built-in ones), and
 # the action's steps run by scripts/action-harness.py with the archive as its input.
@@ -194,7 +297,7 @@ if command -v podman > /dev/null && [ -x target/image/bin/spira-pipe ] && [ "$(i
     case "$v" in "$t "*) ;; *) fail "image: $t --version said: $v" ;; esac
   done
   cp "$REPORTS" "$img/rootfs/report.xml"
-  start_mock "$dir/bin/spira-mock"
+  start_mock chroot "$img/rootfs" /usr/local/bin/spira-mock
   export SPIRA_URL="http://localhost:$port"
   chroot "$img/rootfs" /usr/local/bin/spira-parse /report.xml > "$tmp/results.jsonl"
   chroot "$img/rootfs" /usr/local/bin/spira-map --default-test-case 1 < "$tmp/results.jsonl" \
