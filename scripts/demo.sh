@@ -90,3 +90,6 @@ if command -v curl >/dev/null 2>&1; then
 fi
 echo "== the whole pipeline in one line:"
 echo "   spira-parse fixtures/demo/*.xml | spira-map --map ids.csv --release 3 | spira-validate | spira-batch | spira-post"
+echo
+echo "== spira-inspect --markdown: what was stored, as a CI job page shows it (>> \$GITHUB_STEP_SUMMARY)"
+cat "$tmp/created.jsonl" "$tmp/bdd.jsonl" | "$BIN/spira-inspect" --markdown

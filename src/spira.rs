@@ -90,9 +90,80 @@ pub(crate) fn truncate_utf16(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}…", &s[..end]))
 }
 
+/// Where Spira's web pages show an artifact: `{base}/{project}/TestRun/{id}.aspx` and the
+/// like. The one place these patterns live (spira-inspect's links, spira-post's summary).
+pub(crate) mod web {
+    /// The kinds of artifact with a page of their own.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) enum Page {
+        TestRun,
+        TestCase,
+        Build,
+        Release,
+    }
+
+    /// The page of artifact `id` of `kind` in `project`, under the server's base URL (as
+    /// `--url` or SPIRA_URL give it; a trailing `/` is dropped). Characters that would end a
+    /// Markdown link or an HTML attribute are percent-encoded.
+    pub(crate) fn url(base: &str, project: u64, kind: Page, id: u64) -> String {
+        let page = match kind {
+            Page::TestRun => "TestRun",
+            Page::TestCase => "TestCase",
+            Page::Build => "Build",
+            Page::Release => "Release",
+        };
+        let mut out = String::with_capacity(base.len() + 32);
+        for c in base.trim().trim_end_matches('/').chars() {
+            match c {
+                ' ' | '(' | ')' | '<' | '>' | '"' | '\'' | '[' | ']' | '`' | '\\' => {
+                    out.push_str(&format!("%{:02X}", c as u32))
+                }
+                c if c.is_control() => {
+                    let mut b = [0; 4];
+                    for byte in c.encode_utf8(&mut b).bytes() {
+                        out.push_str(&format!("%{byte:02X}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        format!("{out}/{project}/{page}/{id}.aspx")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_pages_of_each_kind() {
+        use web::{url, Page};
+        let base = "https://acme.spiraservice.net/";
+        assert_eq!(
+            url(base, 3, Page::TestRun, 77),
+            "https://acme.spiraservice.net/3/TestRun/77.aspx"
+        );
+        assert_eq!(
+            url(base, 3, Page::TestCase, 1),
+            "https://acme.spiraservice.net/3/TestCase/1.aspx"
+        );
+        assert_eq!(
+            url(base, 3, Page::Build, 5),
+            "https://acme.spiraservice.net/3/Build/5.aspx"
+        );
+        assert_eq!(
+            url(base, 3, Page::Release, 9),
+            "https://acme.spiraservice.net/3/Release/9.aspx"
+        );
+        assert_eq!(
+            url("http://h/a b)", 1, Page::Build, 2),
+            "http://h/a%20b%29/1/Build/2.aspx"
+        );
+        assert_eq!(
+            url("http://h/\n", 1, Page::Build, 2),
+            "http://h/%0A/1/Build/2.aspx"
+        );
+    }
 
     #[test]
     fn truncates_by_utf16_units() {

@@ -32,6 +32,20 @@ fn the_demo_runs_the_whole_pipeline_and_stops_its_mock() {
     ] {
         assert!(stdout.contains(shown), "missing {shown:?}\n{stdout}");
     }
+    // It ends with the Markdown summary of what it stored, linked into the mock's pages.
+    let page = stdout
+        .split("== spira-inspect --markdown")
+        .nth(1)
+        .expect("the demo shows its Markdown summary");
+    assert!(page.contains("\n## Spira: 28 runs stored\n"), "{page}");
+    assert!(
+        page.contains("| Passed |") && page.contains("### Failed and blocked"),
+        "{page}"
+    );
+    assert!(
+        page.contains("/1/TestRun/") && page.contains("/1/Build/1.aspx)"),
+        "runs and the build are linked\n{page}"
+    );
     assert!(
         stderr.contains("spira-cases: 5 tests: 0 mapped already, 0 found by name, 0 made earlier; 5 test cases created (3 folders)")
             && stderr.contains("24 results: 24 mapped")

@@ -12,6 +12,7 @@ mod house;
 mod ids;
 mod inspect;
 mod map;
+mod markdown;
 mod mock;
 mod no_panic;
 mod parse;

@@ -2,7 +2,12 @@
 //! dead-letter lines, recognised line by line), a summary for a person out: statuses, releases,
 //! test sets and builds, unmapped names, test cases with several runs, fields near Spira's
 //! limits, batch sizes, the slowest tests and the summary-refresh reminder. `--json` gives the
-//! same summary as one JSON object.
+//! same summary as one JSON object; `--markdown` the summary a CI job page shows
+//! ([`markdown`]).
+
+mod markdown;
+
+use markdown::{thousands, Listed, Notable, Rejected};
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -19,7 +24,8 @@ const EXAMPLES: &str = "\
 Examples:
   spira-parse reports/ | spira-map --map ids.csv --release 45 | spira-inspect
   spira-inspect batches.jsonl
-  spira-post --dry-run batches.jsonl | spira-inspect --json | jq .statuses";
+  spira-post --dry-run batches.jsonl | spira-inspect --json | jq .statuses
+  spira-post batches.jsonl | spira-inspect --markdown - spira-post.dead.jsonl >> \"$GITHUB_STEP_SUMMARY\"";
 
 /// Summarises any spira-pipe stream: look before you upload.
 #[derive(Parser, Debug)]
@@ -31,8 +37,28 @@ pub struct Args {
     pub(crate) files: Vec<std::path::PathBuf>,
 
     /// The summary as one JSON object.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub(crate) json: bool,
+
+    /// The summary as GitHub-flavoured Markdown, for a CI job page ($GITHUB_STEP_SUMMARY, a
+    /// pull request comment): stored runs by status, the failed, blocked and flaky tests,
+    /// rejected runs and unmapped tests, with links into Spira for created lines.
+    #[arg(long)]
+    pub(crate) markdown: bool,
+
+    /// Spira's base URL, for --markdown's links (env SPIRA_URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+
+    /// The project ID, for --markdown's links (env SPIRA_PROJECT_ID).
+    #[arg(long, value_name = "ID")]
+    pub(crate) project: Option<u64>,
+
+    /// The most bytes --markdown writes (GitHub refuses a step summary over 1 MiB); longer
+    /// lists end with "and N more".
+    #[arg(long, default_value_t = 65536, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1024..=1_048_576))]
+    pub(crate) max_bytes: u64,
 
     /// How many entries the lists show (slowest tests, test cases with several runs, names).
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -83,6 +109,28 @@ struct Summary {
     runs: u64,
     results: u64,
     top: usize,
+    /// What the line being read is: its runs are counted by where they came from.
+    from: Source,
+    /// Created lines: the runs Spira stored, by status.
+    stored: u64,
+    stored_statuses: BTreeMap<String, u64>,
+    /// Failed and blocked tests (runs stored, or to be sent, or results), the first
+    /// [`LISTED`] kept.
+    failing: Listed<Notable>,
+    /// Flaky tests: passed after failed attempts.
+    flaky: Listed<Notable>,
+    /// Dead-letter records: the server's reason and the runs it refused.
+    rejected: Listed<Rejected>,
+    rejected_runs: u64,
+}
+
+/// Where a run came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Source {
+    #[default]
+    Other,
+    Created,
+    DeadLetter,
 }
 
 /// The entry point of `spira-inspect`.
@@ -111,7 +159,11 @@ pub fn run(args: Args) -> Result<()> {
         Ok(())
     })?;
     let mut out = cli::stdout();
-    if args.json {
+    if args.markdown {
+        let links = markdown::Links::new(args.url.clone(), args.project);
+        let page = markdown::page(&s.facts(), links.as_ref(), args.max_bytes as usize);
+        out.write_all(page.as_bytes())?;
+    } else if args.json {
         serde_json::to_writer(&mut out, &s.to_json()).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
     } else {
@@ -163,11 +215,18 @@ impl Summary {
             Value::Object(o) if o.get("runs").is_some_and(Value::is_array) => {
                 self.kind("dead letter");
                 let runs = o["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-                self.batch(runs, len, at)
+                self.dead_letter(o, runs);
+                self.from = Source::DeadLetter;
+                let read = self.batch(runs, len, at);
+                self.from = Source::Other;
+                read
             }
             Value::Object(o) if o.contains_key("TestRunId") => {
                 self.kind("created");
-                self.run(o, at)
+                self.from = Source::Created;
+                let read = self.run(o, at);
+                self.from = Source::Other;
+                read
             }
             Value::Object(o)
                 if o.contains_key("ExecutionStatusId") || o.contains_key("TestCaseId") =>
@@ -206,6 +265,13 @@ impl Summary {
             Some(s) => format!("unknown ({s})"),
             None => "missing".to_string(),
         };
+        if self.from == Source::Created {
+            self.stored += 1;
+            *self.stored_statuses.entry(status.clone()).or_default() += 1;
+        }
+        if self.from != Source::DeadLetter {
+            self.notable_run(o, &status);
+        }
         *self.statuses.entry(status).or_default() += 1;
         let tag = |k: &str, p: &str| match id_of(o.get(k)) {
             Some(i) => format!("{p}{i}"),
@@ -262,6 +328,21 @@ impl Summary {
             (Some(c), None) => c.to_string(),
             (None, None) => "(no name)".to_string(),
         };
+        let message = || first_line(o.get("message").and_then(Value::as_str));
+        let notable = |status: &str| Notable {
+            status: status.to_string(),
+            name: name.clone(),
+            message: message(),
+            run: None,
+            test_case: id_of(o.get("test_case_id")),
+        };
+        match status {
+            "failed" | "error" => self.failing.push(|| notable(status)),
+            _ if o.get("flaky").and_then(Value::as_bool) == Some(true) => {
+                self.flaky.push(|| notable(status))
+            }
+            _ => {}
+        }
         // Without an ID of its own, a result needs spira-map's map file or default.
         if o.get("test_case_id").is_none() {
             self.unmapped_total += 1;
@@ -272,6 +353,74 @@ impl Summary {
                 self.slow((d * 1000.0).round() as u64, name);
             }
         }
+    }
+
+    /// What --markdown shows.
+    fn facts(&self) -> markdown::Facts<'_> {
+        markdown::Facts {
+            stored: self.stored,
+            runs: self.runs,
+            results: self.results,
+            rejected_runs: self.rejected_runs,
+            unmapped_total: self.unmapped_total,
+            statuses: if self.stored > 0 {
+                &self.stored_statuses
+            } else {
+                &self.statuses
+            },
+            builds: &self.builds,
+            releases: &self.releases,
+            failing: &self.failing,
+            flaky: &self.flaky,
+            rejected: &self.rejected,
+            unmapped: self.unmapped_list(),
+        }
+    }
+
+    /// A failed, blocked or flaky run, kept for --markdown.
+    fn notable_run(&mut self, o: &Map<String, Value>, status: &str) {
+        let message = o.get("RunnerMessage").and_then(Value::as_str);
+        let list = match status {
+            "Failed" | "Blocked" => &mut self.failing,
+            // spira-map writes a flaky pass's message so.
+            _ if message.is_some_and(|m| m.starts_with("Flaky: ")) => &mut self.flaky,
+            _ => return,
+        };
+        list.push(|| Notable {
+            status: status.to_string(),
+            name: o
+                .get("RunnerTestName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            message: first_line(message),
+            run: id_of(o.get("TestRunId")),
+            test_case: id_of(o.get("TestCaseId")),
+        });
+    }
+
+    /// One dead-letter record: its reason and the runs it holds.
+    fn dead_letter(&mut self, o: &Map<String, Value>, runs: &[Value]) {
+        self.rejected_runs += runs.len() as u64;
+        self.rejected.push(|| Rejected {
+            status: match o.get("status") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(v) => v.to_string(),
+            },
+            message: first_line(o.get("message").and_then(Value::as_str)),
+            runs: runs.len() as u64,
+            names: runs
+                .iter()
+                .take(5)
+                .map(|r| {
+                    r.get("RunnerTestName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect(),
+        });
     }
 
     fn limit(&mut self, field: &'static str, max: usize, len: usize, at: &str) {
@@ -622,24 +771,20 @@ impl Page {
     }
 }
 
+/// The first line of `text` that is not blank, at most 500 characters of it (the page shows
+/// less; the rest is never kept).
+fn first_line(text: Option<&str>) -> String {
+    let line = text
+        .and_then(|t| t.lines().map(str::trim).find(|l| !l.is_empty()))
+        .unwrap_or("");
+    line.chars().take(500).collect()
+}
+
 fn named(m: &BTreeMap<String, u64>) -> Vec<&str> {
     m.keys()
         .filter(|k| *k != "none")
         .map(String::as_str)
         .collect()
-}
-
-/// 1234567 → "1,234,567".
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Bytes for people: B, kB, MB (powers of 1000, as `ls -h --si`).
