@@ -160,8 +160,8 @@ mod tests {
             "http://h/a%20b%29/1/Build/2.aspx"
         );
         assert_eq!(
-            url("http://h/\n", 1, Page::Build, 2),
-            "http://h/%0A/1/Build/2.aspx"
+            url("http://h/\nx", 1, Page::Build, 2),
+            "http://h/%0Ax/1/Build/2.aspx"
         );
     }
 
