@@ -1010,3 +1010,107 @@ fn a_key_given_twice_in_a_spira_cfg_is_warned_about_and_the_first_wins() {
         format!("spira-post: warning: {c}:5: [credentials] URL is given again (first on line 2); the first is used")
     );
 }
+
+/// The `--summary-json` file, checked against its schema by spira-validate.
+fn summary_json(path: &std::path::Path) -> Value {
+    let schema = crate::harness::root().join("schemas/post-summary.schema.json");
+    let v = crate::harness::run(
+        "spira-validate",
+        &[
+            "--schema",
+            &schema.to_string_lossy(),
+            &path.to_string_lossy(),
+        ],
+        None,
+    );
+    v.expect_code(0);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_summary_json_names_the_build_and_counts_what_was_stored() {
+    let t = TempDir::new("summary-json");
+    let file = t.path("summary.json");
+    let m = Mock::start(&["--test-cases", "1-1000"]);
+    let args = [
+        "--create-build",
+        "CI 7",
+        "--release",
+        "3",
+        "--summary-json",
+        &file.to_string_lossy(),
+    ];
+    post(&m, &args, &batches(30, 10), KEY).expect_code(0);
+    let s = summary_json(&file);
+    let build = s["build_id"].as_u64().expect("one build");
+    assert_eq!(
+        s["build_url"],
+        format!("{}/1/Build/{build}.aspx", m.url),
+        "{s}"
+    );
+    assert_eq!(s["release_url"], format!("{}/1/Release/3.aspx", m.url));
+    assert_eq!(
+        (
+            &s["build_name"],
+            &s["release_id"],
+            &s["runs_stored"],
+            &s["batches"]
+        ),
+        (
+            &Value::from("CI 7"),
+            &Value::from(3),
+            &Value::from(30),
+            &Value::from(3)
+        )
+    );
+    assert_eq!(
+        (&s["runs_rejected"], &s["exit_code"]),
+        (&Value::from(0), &Value::from(0))
+    );
+
+    // A rejection: the file is still written, and says so.
+    let dead = t.path("dead.jsonl");
+    let mut input = batches(10, 10);
+    input.push_str("[{\"TestCaseId\":5000,\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t\",\"RunnerMessage\":\"m\",\"RunnerStackTrace\":\"\",\"TestRunFormatId\":1}]\n");
+    let args = [
+        "--dead-letter",
+        &dead.to_string_lossy(),
+        "--summary-json",
+        &file.to_string_lossy(),
+    ];
+    post(&m, &args, &input, KEY).expect_code(1);
+    let s = summary_json(&file);
+    assert_eq!(
+        (
+            &s["runs_stored"],
+            &s["runs_rejected"],
+            &s["exit_code"],
+            &s["build_id"]
+        ),
+        (
+            &Value::from(10),
+            &Value::from(1),
+            &Value::from(1),
+            &Value::Null
+        )
+    );
+
+    // A journal's second run: everything found stored, nothing sent.
+    let journal = t.path("j");
+    let args = [
+        "--journal",
+        &journal.to_string_lossy(),
+        "--summary-json",
+        &file.to_string_lossy(),
+    ];
+    post(&m, &args, &batches(20, 10), KEY).expect_code(0);
+    post(&m, &args, &batches(20, 10), KEY).expect_code(0);
+    let s = summary_json(&file);
+    assert_eq!(
+        (&s["runs_stored"], &s["runs_found_stored"]),
+        (&Value::from(0), &Value::from(20))
+    );
+
+    // Given with a dry run, it is refused: nothing ran that it could describe.
+    post(&m, &["--dry-run", "--summary-json", "x.json"], "", KEY).expect_code(2);
+}

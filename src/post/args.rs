@@ -86,6 +86,12 @@ pub struct Args {
     #[arg(long, conflicts_with = "dry_run")]
     pub(crate) refresh_only: bool,
 
+    /// Also write the summary to FILE as one JSON object (build and release IDs and pages,
+    /// runs stored, found stored, rejected, unsent; see schemas/post-summary.schema.json), for
+    /// a later CI step: `jq -r .build_id FILE`. Written whenever the upload ran, failed or not.
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub(crate) summary_json: Option<PathBuf>,
+
     /// No summary and no progress on stderr.
     #[arg(long)]
     pub(crate) quiet: bool,

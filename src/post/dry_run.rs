@@ -41,6 +41,7 @@ pub(super) fn dry_run(
         known: None,
         builds: &HashMap::new(),
         release: args.release,
+        build_name: build,
     };
     let mut files = 0usize;
     cli::each_line(inputs, |name, n, line| {

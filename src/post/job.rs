@@ -62,6 +62,8 @@ pub(super) struct Prep<'a> {
     pub(super) known: Option<&'a HashSet<u64>>,
     pub(super) builds: &'a HashMap<u64, u64>,
     pub(super) release: Option<u64>,
+    /// The name of the builds, for the summary.
+    pub(super) build_name: Option<&'a str>,
 }
 
 /// Reads one batch line into a job: what the journal says of it, and (when it is to be sent)

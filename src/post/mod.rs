@@ -89,6 +89,7 @@ pub fn run(args: Args) -> Result<()> {
         known: known.as_ref(),
         builds: &builds,
         release: args.release,
+        build_name: build_name.as_deref(),
     };
     upload(
         &args,

@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use super::args::Args;
 use super::attach::Attached;
-use super::collect::{collect, Collected};
+use super::collect::{collect, Touched};
 use super::deliver::{Deliverer, Gate};
 use super::job::{prepare, Job, Prep, Work};
 use super::journal::Journal;
 use super::reconcile::{InFlight, Known, Reconciler};
 use super::refresh::refresh;
 use super::signals::{self, Interrupted};
-use super::summary::summary;
+use super::summary::{self, summary, Tally};
 use super::worker::{Done, Outcome, Worker};
 use crate::cli::{self, Input};
 use crate::client::send::{self, Sender};
@@ -90,8 +90,30 @@ pub(super) fn upload(
             .unwrap_or_else(|_| Err(Error::Server("the collector failed".into())));
         (read, collected)
     });
-    let collected = collected?;
-    finish(args, conn, sender, collected, read, started, interrupted)
+    let (tally, touched, fatal) = collected?;
+    let result = finish(
+        args,
+        conn,
+        sender,
+        (&tally, &touched, fatal),
+        read,
+        started,
+        interrupted,
+    );
+    if let Some(path) = &args.summary_json {
+        let report = summary::Report {
+            tally: &tally,
+            touched: &touched,
+            builds: prep.builds,
+            build_name: prep.build_name,
+            conn,
+            seconds: started.elapsed().as_secs_f64(),
+            exit_code: result.as_ref().err().map_or(0, Error::exit_code),
+            signal: interrupted.signal(),
+        };
+        summary::write_json(path, &report.to_json())?;
+    }
+    result
 }
 
 /// The reading thread's part: each batch line prepared and handed over, no further ahead of
@@ -202,7 +224,7 @@ fn finish(
     args: &Args,
     conn: &Connection,
     sender: &Sender<'_>,
-    (tally, touched, fatal): Collected,
+    (tally, touched, fatal): (&Tally, &Touched, Option<Error>),
     read: Result<()>,
     started: Instant,
     interrupted: &Interrupted,
@@ -236,7 +258,7 @@ fn finish(
             tally.not_sent_runs
         ));
         if !args.quiet {
-            cli::info(format_args!("{}", summary(&tally, args, started)));
+            cli::info(format_args!("{}", summary(tally, args, started)));
         }
         return Err(Error::Exit(u8::try_from(128 + sig).unwrap_or(1)));
     }
@@ -270,7 +292,7 @@ fn finish(
         None => Ok(()),
     };
     if !args.quiet {
-        cli::info(format_args!("{}", summary(&tally, args, started)));
+        cli::info(format_args!("{}", summary(tally, args, started)));
     }
     result?;
     if tally.runs > 0 && args.refresh {
