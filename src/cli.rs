@@ -347,6 +347,18 @@ impl Input {
         }
     }
 
+    /// Whether a read of this input may wait for its writer: standard input, a pipe, a
+    /// terminal, anything but a regular file (or the spooled copy of standard input).
+    pub(crate) fn may_wait(&self) -> bool {
+        if self.spooled.is_some() {
+            return false;
+        }
+        match &self.path {
+            None => true,
+            Some(p) => !std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+        }
+    }
+
     /// Opens the input buffered, for line-oriented tools.
     pub(crate) fn open(&self) -> Result<Box<dyn BufRead>> {
         Ok(Box::new(BufReader::with_capacity(
@@ -424,20 +436,8 @@ pub(crate) fn read_some(r: &mut (impl Read + ?Sized), buf: &mut [u8], name: &str
     }
 }
 
-/// Reads until `buf` is full or the input ends (see [`read_some`]); how much was read.
-pub(crate) fn read_full(r: &mut (impl Read + ?Sized), buf: &mut [u8], name: &str) -> Result<usize> {
-    let mut n = 0;
-    while let Some(rest) = buf.get_mut(n..).filter(|b| !b.is_empty()) {
-        match read_some(r, rest, name)? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
 /// Appends at most `max` bytes of `r` to `buf`, reading until they came or the input ended
-/// (as [`read_full`]); how many came. The bytes are read into `buf`'s spare room, which is
+/// (as [`read_some`], again and again); how many came. The bytes are read into `buf`'s spare room, which is
 /// never zeroed first (a megabyte block per small file was zeroed for nothing).
 pub(crate) fn read_append(
     r: &mut (impl Read + ?Sized),
@@ -597,6 +597,15 @@ impl LineOut {
         self.line(|buf| buf.extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line)))
     }
 
+    /// Writes out the lines gathered, if any: before a read that may wait, so that no finished
+    /// line is held back while the input is idle.
+    pub(crate) fn hand_on(&mut self) -> Result<()> {
+        if self.buf.is_empty() || self.closed {
+            return Ok(());
+        }
+        self.flush()
+    }
+
     /// Writes everything out (after waiting for its turn, if held).
     pub(crate) fn flush(&mut self) -> Result<()> {
         self.open()?;
@@ -618,29 +627,37 @@ pub(crate) fn each_line(
     inputs: &[Input],
     mut f: impl FnMut(&str, u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
+    each_line_or_idle(inputs, |line| match line {
+        Some((name, n, text)) => f(name, n, text),
+        None => Ok(()),
+    })
+}
+
+/// As [`each_line`], with `None` before each read of an input that may wait (standard input,
+/// a pipe, a terminal): a filter writes out what it holds then, so that a finished line never
+/// waits in its buffer while its input is idle (`go test -json | … | spira-post` records runs
+/// while the tests run).
+pub(crate) fn each_line_or_idle(
+    inputs: &[Input],
+    mut f: impl FnMut(Option<(&str, u64, &[u8])>) -> Result<()>,
+) -> Result<()> {
     let mut carry: Vec<u8> = Vec::new();
     for input in inputs {
         let mut rd = input.open()?;
+        let waits = input.may_wait();
         let mut n = 0u64;
-        let mut one = |n: &mut u64, line: &[u8]| -> Result<()> {
-            *n += 1;
-            let mut text = line;
-            while let [rest @ .., b'\n' | b'\r'] = text {
-                text = rest;
-            }
-            let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
-            if text.iter().all(u8::is_ascii_whitespace) {
-                return Ok(());
-            }
-            f(&input.name, *n, text)
-        };
+        let mut first = true;
         loop {
+            if waits && !first {
+                f(None)?;
+            }
+            first = false;
             let buf = rd.fill_buf().map_err(|e| {
                 Error::Usage(format!("cannot read '{}': {}", input.name, io_reason(&e)))
             })?;
             if buf.is_empty() {
                 if !carry.is_empty() {
-                    one(&mut n, &carry)?;
+                    one(&input.name, &mut n, &carry, &mut f)?;
                     carry.clear();
                 }
                 break;
@@ -648,10 +665,10 @@ pub(crate) fn each_line(
             let mut start = 0;
             for nl in memchr::memchr_iter(b'\n', buf) {
                 if carry.is_empty() {
-                    one(&mut n, &buf[start..nl])?;
+                    one(&input.name, &mut n, &buf[start..nl], &mut f)?;
                 } else {
                     carry.extend_from_slice(&buf[start..nl]);
-                    one(&mut n, &carry)?;
+                    one(&input.name, &mut n, &carry, &mut f)?;
                     carry.clear();
                 }
                 start = nl + 1;
@@ -662,4 +679,22 @@ pub(crate) fn each_line(
         }
     }
     Ok(())
+}
+
+/// One line of [`each_line_or_idle`], numbered, its line end and BOM taken off; a blank one
+/// passed over.
+fn one<F>(name: &str, n: &mut u64, line: &[u8], f: &mut F) -> Result<()>
+where
+    F: FnMut(Option<(&str, u64, &[u8])>) -> Result<()>,
+{
+    *n += 1;
+    let mut text = line;
+    while let [rest @ .., b'\n' | b'\r'] = text {
+        text = rest;
+    }
+    let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    f(Some((name, *n, text)))
 }

@@ -145,7 +145,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut out = cli::LineOut::stdout();
     let (mut valid, mut rejected) = (0u64, 0u64);
     let inputs = cli::inputs(&args.files);
-    let result = cli::each_line(&inputs, |name, n, line| {
+    let result = cli::each_line_or_idle(&inputs, |line| {
+        let Some((name, n, line)) = line else {
+            return out.hand_on();
+        };
         let errs = match serde_json::from_slice::<Value>(line) {
             Ok(v) => errors(&validator, &v),
             Err(e) => vec![format!("/: not JSON: {e}")],

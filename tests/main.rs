@@ -11,6 +11,7 @@ mod hostile_server;
 mod house;
 mod ids;
 mod inspect;
+mod live;
 mod map;
 mod markdown;
 mod mock;

@@ -127,8 +127,9 @@ impl Mapper {
         };
         let mut tally = Tally::default();
         let inputs = cli::inputs(&self.args.files);
-        cli::each_line(&inputs, |name, n, text| {
-            self.line(&mut o, &mut tally, At(name, n), text)
+        cli::each_line_or_idle(&inputs, |line| match line {
+            Some((name, n, text)) => self.line(&mut o, &mut tally, At(name, n), text),
+            None => o.out.hand_on(),
         })?;
         if let Some(groups) = o.groups.take() {
             tally.runs += groups.write(&mut o.out, self.args.html)?;

@@ -510,12 +510,51 @@ pub fn parse_many(
     }
 }
 
-/// The first 8 KiB of an input (less if it is shorter), to tell what it is.
-fn read_head(raw: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
+/// The first 8 KiB of an input (less if it is shorter), to tell what it is, and whether the
+/// input ended within them. Reading stops sooner where `enough` says the head read so far
+/// already tells a line-based stream (a pipe from `go test -json` must not wait for 8 KiB).
+fn read_head(
+    raw: &mut dyn Read,
+    name: &str,
+    enough: impl Fn(&[u8]) -> bool,
+) -> Result<(Vec<u8>, bool)> {
     let mut head = vec![0u8; HEAD_BYTES];
-    let n = cli::read_full(raw, &mut head, name)?;
+    let mut n = 0;
+    let ended = loop {
+        let Some(rest) = head.get_mut(n..).filter(|r| !r.is_empty()) else {
+            break false;
+        };
+        match cli::read_some(raw, rest, name)? {
+            0 => break true,
+            k => n += k,
+        }
+        if enough(head.get(..n).unwrap_or_default()) {
+            break false;
+        }
+    };
     head.truncate(n);
-    Ok(head)
+    Ok((head, ended))
+}
+
+/// Whether the whole lines of `head` already tell a report read line by line (go test -json,
+/// dart --reporter json, TAP), as the whole head would: its format is decided by its first
+/// lines. With `--format` naming one of them, any byte will do.
+fn streams(head: &[u8], format: Option<Format>) -> bool {
+    if let Some(f) = format {
+        return matches!(f, Format::Go | Format::Dart | Format::Tap) && !head.is_empty();
+    }
+    let Some(end) = memchr::memrchr(b'\n', head) else {
+        return false;
+    };
+    let whole = head.get(..=end).unwrap_or_default();
+    match sniff(whole, None, &[]) {
+        Sniffed::Tap => true,
+        Sniffed::Json | Sniffed::Text => matches!(
+            json::detect(whole),
+            Some(json::Format::Go | json::Format::Dart)
+        ),
+        _ => false,
+    }
 }
 
 /// The error for an input that is none of the formats.
@@ -541,8 +580,9 @@ fn parse_stream(
     counts: &mut Counts,
     spare: bool,
 ) -> Result<()> {
-    let head = read_head(&mut *raw, &input.name)?;
-    if head.len() < HEAD_BYTES {
+    let waits = input.may_wait();
+    let (head, ended) = read_head(&mut *raw, &input.name, |h| waits && streams(h, args.format))?;
+    if ended {
         // The input has ended already: nothing is read again (a small file is read once).
         raw = Box::new(std::io::empty());
     }

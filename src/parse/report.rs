@@ -34,6 +34,11 @@ pub(crate) struct Report<'w> {
 }
 
 impl Report<'_> {
+    /// Writes out the result lines gathered: the input may wait now.
+    pub(crate) fn hand_on(&mut self) -> Result<()> {
+        self.out.hand_on()
+    }
+
     /// Writes one result line.
     pub(crate) fn emit(&mut self, r: &TestResult) -> Result<()> {
         let shared = &mut self.shared;

@@ -70,6 +70,9 @@ pub(crate) fn parse(reader: impl Read, report: &mut Report<'_>, max_field: usize
     };
     let mut bailed = false;
     super::json::each_line(reader, &name, |_, raw| {
+        let Some(raw) = raw else {
+            return t.report.hand_on();
+        };
         if bailed {
             return Ok(());
         }

@@ -1,7 +1,7 @@
 //! The collector: outcomes back in input order, created lines to stdout, dead letters to their
 //! file, the tally and the releases and test sets touched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -15,17 +15,10 @@ use super::args::Args;
 use super::deliver::Delivery;
 use super::job::{Job, Work};
 use super::journal::State;
-use super::summary::Tally;
+use super::summary::{Tally, Touched};
 use super::worker::{Done, Outcome};
 use crate::cli;
 use crate::error::{Error, Result};
-
-/// The releases and test sets that received runs: their summaries need refreshing.
-#[derive(Default)]
-pub(super) struct Touched {
-    pub(super) releases: BTreeSet<u64>,
-    pub(super) sets: BTreeSet<u64>,
-}
 
 /// What the collector leaves: the tally, what was touched, and the first fatal error.
 pub(super) type Collected = (Tally, Touched, Option<Error>);
@@ -89,6 +82,13 @@ pub(super) fn collect(
             cv.notify_all();
         }
         if !c.out_closed {
+            // A batch's created lines go out as soon as it is stored, not when a block is full:
+            // a later stage may be waiting for them while the input is idle.
+            if let Err(e) = c.out.hand_on() {
+                c.out_closed = true;
+                stop.store(true, Ordering::SeqCst);
+                c.fatal.get_or_insert(e);
+            }
             progress.draw(&mut c.out, &c.tally);
         }
     }

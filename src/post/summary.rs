@@ -5,6 +5,13 @@ use std::time::Instant;
 use super::args::Args;
 use super::attach::Attached;
 
+/// The releases and test sets that received runs: their summaries need refreshing.
+#[derive(Default)]
+pub(super) struct Touched {
+    pub(super) releases: std::collections::BTreeSet<u64>,
+    pub(super) sets: std::collections::BTreeSet<u64>,
+}
+
 /// What happened, for the summary.
 #[derive(Default)]
 pub(super) struct Tally {
@@ -89,7 +96,7 @@ pub(super) fn summary(t: &Tally, args: &Args, started: Instant) -> String {
 /// What `--summary-json` writes: the summary as one JSON object (schemas/post-summary.schema.json).
 pub(super) struct Report<'a> {
     pub(super) tally: &'a Tally,
-    pub(super) touched: &'a super::collect::Touched,
+    pub(super) touched: &'a Touched,
     /// The build of each release the runs went to (`--create-build`).
     pub(super) builds: &'a std::collections::HashMap<u64, u64>,
     pub(super) build_name: Option<&'a str>,

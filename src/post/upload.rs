@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use super::args::Args;
 use super::attach::Attached;
-use super::collect::{collect, Touched};
+use super::collect::{collect, Collected};
 use super::deliver::{Deliverer, Gate};
 use super::job::{prepare, Job, Prep, Work};
 use super::journal::Journal;
 use super::reconcile::{InFlight, Known, Reconciler};
 use super::refresh::refresh;
 use super::signals::{self, Interrupted};
-use super::summary::{self, summary, Tally};
+use super::summary::{self, summary, Tally, Touched};
 use super::worker::{Done, Outcome, Worker};
 use crate::cli::{self, Input};
 use crate::client::send::{self, Sender};
@@ -90,30 +90,15 @@ pub(super) fn upload(
             .unwrap_or_else(|_| Err(Error::Server("the collector failed".into())));
         (read, collected)
     });
-    let (tally, touched, fatal) = collected?;
-    let result = finish(
+    let ending = Ending {
         args,
         conn,
         sender,
-        (&tally, &touched, fatal),
-        read,
+        prep,
         started,
         interrupted,
-    );
-    if let Some(path) = &args.summary_json {
-        let report = summary::Report {
-            tally: &tally,
-            touched: &touched,
-            builds: prep.builds,
-            build_name: prep.build_name,
-            conn,
-            seconds: started.elapsed().as_secs_f64(),
-            exit_code: result.as_ref().err().map_or(0, Error::exit_code),
-            signal: interrupted.signal(),
-        };
-        summary::write_json(path, &report.to_json())?;
-    }
-    result
+    };
+    ending.finish(collected?, read)
 }
 
 /// The reading thread's part: each batch line prepared and handed over, no further ahead of
@@ -218,17 +203,116 @@ fn sender_thread(
     }
 }
 
-/// After the upload: what was touched, the error first and then the summary of what was done
-/// before it, the refresh, and the exit.
-fn finish(
-    args: &Args,
-    conn: &Connection,
-    sender: &Sender<'_>,
-    (tally, touched, fatal): (&Tally, &Touched, Option<Error>),
-    read: Result<()>,
+/// What the end of the upload needs.
+struct Ending<'a, 's> {
+    args: &'a Args,
+    conn: &'a Connection,
+    sender: &'a Sender<'s>,
+    prep: &'a Prep<'a>,
     started: Instant,
-    interrupted: &Interrupted,
-) -> Result<()> {
+    interrupted: &'a Interrupted,
+}
+
+impl Ending<'_, '_> {
+    /// The end, and the `--summary-json` file of how it went.
+    fn finish(&self, (tally, touched, fatal): Collected, read: Result<()>) -> Result<()> {
+        let result = self.settle((&tally, &touched, fatal), read);
+        if let Some(path) = &self.args.summary_json {
+            let report = summary::Report {
+                tally: &tally,
+                touched: &touched,
+                builds: self.prep.builds,
+                build_name: self.prep.build_name,
+                conn: self.conn,
+                seconds: self.started.elapsed().as_secs_f64(),
+                exit_code: result.as_ref().err().map_or(0, Error::exit_code),
+                signal: self.interrupted.signal(),
+            };
+            summary::write_json(path, &report.to_json())?;
+        }
+        result
+    }
+
+    /// After the upload: what was touched, the error first and then the summary of what was
+    /// done before it, the refresh, and the exit.
+    fn settle(
+        &self,
+        (tally, touched, fatal): (&Tally, &Touched, Option<Error>),
+        read: Result<()>,
+    ) -> Result<()> {
+        let Ending {
+            args,
+            conn,
+            sender,
+            started,
+            interrupted,
+            ..
+        } = *self;
+        say_touched(args, touched);
+        // The error first, then the summary of what was done before it.
+        let failure = fatal.or(read.err());
+        if let Some(sig) = interrupted.signal() {
+            if let Some(e) = failure.filter(|e| !matches!(e, Error::Exit(_))) {
+                cli::error(format_args!("{e}"));
+            }
+            cli::error(format_args!(
+                "{}: the upload stopped; {} runs were stored before{}, {} were not sent",
+                signals::name(sig),
+                tally.runs,
+                journaled(args),
+                tally.not_sent_runs
+            ));
+            if !args.quiet {
+                cli::info(format_args!("{}", summary(tally, args, started)));
+            }
+            return Err(Error::Exit(u8::try_from(128 + sig).unwrap_or(1)));
+        }
+        let result = match failure {
+            // stdout was closed or cannot be written: the upload stopped; an uploader that stops
+            // early says so, and exits 1 when runs were left unsent (not 0, as a closed pipe is
+            // for the other tools).
+            Some(Error::Io(e)) => {
+                let what = if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    "standard output was closed".to_string()
+                } else {
+                    format!("cannot write to standard output: {}", cli::io_reason(&e))
+                };
+                cli::error(format_args!(
+                    "{what}: the upload stopped; {} runs were stored before{}, {} were not sent",
+                    tally.runs,
+                    journaled(args),
+                    tally.not_sent_runs
+                ));
+                if tally.not_sent_runs > 0 {
+                    Err(Error::Exit(EXIT_DATA))
+                } else {
+                    Ok(())
+                }
+            }
+            Some(e) if !matches!(e, Error::Exit(_)) => {
+                cli::error(format_args!("{e}"));
+                Err(Error::Exit(e.exit_code()))
+            }
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+        if !args.quiet {
+            cli::info(format_args!("{}", summary(tally, args, started)));
+        }
+        result?;
+        if tally.runs > 0 && args.refresh {
+            let releases: Vec<u64> = touched.releases.iter().copied().collect();
+            refresh(&sender.agent, conn, args, &releases)?;
+        }
+        if tally.rejected_batches > 0 || tally.refused_runs > 0 {
+            return Err(Error::Exit(EXIT_DATA));
+        }
+        Ok(())
+    }
+}
+
+/// Which releases and test sets received runs, for their refresh.
+fn say_touched(args: &Args, touched: &Touched) {
     let touched_any = !touched.releases.is_empty() || !touched.sets.is_empty();
     if !args.quiet && touched_any {
         let list = |s: &BTreeSet<u64>, p: &str| {
@@ -238,71 +322,12 @@ fn finish(
                 .join(", ")
         };
         cli::info(format_args!(
-            "runs went to releases [{}] and test sets [{}]: their summary status needs a refresh (record-multiple does not do it){}",
-            list(&touched.releases, "RL:"),
-            list(&touched.sets, "TX:"),
-            if args.refresh { "" } else { "; --refresh asks for it, or run spira-post --refresh-only nightly" }
-        ));
+        "runs went to releases [{}] and test sets [{}]: their summary status needs a refresh (record-multiple does not do it){}",
+        list(&touched.releases, "RL:"),
+        list(&touched.sets, "TX:"),
+        if args.refresh { "" } else { "; --refresh asks for it, or run spira-post --refresh-only nightly" }
+    ));
     }
-    // The error first, then the summary of what was done before it.
-    let failure = fatal.or(read.err());
-    if let Some(sig) = interrupted.signal() {
-        if let Some(e) = failure.filter(|e| !matches!(e, Error::Exit(_))) {
-            cli::error(format_args!("{e}"));
-        }
-        cli::error(format_args!(
-            "{}: the upload stopped; {} runs were stored before{}, {} were not sent",
-            signals::name(sig),
-            tally.runs,
-            journaled(args),
-            tally.not_sent_runs
-        ));
-        if !args.quiet {
-            cli::info(format_args!("{}", summary(tally, args, started)));
-        }
-        return Err(Error::Exit(u8::try_from(128 + sig).unwrap_or(1)));
-    }
-    let result = match failure {
-        // stdout was closed or cannot be written: the upload stopped; an uploader that stops
-        // early says so, and exits 1 when runs were left unsent (not 0, as a closed pipe is
-        // for the other tools).
-        Some(Error::Io(e)) => {
-            let what = if e.kind() == std::io::ErrorKind::BrokenPipe {
-                "standard output was closed".to_string()
-            } else {
-                format!("cannot write to standard output: {}", cli::io_reason(&e))
-            };
-            cli::error(format_args!(
-                "{what}: the upload stopped; {} runs were stored before{}, {} were not sent",
-                tally.runs,
-                journaled(args),
-                tally.not_sent_runs
-            ));
-            if tally.not_sent_runs > 0 {
-                Err(Error::Exit(EXIT_DATA))
-            } else {
-                Ok(())
-            }
-        }
-        Some(e) if !matches!(e, Error::Exit(_)) => {
-            cli::error(format_args!("{e}"));
-            Err(Error::Exit(e.exit_code()))
-        }
-        Some(e) => Err(e),
-        None => Ok(()),
-    };
-    if !args.quiet {
-        cli::info(format_args!("{}", summary(tally, args, started)));
-    }
-    result?;
-    if tally.runs > 0 && args.refresh {
-        let releases: Vec<u64> = touched.releases.iter().copied().collect();
-        refresh(&sender.agent, conn, args, &releases)?;
-    }
-    if tally.rejected_batches > 0 || tally.refused_runs > 0 {
-        return Err(Error::Exit(EXIT_DATA));
-    }
-    Ok(())
 }
 
 /// Where the runs stored are on record, for a message about an upload that stopped early.

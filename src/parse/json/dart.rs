@@ -42,6 +42,9 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
     let mut st = State::default();
     let name = report.name.clone();
     each_line(reader, &name, |n, line| {
+        let Some(line) = line else {
+            return report.hand_on();
+        };
         let t = line.bytes.trim_ascii();
         if t.is_empty() {
             return Ok(());

@@ -232,11 +232,13 @@ const LINE_BLOCK: usize = 1 << 20;
 /// Each line of a line-based report (go, dart, TAP), with its number. The input is read in
 /// blocks of a megabyte and each line handed over where it lies in the block; only the part
 /// of a line cut by a block's end is moved, to the next block's start. A read that brings less
-/// (a pipe) is handed over at once, so results stream.
+/// (a pipe) is handed over at once, so results stream; and then `f` is given `None`, since the
+/// next read may wait: what is held is to be written out (a pipeline records runs while the
+/// tests run).
 pub(crate) fn each_line(
     mut reader: impl std::io::Read,
     name: &str,
-    mut f: impl FnMut(u64, Line<'_>) -> Result<()>,
+    mut f: impl FnMut(u64, Option<Line<'_>>) -> Result<()>,
 ) -> Result<()> {
     // `buf` is zeroed once, where it grows, and reused from file to file: `filled` says how
     // much of it was read.
@@ -267,6 +269,11 @@ pub(crate) fn each_line(
         if eof {
             break Ok(());
         }
+        if filled < want {
+            if let Err(e) = f(n, None) {
+                break Err(e);
+            }
+        }
         buf.copy_within(end..filled, 0);
         filled -= end;
     };
@@ -282,7 +289,11 @@ thread_local! {
 }
 
 /// Hands each line of `whole` (whole lines) to `f`, numbering them on from `n`.
-fn lines(whole: &[u8], n: &mut u64, f: &mut impl FnMut(u64, Line<'_>) -> Result<()>) -> Result<()> {
+fn lines(
+    whole: &[u8],
+    n: &mut u64,
+    f: &mut impl FnMut(u64, Option<Line<'_>>) -> Result<()>,
+) -> Result<()> {
     let end = whole.len();
     let text = std::str::from_utf8(whole).ok();
     let mut start = 0;
@@ -294,7 +305,7 @@ fn lines(whole: &[u8], n: &mut u64, f: &mut impl FnMut(u64, Line<'_>) -> Result<
             bytes: whole.get(start..stop).unwrap_or_default(),
             text: text.and_then(|t| t.get(start..stop)),
         };
-        f(*n, line)?;
+        f(*n, Some(line))?;
         start = stop;
     }
     Ok(())
@@ -449,7 +460,9 @@ mod tests {
     fn lines(data: &[u8], k: usize) -> Vec<(u64, Vec<u8>, Option<String>)> {
         let mut got = Vec::new();
         each_line(Trickle(data, k), "t", |n, l| {
-            got.push((n, l.bytes.to_vec(), l.text.map(str::to_string)));
+            if let Some(l) = l {
+                got.push((n, l.bytes.to_vec(), l.text.map(str::to_string)));
+            }
             Ok(())
         })
         .unwrap();

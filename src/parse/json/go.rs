@@ -75,6 +75,9 @@ pub(super) fn parse(reader: impl Read, report: &mut Report<'_>, ctx: &Ctx) -> Re
     let mut last_package: Option<String> = None;
     let name = report.name.clone();
     each_line(reader, &name, |n, line| {
+        let Some(line) = line else {
+            return report.hand_on();
+        };
         // Bytes that are not UTF-8 (test2json never writes them) are read as U+FFFD.
         let lossy;
         let t = match line.text {
