@@ -12,20 +12,25 @@ build:
 	$(CARGO) build --release --locked
 
 ## Every check CI runs: format, lints, the everyday tests, then the tests a plain `cargo test`
-## leaves out (marked #[ignore]): the slow ones, those that need jq, script or PyPI (Inflectra's
+## leaves out (marked #[ignore]): the slow ones, those that need jq, script or PyPI (check-jsonschema
+## for the CI recipes; Inflectra's
 ## Python clients), and the corpus checks when
 ## $(CORPUS) is there. What cannot run is named, never passed over in silence.
 test:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	$(CARGO) test --locked
-	$(CARGO) test --locked --test spira -- --ignored --skip corpus:: --skip with_jq --skip with_script --skip with_python_clients
+	$(CARGO) test --locked --test spira -- --ignored --skip corpus:: --skip with_jq --skip with_script --skip with_python_clients --skip with_check_jsonschema
 	@if python3 -m pip download --no-deps -q -d target/pypi-probe pytest-spiratest==2.1.1 >/dev/null 2>&1; then \
 	  $(CARGO) test --locked --test spira with_python_clients -- --ignored; \
 	 else echo "make test: PyPI cannot be reached: Inflectra's pytest and Robot clients were NOT run against spira-mock"; fi
 	@if command -v jq >/dev/null 2>&1; then \
 	  $(CARGO) test --locked --test spira with_jq -- --ignored; \
 	 else echo "make test: jq not found: the recipes that use jq were NOT run"; fi
+	@[ -x target/dist-venv/bin/check-jsonschema ] || { [ -x target/dist-venv/bin/pip ] || python3 -m venv target/dist-venv; target/dist-venv/bin/pip install -q check-jsonschema; } >/dev/null 2>&1 || true
+	@if [ -x target/dist-venv/bin/check-jsonschema ] && command -v jq >/dev/null 2>&1; then \
+	  $(CARGO) test --locked --test spira with_check_jsonschema -- --ignored; \
+	 else echo "make test: check-jsonschema (PyPI) or jq missing: the CI recipes of docs/recipes.md were NOT checked against their schemas nor run"; fi
 	@if command -v script >/dev/null 2>&1; then \
 	  $(CARGO) test --locked --test spira with_script -- --ignored; \
 	 else echo "make test: script (util-linux) not found: the progress-line test was NOT run"; fi

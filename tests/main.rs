@@ -19,6 +19,7 @@ mod no_panic;
 mod parse;
 mod post;
 mod readme;
+mod recipes;
 mod server;
 mod threads;
 mod validate;
