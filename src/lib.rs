@@ -19,6 +19,7 @@ pub mod validate;
 
 // Shared by the tools.
 mod bytes;
+mod ci;
 pub mod cli;
 mod client;
 mod config;

@@ -1,6 +1,7 @@
 //! The one integration test binary: every test runs the real tools as a user would.
 
 mod batch;
+mod builds;
 mod cases;
 mod clients;
 mod corpus;

@@ -691,7 +691,11 @@ fn a_build_is_created_before_the_first_batch_and_set_on_every_run() {
     let input = batches(10, 4).replace("\"ExecutionStatusId\":2,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t7\"", "\"ExecutionStatusId\":1,\"StartDate\":\"2024-05-14T12:00:00.000Z\",\"RunnerName\":\"r\",\"RunnerTestName\":\"t7\"");
     let r = post(&m, &["--create-build", "Nightly 42"], &input, KEY);
     r.expect_code(2);
-    assert!(r.err1().contains("--create-build needs a release"), "{r}");
+    assert!(
+        r.err1()
+            .contains("a build (--create-build, --build-name) needs a release"),
+        "{r}"
+    );
     assert_eq!(m.stats()["runs"], 0);
     let r = post(
         &m,

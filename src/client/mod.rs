@@ -128,6 +128,18 @@ pub(crate) fn request_line(
     auth: Auth,
     body: &str,
 ) {
+    method_line(buf, conn, "POST", url, auth, Some(body));
+}
+
+/// As [`request_line`], for any method; a request without a body has `"body": null`.
+pub(crate) fn method_line(
+    buf: &mut Vec<u8>,
+    conn: &Connection,
+    method: &str,
+    url: &str,
+    auth: Auth,
+    body: Option<&str>,
+) {
     let mut headers = Map::new();
     headers.insert("Content-Type".into(), json!("application/json"));
     headers.insert("Accept".into(), json!("application/json"));
@@ -149,11 +161,13 @@ pub(crate) fn request_line(
         Auth::Query => {}
     }
     // Written in reading order: method, URL, headers, body.
-    buf.extend_from_slice(b"{\"method\":\"POST\",\"url\":");
+    buf.extend_from_slice(b"{\"method\":");
+    let _ = serde_json::to_writer(&mut *buf, method);
+    buf.extend_from_slice(b",\"url\":");
     let _ = serde_json::to_writer(&mut *buf, &shown_url);
     buf.extend_from_slice(b",\"headers\":");
     let _ = serde_json::to_writer(&mut *buf, &headers);
     buf.extend_from_slice(b",\"body\":");
-    buf.extend_from_slice(body.as_bytes());
+    buf.extend_from_slice(body.unwrap_or("null").as_bytes());
     buf.push(b'}');
 }

@@ -10,8 +10,9 @@
 //! - A property whose description ends with " - required" is required.
 //! - `Int32`, `Int64`, `Byte`, `Boolean` and `DateTime` are .NET structs the generator
 //!   described by their members; on the wire they are a number, a boolean or a string.
-//! - `POST releases/{id}/builds` is described as a build search, but creates a build (a
-//!   `RemoteBuild` in, a `RemoteBuild` out), as Inflectra's own clients use it.
+//! - `POST releases/{id}/builds` is described as a build search (`RemoteFilter`s in,
+//!   `RemoteBuild`s out), and also creates a build (a `RemoteBuild` in, a `RemoteBuild` out), as
+//!   Inflectra's own clients use it: either is taken.
 //! - An answer described as `{"type": "object"}` is a method without a result: an empty body
 //!   matches it.
 //! - `BinaryData` is described as an array of `Byte` and, in the same breath, as "base64
@@ -130,20 +131,20 @@ impl Op {
             .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
             .collect();
         let builds = method == "post" && path.ends_with("/releases/{release_id}/builds");
+        let described_body = &op["requestBody"]["content"]["application/json"]["schema"];
+        let described_answer = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        // The builds' POST: a RemoteBuild creates one (answered with it), or the search as
+        // described (RemoteFilters in, RemoteBuilds out).
         let remote_build = json!({"$ref": "#/components/schemas/RemoteBuild"});
-        let body = match (
-            builds,
-            &op["requestBody"]["content"]["application/json"]["schema"],
-        ) {
-            (true, _) => Some(&remote_build),
+        let build_body = json!({"anyOf": [remote_build, described_body]});
+        let build_answer = json!({"anyOf": [remote_build, described_answer]});
+        let body = match (builds, described_body) {
+            (true, _) => Some(&build_body),
             (false, Value::Null) => None,
             (false, s) => Some(s),
         };
-        let answer = match (
-            builds,
-            &op["responses"]["200"]["content"]["application/json"]["schema"],
-        ) {
-            (true, _) => Some(&remote_build),
+        let answer = match (builds, described_answer) {
+            (true, _) => Some(&build_answer),
             (false, Value::Null) => None,
             (false, s) => Some(s),
         };
@@ -388,6 +389,9 @@ fn field_of(pointer: &str) -> String {
 
 /// `RemoteBuild`, `RemoteAutomatedTestRun[]`, `object`.
 fn describe(schema: &Value) -> String {
+    if let Some(all) = schema["anyOf"].as_array() {
+        return all.iter().map(describe).collect::<Vec<_>>().join(" or ");
+    }
     if let Some(r) = schema["$ref"].as_str() {
         return r.rsplit('/').next().unwrap_or(r).to_string();
     }
@@ -453,6 +457,10 @@ fn translate(v: &Value) -> Value {
             }
             "items" => {
                 out.insert(k.clone(), translate(x));
+            }
+            "anyOf" => {
+                let each = x.as_array().into_iter().flatten().map(translate).collect();
+                out.insert(k.clone(), Value::Array(each));
             }
             _ => {
                 out.insert(k.clone(), x.clone());

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tiny_http::{Method, Request};
 
 use super::auth::authenticate;
-use super::builds::create_build;
+use super::builds::{list_builds, post_builds};
 use super::catalog;
 use super::conform;
 use super::http::{
@@ -180,7 +180,7 @@ fn inspect(rest: &str, config: &Config, state: &Mutex<State>) -> Answer {
             let s = &st.stats;
             let v = json!({
                 "requests": s.requests, "runs": s.runs, "duplicates": s.duplicates,
-                "faults": s.faults, "rejected": s.rejected, "builds": s.builds,
+                "faults": s.faults, "rejected": s.rejected, "builds": s.builds, "builds_by_name": s.builds_by_name,
                 "refreshes": s.refreshes, "locked": st.locked, "documents": s.documents,
                 "test_cases": config.test_case_ids().len() + st.catalog.cases.len(), "duplicate_test_cases": st.catalog.duplicates,
                 "folders": st.catalog.folders.len(),
@@ -250,18 +250,8 @@ fn route(
                 .collect();
             (200, Value::Array(list).to_string().into_bytes(), true)
         }
-        (Method::Post, ["releases", rid, "builds"]) => create_build(rid, body, config, state),
-        (Method::Get, ["releases", rid, "builds"]) => {
-            let rid: u64 = rid.parse().unwrap_or(0);
-            let st = state.lock().unwrap_or_else(|p| p.into_inner());
-            let list: Vec<Value> = st
-                .builds
-                .values()
-                .filter(|b| b.release == rid)
-                .map(|b| b.value.clone())
-                .collect();
-            (200, Value::Array(list).to_string().into_bytes(), true)
-        }
+        (Method::Post, ["releases", rid, "builds"]) => post_builds(rid, query, body, config, state),
+        (Method::Get, ["releases", rid, "builds"]) => list_builds(rid, state),
         (Method::Get, ["test-cases"]) => {
             let (start, rows) = catalog::page(query);
             let st = state.lock().unwrap_or_else(|p| p.into_inner());

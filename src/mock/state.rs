@@ -28,6 +28,8 @@ pub(super) struct Stats {
     pub(super) faults: u64,
     pub(super) rejected: u64,
     pub(super) builds: u64,
+    /// Builds created, by name: more than one of a name is a race the uploaders lost.
+    pub(super) builds_by_name: std::collections::BTreeMap<String, u64>,
     pub(super) refreshes: u64,
     pub(super) documents: u64,
     /// Requests the API description does not allow: taken as Spira takes them (a number

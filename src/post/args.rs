@@ -14,6 +14,14 @@ Examples:
     --username fred --project 1 --journal upload.journal batches.jsonl
   spira-post --dry-run --url http://localhost:8080 --username u --project 1 batches.jsonl | jq .";
 
+/// The status a created build is given.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BuildStatus {
+    Passed,
+    Failed,
+    FromRuns,
+}
+
 /// Posts batches of runs to Spira's record-multiple, with retries, a dead-letter file and a
 /// journal to resume from.
 #[derive(Parser, Debug)]
@@ -66,6 +74,26 @@ pub struct Args {
     /// BuildId on every run (failed if any run failed or was blocked, else passed).
     #[arg(long, value_name = "NAME")]
     pub(crate) create_build: Option<String>,
+
+    /// Find the build named NAME in each release the runs go to, or create it when there is
+    /// none: shards of one CI run share one build, and a rerun sends only the runs the build
+    /// does not hold yet (no journal needed).
+    #[arg(long, value_name = "NAME", conflicts_with = "create_build")]
+    pub(crate) build_name: Option<String>,
+
+    /// The status of a build created: from the runs (failed if any failed or was blocked), or
+    /// as given by a pipeline that knows its outcome.
+    #[arg(long, value_name = "STATUS", value_enum, default_value_t = BuildStatus::FromRuns)]
+    pub(crate) build_status: BuildStatus,
+
+    /// The commit a created build is of (repeatable; default: the CI system's, such as
+    /// GITHUB_SHA or CI_COMMIT_SHA).
+    #[arg(long, value_name = "SHA")]
+    pub(crate) revision: Vec<String>,
+
+    /// The page of the CI job, for a created build's description (default: the CI system's).
+    #[arg(long, value_name = "URL")]
+    pub(crate) build_url: Option<String>,
 
     /// The release for --create-build (for runs without a ReleaseId) or --refresh-only.
     #[arg(long, value_name = "ID")]

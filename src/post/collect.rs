@@ -186,7 +186,8 @@ impl Collector<'_> {
         let t = &mut self.tally;
         let stored = d.stored();
         t.batches += u64::from(stored > 0 || job.runs == 0);
-        t.runs += stored;
+        t.runs += stored - d.found;
+        t.found_in_build += d.found;
         t.retries += d.retries;
         t.extra_requests += d.extra;
         t.reconciled_runs += d.reconciled;

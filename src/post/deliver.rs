@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::plan;
-use super::reconcile::{Identity, Reconciler};
+use super::reconcile::{Identity, Pool, Reconciler};
 use crate::cli;
 use crate::client::send::{Answer, Sender};
 use crate::error::Error;
@@ -44,6 +44,8 @@ pub(super) struct Delivery {
     pub(super) rejected: Vec<(Vec<usize>, u16, String)>,
     /// Runs found stored by a reconciliation.
     pub(super) reconciled: u64,
+    /// Runs found already stored in a build found by name: not sent.
+    pub(super) found: u64,
     /// Requests beyond the batch's one: listings, re-sends, narrowing.
     pub(super) extra: u64,
     /// Extra copies that may now be stored: runs × blind re-sends.
@@ -68,6 +70,7 @@ impl Delivery {
             run_ids: vec![0; runs],
             rejected: Vec::new(),
             reconciled: 0,
+            found: 0,
             extra: 0,
             duplicated: 0,
             uncertain: 0,
@@ -132,6 +135,8 @@ pub(super) fn created_id(raw: &RawValue) -> u64 {
 pub(super) struct Deliverer<'a> {
     pub(super) sender: &'a Sender<'a>,
     pub(super) reconciler: Reconciler<'a>,
+    /// The runs the builds found by name already hold.
+    pub(super) pool: &'a Pool,
     /// `record-multiple`'s URL.
     pub(super) url: &'a str,
     /// Ask the server what it holds before sending again (off: `--no-reconcile`).
@@ -233,8 +238,15 @@ impl Deliverer<'_> {
             atomic: false,
             b,
         };
-        let all: Vec<usize> = (0..n).collect();
-        if w.b.resend {
+        let mut all: Vec<usize> = (0..n).collect();
+        if !self.pool.is_empty() {
+            all = self.pooled(&mut w, all);
+        }
+        // The batch goes as it came unless the build held some of its runs.
+        let whole = all.len() == n;
+        if all.is_empty() {
+            // Every run is in the build already: nothing to send.
+        } else if w.b.resend {
             self.uncertain(
                 &mut w,
                 all,
@@ -247,7 +259,7 @@ impl Deliverer<'_> {
                 runs: all,
                 clean: false,
             };
-            self.send(&mut w, part, true, rng, answered);
+            self.send(&mut w, part, whole, rng, answered);
         }
         while let Some(part) = w.todo.pop() {
             if w.d.fatal.is_some() || self.sender.stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -435,6 +447,24 @@ impl Deliverer<'_> {
             push(w, left[n / 2..].to_vec(), false);
             push(w, left[..n / 2].to_vec(), true);
         }
+    }
+
+    /// The runs at `set` that the builds found by name already hold are stored as found;
+    /// returns the others.
+    fn pooled(&self, w: &mut Work<'_>, set: Vec<usize>) -> Vec<usize> {
+        let ids: Vec<Identity> = set.iter().map(|&i| w.b.ids[i].clone()).collect();
+        let found = self.pool.claim(self.reconciler.known, &ids);
+        let mut left = Vec::new();
+        for (i, f) in set.into_iter().zip(found) {
+            match f {
+                Some((id, listed)) => {
+                    w.d.found += 1;
+                    w.d.store(i, id, serde_json::value::to_raw_value(&listed).ok());
+                }
+                None => left.push(i),
+            }
+        }
+        left
     }
 
     /// Reconciles the runs at `set`: those found are stored; returns those that are not.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::args::Args;
-use super::builds::build_body;
+use super::builds::{build_body, builds_url, Meta};
 use super::job::{prepare, Prep};
 use super::plan;
 use crate::cli::{self, Input};
@@ -27,10 +27,20 @@ pub(super) fn dry_run(
         ));
     }
     if let (Some(name), Some(plan)) = (build, plan) {
+        let meta = Meta::of(args);
         for (&release, &failed) in &plan.releases {
-            let body = build_body(conn.project, release, failed, name, plan).to_string();
-            let url = format!("{base}/releases/{release}/builds");
+            let body = build_body(conn.project, release, failed, name, plan, &meta).to_string();
+            let url = builds_url(conn, args, release);
+            if args.build_name.is_some() {
+                // Find first; create (and list again) only where none has the name.
+                out.line(|buf| crate::client::method_line(buf, conn, "GET", &url, auth, None))?;
+            }
             out.line(|buf| crate::client::request_line(buf, conn, &url, auth, &body))?;
+        }
+        if args.build_name.is_some() {
+            cli::info(format_args!(
+                "dry run: each release's builds would be listed first, and the build '{name}' created only where none has that name"
+            ));
         }
         cli::info(format_args!(
             "dry run: the created build's BuildId would be set on every run"
@@ -40,6 +50,7 @@ pub(super) fn dry_run(
     let prep = Prep {
         known: None,
         builds: &HashMap::new(),
+        found_builds: &[],
         release: args.release,
         build_name: build,
     };

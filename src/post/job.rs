@@ -61,6 +61,8 @@ pub(super) struct Job {
 pub(super) struct Prep<'a> {
     pub(super) known: Option<&'a HashSet<u64>>,
     pub(super) builds: &'a HashMap<u64, u64>,
+    /// Builds that existed before this process: the runs they hold are not sent again.
+    pub(super) found_builds: &'a [u64],
     pub(super) release: Option<u64>,
     /// The name of the builds, for the summary.
     pub(super) build_name: Option<&'a str>,

@@ -24,14 +24,12 @@ mod summary;
 mod upload;
 mod worker;
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 
 use crate::cli::{self, Input};
 use crate::config::Connection;
 use crate::error::{Error, Result};
 pub use args::Args;
-use builds::create_builds;
 use dry_run::dry_run;
 use job::Prep;
 use journal::Journal;
@@ -81,13 +79,22 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
-    let mut builds = HashMap::new();
+    let mut builds = builds::Builds::default();
     if let (Some(name), Some(plan)) = (&build_name, &plan) {
-        builds = create_builds(&sender, &args, name, plan, journal.as_ref())?;
+        let maker = builds::Maker {
+            sender: &sender,
+            args: &args,
+            name,
+            plan,
+            meta: &builds::Meta::of(&args),
+            find: args.build_name.is_some(),
+        };
+        builds = maker.builds(journal.as_ref())?;
     }
     let prep = Prep {
         known: known.as_ref(),
-        builds: &builds,
+        builds: &builds.ids,
+        found_builds: &builds.found,
         release: args.release,
         build_name: build_name.as_deref(),
     };
@@ -137,10 +144,10 @@ fn wants_build(args: &Args, conn: &Connection) -> Result<bool> {
             .get("create_build")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     });
-    let want = args.create_build.is_some() || cfg_build;
+    let want = args.create_build.is_some() || args.build_name.is_some() || cfg_build;
     if args.release.is_some() && !want {
         return Err(Error::Usage(
-            "--release is for --create-build (or create_build in a spira.cfg) or --refresh-only"
+            "--release is for --create-build or --build-name (or create_build in a spira.cfg) or --refresh-only"
                 .into(),
         ));
     }
@@ -157,15 +164,19 @@ fn first_reading(args: &Args, want_build: bool) -> Result<(Vec<Input>, Option<pl
     let (p, again) = plan::first_pass(&inputs, args.release)?;
     if let (true, Some(at)) = (want_build, &p.no_release) {
         return Err(Error::Usage(format!(
-            "{at}: --create-build needs a release, and this run has no ReleaseId: give --release ID (or spira-map --release)"
+            "{at}: a build (--create-build, --build-name) needs a release, and this run has no ReleaseId: give --release ID (or spira-map --release)"
         )));
     }
     Ok((again, Some(p)))
 }
 
-/// `--create-build NAME`, or a name made of the runner's name and the time.
+/// `--build-name NAME`, `--create-build NAME`, or a name made of the runner's name and the time.
 fn build_name(args: &Args, plan: Option<&plan::Plan>) -> String {
-    args.create_build.clone().unwrap_or_else(|| {
+    let given = args
+        .build_name
+        .clone()
+        .or_else(|| args.create_build.clone());
+    given.unwrap_or_else(|| {
         let runner = plan
             .and_then(|p| p.runner.clone())
             .unwrap_or_else(|| "spira-pipe".into());

@@ -284,6 +284,11 @@ impl Reconciler<'_> {
                 "ConsiderTimes": true}},
         ])
         .to_string();
+        self.pages(&filters, requests, rng)
+    }
+
+    /// Every page of a search with `filters` (a JSON array of `RemoteFilter`s).
+    fn pages(&self, filters: &str, requests: &mut u64, rng: &mut u64) -> Result<Vec<(u64, Value)>> {
         let mut out = Vec::new();
         for page in 0.. {
             let url = format!(
@@ -293,7 +298,7 @@ impl Reconciler<'_> {
             );
             *requests += 1;
             // A search stores nothing: it is sent again after any failure.
-            let answer = self.sender.post_blind(&url, &filters, rng).answer;
+            let answer = self.sender.post_blind(&url, filters, rng).answer;
             let rows = self.rows(answer)?.ok_or_else(|| {
                 Error::Server("the server refuses both the run list and the run search".into())
             })?;
@@ -328,6 +333,68 @@ impl Reconciler<'_> {
                 .filter_map(|v| Some((v.get("TestRunId").and_then(plan::id)?, v)))
                 .collect(),
         ))
+    }
+}
+
+/// A listed run: its `TestRunId`, what it is made of, and the server's object.
+type Listed = (u64, Identity, Value);
+
+/// What the pool is looked up by: test case and status.
+type PoolKey = (Option<u64>, Option<u64>);
+
+/// The runs the builds found by name already hold, read once before anything is sent, by what
+/// could tell them apart cheaply (test case and status): a batch takes its runs from here
+/// before its first request, so that a rerun sends only what the build does not hold.
+#[derive(Default)]
+pub(super) struct Pool {
+    by_key: Mutex<HashMap<PoolKey, Vec<Listed>>>,
+    /// Runs read.
+    pub(super) runs: usize,
+}
+
+impl Pool {
+    /// The runs of `builds` (`POST test-runs/search` on `BuildId`, a page at a time); and the
+    /// requests it took.
+    pub(super) fn fill(r: &Reconciler<'_>, builds: &[u64], rng: &mut u64) -> Result<(Pool, u64)> {
+        let mut by_key: HashMap<_, Vec<_>> = HashMap::new();
+        let mut requests = 0;
+        let mut runs = 0;
+        for &b in builds {
+            let filters = json!([{"PropertyName": "BuildId", "IntValue": b}]).to_string();
+            for (id, v) in r.pages(&filters, &mut requests, rng)? {
+                let Some(obj) = v.as_object() else { continue };
+                let theirs = Identity::of(obj);
+                runs += 1;
+                by_key
+                    .entry((theirs.test_case, theirs.status))
+                    .or_default()
+                    .push((id, theirs, v));
+            }
+        }
+        let pool = Pool {
+            by_key: Mutex::new(by_key),
+            runs,
+        };
+        Ok((pool, requests))
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.runs == 0
+    }
+
+    /// Each run's stored twin in the pool, if any: each taken once, by one run only.
+    pub(super) fn claim(&self, known: &Known, runs: &[Identity]) -> Vec<Option<(u64, Value)>> {
+        let mut by_key = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
+        runs.iter()
+            .map(|ours| {
+                let list = by_key.get_mut(&(ours.test_case, ours.status))?;
+                let k = list
+                    .iter()
+                    .position(|(id, theirs, _)| ours.is(theirs) && known.take(*id))?;
+                let (id, _, v) = list.swap_remove(k);
+                Some((id, v))
+            })
+            .collect()
     }
 }
 

@@ -26,6 +26,8 @@ pub(super) struct Tally {
     pub(super) extra_requests: u64,
     /// Runs found stored by reconciliation.
     pub(super) reconciled_runs: u64,
+    /// Runs found already stored in a build found by name (`--build-name`): not sent.
+    pub(super) found_in_build: u64,
     pub(super) journal_batches: u64,
     pub(super) journal_runs: u64,
     pub(super) uncertain_skipped: u64,
@@ -51,6 +53,12 @@ pub(super) fn summary(t: &Tally, args: &Args, started: Instant) -> String {
         s.push_str(&format!(
             "; reconciled {} runs found stored, {} extra requests (listing what the server holds, sending again only what it does not, narrowing rejections)",
             t.reconciled_runs, t.extra_requests
+        ));
+    }
+    if t.found_in_build > 0 {
+        s.push_str(&format!(
+            "; {} runs found already stored in the build, not sent again",
+            t.found_in_build
         ));
     }
     if t.refused_runs > 0 {
@@ -139,7 +147,7 @@ impl Report<'_> {
             "test_sets": self.touched.sets.iter().collect::<Vec<_>>(),
             "batches": t.batches,
             "runs_stored": t.runs,
-            "runs_found_stored": t.reconciled_runs + t.journal_runs,
+            "runs_found_stored": t.found_in_build + t.journal_runs,
             "runs_rejected": t.rejected_runs,
             "runs_refused": t.refused_runs,
             "runs_unsent": t.not_sent_runs,
@@ -150,6 +158,9 @@ impl Report<'_> {
             "seconds": (self.seconds * 1000.0).round() / 1000.0,
             "exit_code": self.exit_code,
             "signal": self.signal,
+            "ci": crate::ci::from_env().map(|c| json!({
+                "system": c.system, "name": c.name, "url": c.url, "revision": c.revision,
+            })),
         })
     }
 }

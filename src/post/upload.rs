@@ -12,7 +12,7 @@ use super::collect::{collect, Collected};
 use super::deliver::{Deliverer, Gate};
 use super::job::{prepare, Job, Prep, Work};
 use super::journal::Journal;
-use super::reconcile::{InFlight, Known, Reconciler};
+use super::reconcile::{InFlight, Known, Pool, Reconciler};
 use super::refresh::refresh;
 use super::signals::{self, Interrupted};
 use super::summary::{self, summary, Tally, Touched};
@@ -46,13 +46,16 @@ pub(super) fn upload(
     };
     let in_flight = InFlight::default();
     let gate = Gate::default();
+    let reconciler = Reconciler {
+        sender,
+        base: &base,
+        known: &known,
+    };
+    let pool = pool(&reconciler, prep.found_builds, args)?;
     let deliverer = Deliverer {
         sender,
-        reconciler: Reconciler {
-            sender,
-            base: &base,
-            known: &known,
-        },
+        reconciler,
+        pool: &pool,
         url: &url,
         reconcile: !args.no_reconcile,
         skip_uncertain: args.skip_uncertain,
@@ -99,6 +102,21 @@ pub(super) fn upload(
         interrupted,
     };
     ending.finish(collected?, read)
+}
+
+/// The runs the builds found by name hold, read once before the first batch.
+fn pool(r: &Reconciler<'_>, builds: &[u64], args: &Args) -> Result<Pool> {
+    if builds.is_empty() {
+        return Ok(Pool::default());
+    }
+    let (pool, _requests) = Pool::fill(r, builds, &mut send::seed(98))?;
+    if !args.quiet {
+        cli::info(format_args!(
+            "the build holds {} runs already: those among the input are not sent again",
+            pool.runs
+        ));
+    }
+    Ok(pool)
 }
 
 /// The reading thread's part: each batch line prepared and handed over, no further ahead of
