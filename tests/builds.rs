@@ -451,3 +451,81 @@ fn the_mock_searches_a_release_s_builds_by_name_sorted_and_paged() {
         (400, "Builds cannot be filtered on 'Colour'")
     );
 }
+
+#[test]
+fn each_ci_system_s_variables_give_the_build_s_description_and_revision() {
+    let t = TempDir::new("ci-table");
+    let m = Mock::start(&[]);
+    let file = shard(&t, 1, 2).to_string_lossy().into_owned();
+    let table: &[(&[(&str, &str)], &str, &str)] = &[
+        (
+            &[("GITHUB_ACTIONS", "true"), ("GITHUB_WORKFLOW", "tests"), ("GITHUB_RUN_NUMBER", "42"), ("GITHUB_JOB", "spira"), ("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "acme/shop"), ("GITHUB_RUN_ID", "9001"), ("GITHUB_SHA", "a1")],
+            "GitHub Actions: tests #42 job spira (https://github.com/acme/shop/actions/runs/9001)",
+            "a1",
+        ),
+        (
+            &[("GITLAB_CI", "true"), ("CI_PROJECT_PATH", "acme/shop"), ("CI_PIPELINE_IID", "7"), ("CI_JOB_NAME", "spira"), ("CI_JOB_URL", "https://gitlab.com/acme/shop/-/jobs/55"), ("CI_COMMIT_SHA", "b2")],
+            "GitLab CI: acme/shop #7 job spira (https://gitlab.com/acme/shop/-/jobs/55)",
+            "b2",
+        ),
+        (
+            &[("TF_BUILD", "True"), ("BUILD_DEFINITIONNAME", "shop-ci"), ("BUILD_BUILDNUMBER", "20261207.3"), ("SYSTEM_JOBDISPLAYNAME", "upload"), ("SYSTEM_COLLECTIONURI", "https://dev.azure.com/acme/"), ("SYSTEM_TEAMPROJECT", "Shop"), ("BUILD_BUILDID", "311"), ("BUILD_SOURCEVERSION", "c3")],
+            "Azure Pipelines: shop-ci #20261207.3 job upload (https://dev.azure.com/acme/Shop/_build/results?buildId=311)",
+            "c3",
+        ),
+        (
+            &[("JENKINS_URL", "https://ci.acme/"), ("JOB_NAME", "shop/main"), ("BUILD_NUMBER", "88"), ("BUILD_URL", "https://ci.acme/job/shop/88/"), ("GIT_COMMIT", "d4")],
+            "Jenkins: shop/main #88 (https://ci.acme/job/shop/88/)",
+            "d4",
+        ),
+        (
+            &[("CIRCLECI", "true"), ("CIRCLE_PROJECT_REPONAME", "shop"), ("CIRCLE_BUILD_NUM", "12"), ("CIRCLE_JOB", "test"), ("CIRCLE_BUILD_URL", "https://circleci.com/gh/acme/shop/12"), ("CIRCLE_SHA1", "e5")],
+            "CircleCI: shop #12 job test (https://circleci.com/gh/acme/shop/12)",
+            "e5",
+        ),
+        (
+            &[("BITBUCKET_BUILD_NUMBER", "5"), ("BITBUCKET_REPO_FULL_NAME", "acme/shop"), ("BITBUCKET_COMMIT", "f6")],
+            "Bitbucket Pipelines: acme/shop #5 (https://bitbucket.org/acme/shop/pipelines/results/5)",
+            "f6",
+        ),
+    ];
+    for (vars, line, rev) in table {
+        let out = post(
+            &m,
+            &t,
+            &["--dry-run", "--create-build", "B", "--release", "3", &file],
+            vars,
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let first: Value =
+            serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        let body = &first["body"];
+        assert_eq!(
+            body["Description"].as_str().unwrap().lines().next(),
+            Some(*line)
+        );
+        assert_eq!(body["Revisions"], serde_json::json!([{"RevisionKey": rev}]));
+    }
+    // Outside CI: the counts only, and no revisions.
+    let out = post(
+        &m,
+        &t,
+        &["--dry-run", "--create-build", "B", "--release", "3", &file],
+        &[],
+    )
+    .output()
+    .unwrap();
+    let first: Value =
+        serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(
+        first["body"]["Description"],
+        "2 runs, 0 failed or blocked; recorded by spira-post"
+    );
+    assert!(first["body"].get("Revisions").is_none());
+}
