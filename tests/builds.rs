@@ -457,7 +457,8 @@ fn each_ci_system_s_variables_give_the_build_s_description_and_revision() {
     let t = TempDir::new("ci-table");
     let m = Mock::start(&[]);
     let file = shard(&t, 1, 2).to_string_lossy().into_owned();
-    let table: &[(&[(&str, &str)], &str, &str)] = &[
+    type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let table: &[Row<'_>] = &[
         (
             &[("GITHUB_ACTIONS", "true"), ("GITHUB_WORKFLOW", "tests"), ("GITHUB_RUN_NUMBER", "42"), ("GITHUB_JOB", "spira"), ("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "acme/shop"), ("GITHUB_RUN_ID", "9001"), ("GITHUB_SHA", "a1")],
             "GitHub Actions: tests #42 job spira (https://github.com/acme/shop/actions/runs/9001)",
