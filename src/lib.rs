@@ -28,5 +28,6 @@ pub mod error;
 mod journal;
 pub mod json;
 mod mapping;
+mod names;
 mod record;
 mod spira;

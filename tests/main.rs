@@ -16,6 +16,7 @@ mod live;
 mod map;
 mod markdown;
 mod mock;
+mod names;
 mod no_panic;
 mod parse;
 mod post;

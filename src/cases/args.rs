@@ -51,9 +51,17 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub(crate) test_set: Option<u64>,
 
+    /// The test set named NAME, as --test-set (asks the server).
+    #[arg(long, value_name = "NAME", conflicts_with = "test_set")]
+    pub(crate) test_set_name: Option<String>,
+
     /// Also add each new test case to this release.
     #[arg(long, value_name = "ID")]
     pub(crate) release: Option<u64>,
+
+    /// The release or iteration whose version number is V, as --release (asks the server).
+    #[arg(long, value_name = "V", conflicts_with = "release")]
+    pub(crate) release_version: Option<String>,
 
     /// AutomationEngineId of the new test cases.
     #[arg(long, value_name = "ID")]

@@ -31,7 +31,18 @@ use needs::{Found, Needed};
 use output::MapOut;
 
 /// The entry point of `spira-cases`.
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
+    // Names to IDs first, once (`names`): a name that matches nothing stops before anything
+    // is created.
+    if args.test_set_name.is_some() || args.release_version.is_some() {
+        let mut names = crate::names::Names::connect(&args.conn)?;
+        if let Some(t) = &args.test_set_name {
+            args.test_set = Some(names.test_set(t)?);
+        }
+        if let Some(v) = &args.release_version {
+            args.release = Some(names.release(v)?);
+        }
+    }
     if args.jobs > 3 {
         cli::warn(format_args!(
             "--jobs {}: Spira's database deadlocks under parallel writers; 1 to 3 is advised",

@@ -35,53 +35,7 @@ pub(crate) fn each_page(
     let mut row = 1usize;
     loop {
         let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
-        let resp = conn.get(agent, &url, args.auth).call();
-        let mut resp = resp.map_err(|e| {
-            Error::Server(format!(
-                "cannot reach {}{}: {}",
-                conn.url,
-                conn.via(),
-                conn.redact(&e.to_string())
-            ))
-        })?;
-        let status = resp.status().as_u16();
-        // A page of 500 test cases is well under a megabyte: a far larger answer is not Spira's.
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(ANSWER_LIMIT)
-            .read_to_string()
-            .map_err(|e| {
-                Error::Server(match e {
-                    ureq::Error::BodyExceedsLimit(_) => format!(
-                        "the answer from {url} is larger than {} MiB: not a page of test cases",
-                        ANSWER_LIMIT >> 20
-                    ),
-                    e => format!("cannot read the answer: {}", conn.redact(&e.to_string())),
-                })
-            })?;
-        match status {
-            200 => {}
-            300..=399 => {
-                let to = resp
-                    .headers()
-                    .get("location")
-                    .map(|v| conn.redact(&String::from_utf8_lossy(v.as_bytes())))
-                    .unwrap_or_else(|| "nowhere".into());
-                return Err(redirected(status, &to));
-            }
-            401 | 403 => {
-                return Err(Error::Server(format!(
-                    "{status} from Spira: check the user name and API key (RSS token), whether the account is locked, and that the user is a member of project PR:{}",
-                    conn.project
-                )))
-            }
-            404 => return Err(not_found(&conn.redact(&url), &conn.redact(&body))),
-            _ => {
-                let shown: String = conn.redact(body.trim()).chars().take(300).collect();
-                return Err(Error::Server(format!("{status} from Spira: {shown}")));
-            }
-        }
+        let body = call(agent, conn, args.auth, &url, None)?;
         let page: Vec<TestCase> = serde_json::from_str(&body).map_err(|e| {
             Error::Server(format!("the test case list is not what Spira sends: {e}"))
         })?;
@@ -91,6 +45,70 @@ pub(crate) fn each_page(
             return Ok(());
         }
         row += PAGE;
+    }
+}
+
+/// One request (a GET, or a POST of `body`) and its answer's text: a refusal (401, 403), a
+/// redirect or another status than 200 is an `Error::Server` (exit 3) with the server's
+/// message, a 404 an `Error::Usage` (the URL or project is wrong).
+pub(crate) fn call(
+    agent: &ureq::Agent,
+    conn: &Connection,
+    auth: Auth,
+    url: &str,
+    body: Option<&str>,
+) -> Result<String> {
+    let resp = match body {
+        None => conn.get(agent, url, auth).call(),
+        Some(b) => conn
+            .post(agent, url, auth)
+            .header("Content-Type", "application/json")
+            .send(b),
+    };
+    let mut resp = resp.map_err(|e| {
+        Error::Server(format!(
+            "cannot reach {}{}: {}",
+            conn.url,
+            conn.via(),
+            conn.redact(&e.to_string())
+        ))
+    })?;
+    let status = resp.status().as_u16();
+    // The lists read are well under a megabyte a page: a far larger answer is not Spira's.
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(ANSWER_LIMIT)
+        .read_to_string()
+        .map_err(|e| {
+            Error::Server(match e {
+                ureq::Error::BodyExceedsLimit(_) => format!(
+                    "the answer from {} is larger than {} MiB: not Spira's",
+                    conn.redact(url),
+                    ANSWER_LIMIT >> 20
+                ),
+                e => format!("cannot read the answer: {}", conn.redact(&e.to_string())),
+            })
+        })?;
+    match status {
+        200 => Ok(text),
+        300..=399 => {
+            let to = resp
+                .headers()
+                .get("location")
+                .map(|v| conn.redact(&String::from_utf8_lossy(v.as_bytes())))
+                .unwrap_or_else(|| "nowhere".into());
+            Err(redirected(status, &to))
+        }
+        401 | 403 => Err(Error::Server(format!(
+            "{status} from Spira: check the user name and API key (RSS token), whether the account is locked, and that the user is a member of project PR:{}",
+            conn.project
+        ))),
+        404 => Err(not_found(&conn.redact(url), &conn.redact(&text))),
+        _ => {
+            let shown: String = conn.redact(text.trim()).chars().take(300).collect();
+            Err(Error::Server(format!("{status} from Spira: {shown}")))
+        }
     }
 }
 

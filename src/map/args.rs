@@ -30,10 +30,18 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub(crate) release: Option<u64>,
 
+    /// The release or iteration whose version number is V, for every run (asks the server).
+    #[arg(long, value_name = "V", conflicts_with = "release")]
+    pub(crate) release_version: Option<String>,
+
     /// TestSetId for every run without a per-suite or per-test one (default: test_set_id from a
     /// spira.cfg map).
     #[arg(long, value_name = "ID")]
     pub(crate) test_set: Option<u64>,
+
+    /// The test set named NAME, as --test-set (asks the server).
+    #[arg(long, value_name = "NAME", conflicts_with = "test_set")]
+    pub(crate) test_set_name: Option<String>,
 
     /// BuildId for every run.
     #[arg(long, value_name = "ID")]
@@ -47,10 +55,21 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub(crate) automation_host: Option<u64>,
 
-    /// A custom property value, NUM=VALUE (repeatable). VALUE is text unless typed:
-    /// int:5, decimal:1.5, bool:true, date:2024-05-14T12:00:00Z, list:1,2.
+    /// The automation host named NAME (or holding the token made from it), created when there
+    /// is none: one host per CI agent (asks the server).
+    #[arg(long, value_name = "NAME", conflicts_with = "automation_host")]
+    pub(crate) automation_host_name: Option<String>,
+
+    /// A custom property value, NUM=VALUE or NAME=VALUE (repeatable). With NUM, VALUE is text
+    /// unless typed: int:5, decimal:1.5, bool:true, date:2024-05-14T12:00:00Z, list:1,2. With
+    /// NAME, the property's definition (asked of the server) gives the type, and a list value
+    /// is named: Browser=Chrome, Browsers=Chrome,Firefox.
     #[arg(long = "custom-property", value_name = "NUM=VALUE", value_parser = parse_custom)]
-    pub(crate) custom_properties: Vec<CustomProperty>,
+    pub(crate) custom_properties: Vec<CustomArg>,
+
+    /// The connection, only for the names above (given IDs, spira-map connects to nothing).
+    #[command(flatten)]
+    pub(crate) conn: crate::config::ConnectionArgs,
 
     /// RunnerName: at most 20 characters.
     #[arg(long, default_value = "spira-pipe")]
@@ -146,16 +165,26 @@ fn parse_status(s: &str) -> std::result::Result<(String, u8), String> {
     Ok((n, id))
 }
 
-fn parse_custom(s: &str) -> std::result::Result<CustomProperty, String> {
+/// A `--custom-property`: by number, read here; or by name, resolved against the server.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum CustomArg {
+    Numbered(CustomProperty),
+    Named(String, String),
+}
+
+fn parse_custom(s: &str) -> std::result::Result<CustomArg, String> {
     let (num, value) = s
         .split_once('=')
-        .ok_or_else(|| format!("'{s}' is not NUM=VALUE"))?;
-    let number: u32 = num
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| format!("'{num}' is not a custom property number"))?;
+        .ok_or_else(|| format!("'{s}' is not NUM=VALUE nor NAME=VALUE"))?;
+    let Some(number) = num.trim().parse::<u32>().ok() else {
+        if num.trim().is_empty() {
+            return Err(format!("'{s}': the property's number or name is missing"));
+        }
+        return Ok(CustomArg::Named(num.trim().to_string(), value.to_string()));
+    };
+    if number < 1 {
+        return Err(format!("'{num}' is not a custom property number"));
+    }
     let mut p = CustomProperty {
         property_number: number,
         ..CustomProperty::default()
@@ -187,36 +216,47 @@ fn parse_custom(s: &str) -> std::result::Result<CustomProperty, String> {
         }
         _ => p.string_value = Some(value.to_string()),
     }
-    Ok(p)
+    Ok(CustomArg::Numbered(p))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse_numbered(s: &str) -> std::result::Result<CustomProperty, String> {
+        match parse_custom(s)? {
+            CustomArg::Numbered(p) => Ok(p),
+            CustomArg::Named(n, _) => Err(format!("named {n}")),
+        }
+    }
+
     #[test]
     fn custom_properties_are_typed() {
-        assert_eq!(parse_custom("3=int:5").unwrap().integer_value, Some(5));
+        assert_eq!(parse_numbered("3=int:5").unwrap().integer_value, Some(5));
         assert_eq!(
-            parse_custom("3=bool:true").unwrap().boolean_value,
+            parse_numbered("3=bool:true").unwrap().boolean_value,
             Some(true)
         );
         assert_eq!(
-            parse_custom("3=list:1,2").unwrap().integer_list_value,
+            parse_numbered("3=list:1,2").unwrap().integer_list_value,
             Some(vec![1, 2])
         );
         assert_eq!(
-            parse_custom("3=hello").unwrap().string_value.as_deref(),
+            parse_numbered("3=hello").unwrap().string_value.as_deref(),
             Some("hello")
         );
         assert_eq!(
-            parse_custom("3=date:2024-05-14T12:00:00Z")
+            parse_numbered("3=date:2024-05-14T12:00:00Z")
                 .unwrap()
                 .date_time_value
                 .as_deref(),
             Some("2024-05-14T12:00:00.000Z")
         );
-        assert!(parse_custom("x=1").is_err());
-        assert!(parse_custom("3=int:five").is_err());
+        assert_eq!(
+            parse_custom("Browser=Chrome"),
+            Ok(CustomArg::Named("Browser".into(), "Chrome".into()))
+        );
+        assert!(parse_custom("=1").is_err());
+        assert!(parse_numbered("3=int:five").is_err());
     }
 }

@@ -23,7 +23,7 @@ use crate::spira;
 use aggregate::Groups;
 pub use args::Args;
 use line::{display_name, Line};
-use runs::{Placed, Runs};
+use runs::{Named, Placed, Runs};
 use times::{Clock, Times};
 use trace::{stack_trace_json, stack_trace_text};
 
@@ -86,19 +86,22 @@ pub fn run(args: Args) -> Result<()> {
             .ok_or_else(|| Error::Usage(format!("--start '{s}' is not an ISO 8601 time")))?,
         None => date::now(),
     };
-    let (resolver, creds) = args.ids.resolver()?;
-    let release = args
+    let (mut resolver, creds) = args.ids.resolver()?;
+    let named = Named::resolve(&args, &mut resolver)?;
+    let release = named
         .release
+        .or(args.release)
         .or_else(|| creds.as_ref().and_then(|c| c.id("release_id")));
-    let test_set = args
+    let test_set = named
         .test_set
+        .or(args.test_set)
         .or_else(|| creds.as_ref().and_then(|c| c.id("test_set_id")));
     let mut m = Mapper {
         warned_duration: false,
         warned_date: false,
         resolver,
         clock: Clock::new(start, args.timezone),
-        runs: Runs::new(&args, release, test_set),
+        runs: Runs::new(&args, release, test_set, named),
         args,
     };
     m.run_all()

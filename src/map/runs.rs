@@ -39,9 +39,77 @@ pub(super) struct Placed {
     pub(super) end: Millis,
 }
 
+/// What the names given on the command line stand for, asked of the server once before the
+/// first line; with IDs alone, nothing is asked.
+pub(super) struct Named {
+    pub(super) release: Option<u64>,
+    pub(super) test_set: Option<u64>,
+    pub(super) automation_host: Option<u64>,
+    /// Every `--custom-property`, the named ones resolved.
+    pub(super) custom_properties: Vec<CustomProperty>,
+}
+
+impl Named {
+    /// Also gives the map file's entries that name a test set their IDs.
+    pub(super) fn resolve(
+        args: &Args,
+        resolver: &mut crate::mapping::Resolver,
+    ) -> crate::error::Result<Named> {
+        use super::args::CustomArg;
+        let any_name = args.release_version.is_some()
+            || !resolver.test_set_names().is_empty()
+            || args.test_set_name.is_some()
+            || args.automation_host_name.is_some()
+            || args
+                .custom_properties
+                .iter()
+                .any(|c| matches!(c, CustomArg::Named(..)));
+        let mut names = match any_name {
+            true => Some(crate::names::Names::connect(&args.conn)?),
+            false => None,
+        };
+        let mut named = Named {
+            release: None,
+            test_set: None,
+            automation_host: None,
+            custom_properties: Vec::new(),
+        };
+        let Some(n) = names.as_mut() else {
+            for c in &args.custom_properties {
+                if let CustomArg::Numbered(p) = c {
+                    named.custom_properties.push(p.clone());
+                }
+            }
+            return Ok(named);
+        };
+        if let Some(v) = &args.release_version {
+            named.release = Some(n.release(v)?);
+        }
+        if let Some(t) = &args.test_set_name {
+            named.test_set = Some(n.test_set(t)?);
+        }
+        resolver.name_test_sets(|name| n.test_set(name))?;
+        if let Some(h) = &args.automation_host_name {
+            named.automation_host = Some(n.automation_host(h)?);
+        }
+        for c in &args.custom_properties {
+            named.custom_properties.push(match c {
+                CustomArg::Numbered(p) => p.clone(),
+                CustomArg::Named(name, value) => n.custom_property(name, value)?,
+            });
+        }
+        Ok(named)
+    }
+}
+
 impl Runs {
     /// From the command line, with the release and test set it resolved (flags or spira.cfg).
-    pub(super) fn new(args: &Args, release: Option<u64>, test_set: Option<u64>) -> Runs {
+    pub(super) fn new(
+        args: &Args,
+        release: Option<u64>,
+        test_set: Option<u64>,
+        named: Named,
+    ) -> Runs {
         Runs {
             statuses: StatusIds::new(&args.statuses),
             runner_name: args.runner_name.as_str().into(),
@@ -49,8 +117,8 @@ impl Runs {
             test_set,
             build: args.build,
             test_configuration: args.test_configuration,
-            automation_host: args.automation_host,
-            custom_properties: args.custom_properties.clone(),
+            automation_host: named.automation_host.or(args.automation_host),
+            custom_properties: named.custom_properties,
             parameters_from_name: args.parameters_from_name,
             steps: args.steps,
             html: args.html,

@@ -1,6 +1,8 @@
 //! Map files: which Spira test case (and test set) a test is. Four forms, told apart by their
-//! content: CSV `key,test_case_id[,test_set_id]`, a JSON object, Inflectra's `spira.cfg` (INI),
-//! and a test-case list `test_case_id,name` (what spira-ids writes) read with `--match name`.
+//! content: CSV `key,test_case_id[,test_set_id][,test_set_name]`, a JSON object, Inflectra's
+//! `spira.cfg` (INI), and a test-case list `test_case_id,name` (what spira-ids writes) read with
+//! `--match name`. A test set given by name is looked up by the tool (through `names`) after
+//! loading, with [`MapFile::name_test_sets`].
 
 use std::collections::HashMap;
 
@@ -39,14 +41,14 @@ impl Keyed {
     /// Adds an entry given at `at` (`FILE:LINE`). The first of equal keys (compared in lower
     /// case) wins, in every form of map file, and a second one is warned about, naming both
     /// places. `Err` says why a glob cannot be used.
-    fn insert(&mut self, key: &str, t: Target, at: String) -> std::result::Result<(), String> {
+    fn insert(&mut self, key: &str, t: Target, at: String) -> std::result::Result<bool, String> {
         let k = key.trim().to_lowercase();
         if let Some(first) = self.seen.get(&k) {
             crate::cli::warn(format_args!(
                 "map file {at}: \"{}\" is given again (first at {first}); the first is used",
                 key.trim()
             ));
-            return Ok(());
+            return Ok(false);
         }
         if k.contains(['*', '?']) {
             let re = glob(&k)
@@ -56,7 +58,20 @@ impl Keyed {
             self.exact.insert(k.clone(), t);
         }
         self.seen.insert(k, at);
-        Ok(())
+        Ok(true)
+    }
+
+    /// Sets the test set of the entry whose key (in lower case) is `k`.
+    fn set_test_set(&mut self, k: &str, id: u64) {
+        if let Some(t) = self.exact.get_mut(k) {
+            t.test_set = Some(id);
+        } else if let Ok(re) = glob(k) {
+            for (g, t) in &mut self.globs {
+                if g.as_str() == re.as_str() {
+                    t.test_set = Some(id);
+                }
+            }
+        }
     }
 
     /// Exact keys first, in the order of `candidates`; then the first glob in file order that
@@ -75,6 +90,16 @@ impl Keyed {
     }
 }
 
+/// An entry whose test set is given by name.
+struct NamedSet {
+    suite: bool,
+    /// The key, in lower case.
+    key: String,
+    name: String,
+    /// `FILE:LINE`.
+    at: String,
+}
+
 /// A loaded map file.
 pub(crate) struct MapFile {
     tests: Keyed,
@@ -83,6 +108,8 @@ pub(crate) struct MapFile {
     names: Option<HashMap<String, u64>>,
     /// From a `spira.cfg`.
     pub(crate) credentials: Option<Credentials>,
+    /// Entries whose test set is given by name.
+    named_sets: Vec<NamedSet>,
 }
 
 impl MapFile {
@@ -100,6 +127,7 @@ impl MapFile {
             suites: Keyed::new(),
             names: None,
             credentials: None,
+            named_sets: Vec::new(),
         };
         let first = text.trim_start();
         if by_name {
@@ -133,6 +161,47 @@ impl MapFile {
         self.tests
             .lookup(&candidates)
             .filter(|t| t.test_case.is_some())
+    }
+
+    /// The test set names the entries give, each once, in file order.
+    pub(crate) fn test_set_names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for n in &self.named_sets {
+            if !out.contains(&n.name.as_str()) {
+                out.push(&n.name);
+            }
+        }
+        out
+    }
+
+    /// Gives the entries that name a test set its ID, as `id_of` finds it (each name once).
+    pub(crate) fn name_test_sets(
+        &mut self,
+        mut id_of: impl FnMut(&str) -> Result<u64>,
+    ) -> Result<()> {
+        let mut found: HashMap<String, u64> = HashMap::new();
+        for n in std::mem::take(&mut self.named_sets) {
+            let id = match found.get(&n.name) {
+                Some(id) => *id,
+                None => {
+                    let id = id_of(&n.name).map_err(|e| match e {
+                        Error::Usage(why) => {
+                            Error::Usage(format!("map file {}: test_set_name: {why}", n.at))
+                        }
+                        other => other,
+                    })?;
+                    found.insert(n.name, id);
+                    id
+                }
+            };
+            let keyed = if n.suite {
+                &mut self.suites
+            } else {
+                &mut self.tests
+            };
+            keyed.set_test_set(&n.key, id);
+        }
+        Ok(())
     }
 
     /// The test set for a suite (the innermost enclosing suite's name).
@@ -185,11 +254,12 @@ fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
     let col = |n: &str| headers.iter().position(|h| h == n);
     let (Some(k), Some(tc)) = (col("key"), col("test_case_id")) else {
         return Err(Error::Usage(format!(
-            "map file {path}:1: expected a header key,test_case_id[,test_set_id] (found: {}); a test-case list test_case_id,name needs --match name",
+            "map file {path}:1: expected a header key,test_case_id[,test_set_id][,test_set_name] (found: {}); a test-case list test_case_id,name needs --match name",
             headers.join(",")
         )));
     };
     let ts = col("test_set_id");
+    let tsn = col("test_set_name");
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| Error::Usage(format!("map file {path}:{line}: {e}")))?;
@@ -210,22 +280,42 @@ fn read_csv(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
                 .map(|v| id_or_error(path, line, "test_set_id", v))
                 .transpose()?,
         };
-        add(m, key, t, || format!("{path}:{line}"))?;
+        let set_name = get(tsn).map(str::to_string);
+        add(m, key, t, set_name, || format!("{path}:{line}"))?;
     }
     Ok(())
 }
 
-/// An entry with only a test set is a suite entry; `at` says where it is, for an error.
-fn add(m: &mut MapFile, key: &str, t: Target, at: impl FnOnce() -> String) -> Result<()> {
-    let keyed = if t.test_case.is_none() {
-        &mut m.suites
-    } else {
-        &mut m.tests
-    };
+/// An entry with only a test set (an ID or a name) is a suite entry; `at` says where it is,
+/// for an error.
+fn add(
+    m: &mut MapFile,
+    key: &str,
+    t: Target,
+    set_name: Option<String>,
+    at: impl FnOnce() -> String,
+) -> Result<()> {
     let at = at();
-    keyed
+    if t.test_set.is_some() && set_name.is_some() {
+        return Err(Error::Usage(format!(
+            "map file {at}: \"{}\" gives both test_set_id and test_set_name: give one",
+            key.trim()
+        )));
+    }
+    let suite = t.test_case.is_none();
+    let keyed = if suite { &mut m.suites } else { &mut m.tests };
+    let added = keyed
         .insert(key, t, at.clone())
-        .map_err(|why| Error::Usage(format!("map file {at}: {why}")))
+        .map_err(|why| Error::Usage(format!("map file {at}: {why}")))?;
+    if let Some(name) = set_name.filter(|_| added) {
+        m.named_sets.push(NamedSet {
+            suite,
+            key: key.trim().to_lowercase(),
+            name,
+            at,
+        });
+    }
+    Ok(())
 }
 
 fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
@@ -252,6 +342,17 @@ fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
     };
     for (key, val) in obj {
         let key = key.as_str();
+        let set_name = match val.get("test_set_name") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+                Some(s.trim().to_string())
+            }
+            Some(v) => {
+                return Err(Error::Usage(format!(
+                    "map file {path}: \"{key}\": test_set_name {v} is not a name"
+                )))
+            }
+        };
         let t = match &val {
             serde_json::Value::Object(o) => Target {
                 test_case: o
@@ -271,7 +372,7 @@ fn read_json(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
             },
         };
         let line = lines.next().unwrap_or(0);
-        add(m, key, t, || format!("{path}:{line}"))?;
+        add(m, key, t, set_name, || format!("{path}:{line}"))?;
     }
     Ok(())
 }
@@ -352,7 +453,7 @@ fn read_cfg(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
             test_case: Some(id),
             test_set: None,
         };
-        add(m, &e.key, t, || format!("{path}:{}", e.line))?;
+        add(m, &e.key, t, None, || format!("{path}:{}", e.line))?;
     }
     for e in cfg.section("test_sets") {
         let id = id_or_error(path, e.line, "test set", &e.value)?;
@@ -360,7 +461,7 @@ fn read_cfg(path: &str, text: &str, m: &mut MapFile) -> Result<()> {
             test_case: None,
             test_set: Some(id),
         };
-        add(m, &e.key, t, || format!("{path}:{}", e.line))?;
+        add(m, &e.key, t, None, || format!("{path}:{}", e.line))?;
     }
     m.credentials = Some(cfg.credentials());
     Ok(())

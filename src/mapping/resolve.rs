@@ -4,6 +4,7 @@
 use regex::Regex;
 
 use super::mapfile::MapFile;
+use crate::error::Result;
 use crate::record::test_case_id;
 
 /// Where a result's test case IDs came from.
@@ -44,6 +45,22 @@ pub(crate) struct Resolver {
 }
 
 impl Resolver {
+    /// The test set names the map file gives, each once.
+    pub(crate) fn test_set_names(&self) -> Vec<&str> {
+        self.map
+            .as_ref()
+            .map(MapFile::test_set_names)
+            .unwrap_or_default()
+    }
+
+    /// Gives the map file's entries that name a test set its ID, as `id_of` finds it.
+    pub(crate) fn name_test_sets(&mut self, id_of: impl FnMut(&str) -> Result<u64>) -> Result<()> {
+        match self.map.as_mut() {
+            Some(m) => m.name_test_sets(id_of),
+            None => Ok(()),
+        }
+    }
+
     /// The test case IDs of a result and where they came from: properties, then tokens in its
     /// tags (`tag` properties), then in its name, then the map file, then the default. None at
     /// all: unmapped.

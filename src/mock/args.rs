@@ -51,6 +51,13 @@ pub struct Args {
     #[arg(long, default_value = "1-10", value_parser = parse_ranges)]
     pub(crate) releases: Ranges,
 
+    /// The project's releases, test sets, automation hosts and test-run custom properties: a
+    /// JSON object whose `releases`, `test_sets`, `automation_hosts` and `custom_properties`
+    /// arrays hold Spira's own records (RemoteRelease, RemoteTestSet, RemoteAutomationHost,
+    /// RemoteCustomProperty with its CustomList).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<PathBuf>,
+
     /// Consecutive bad credentials that lock the user.
     #[arg(long, default_value_t = 5)]
     pub(crate) lockout: u32,

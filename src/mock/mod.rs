@@ -6,9 +6,11 @@ mod auth;
 mod builds;
 mod catalog;
 mod conform;
+mod data;
 mod http;
 mod listing;
 mod openapi;
+mod project;
 mod routes;
 mod runs;
 mod state;
@@ -55,6 +57,7 @@ pub fn run(args: Args) -> Result<()> {
         runs: Vec::new(),
         seen: HashSet::new(),
         builds: BTreeMap::new(),
+        hosts: Vec::new(),
         record,
     }));
     let server = Arc::new(server);

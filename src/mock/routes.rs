@@ -1,7 +1,7 @@
 //! Requests to their handlers: the mock's own inspection endpoints, faults, credentials, then
 //! one arm per REST endpoint.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use super::http::{
 };
 use super::listing;
 use super::openapi::Op;
+use super::project;
 use super::runs::{record_multiple, record_one};
 use super::state::{Config, Fault, State};
 
@@ -180,10 +181,11 @@ fn inspect(rest: &str, config: &Config, state: &Mutex<State>) -> Answer {
             let s = &st.stats;
             let v = json!({
                 "requests": s.requests, "runs": s.runs, "duplicates": s.duplicates,
-                "faults": s.faults, "rejected": s.rejected, "builds": s.builds, "builds_by_name": s.builds_by_name,
+                "faults": s.faults, "rejected": s.rejected, "builds": s.builds, "builds_by_name": s.builds_by_name, "hosts_created": s.hosts_created,
                 "refreshes": s.refreshes, "locked": st.locked, "documents": s.documents,
                 "test_cases": config.test_case_ids().len() + st.catalog.cases.len(), "duplicate_test_cases": st.catalog.duplicates,
                 "folders": st.catalog.folders.len(),
+                "release_test_cases": st.catalog.release_cases.iter().map(|(r, c)| (r.to_string(), c.len())).collect::<BTreeMap<_, _>>(),
                 "nonconforming_requests": s.nonconforming_requests,
                 "leniencies": s.leniencies,
                 "last_nonconforming_request": s.last_nonconforming_request,
@@ -228,6 +230,11 @@ fn route(
         return plain(404, format!("Endpoint not found: {path}"));
     };
     let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    if let (Method::Get, ["project-templates", tid, "custom-properties", artifact]) =
+        (method, parts.as_slice())
+    {
+        return project::custom_properties(tid, artifact, config);
+    }
     let ["projects", pid, tail @ ..] = parts.as_slice() else {
         return plain(404, format!("Endpoint not found: {rest}"));
     };
@@ -242,13 +249,14 @@ fn route(
         (Method::Post, ["test-runs", "record"]) => record_one(body, config, state),
         (Method::Get, ["test-runs"]) => listing::list(query, config, state),
         (Method::Post, ["test-runs", "search"]) => listing::search(query, body, config, state),
-        (Method::Get, ["releases"]) => {
-            let list: Vec<Value> = config
-                .releases
-                .iter()
-                .map(|r| json!({"ReleaseId": r, "VersionNumber": format!("{r}.0"), "Name": format!("Release {r}"), "ProjectId": config.args.project}))
-                .collect();
-            (200, Value::Array(list).to_string().into_bytes(), true)
+        (Method::Get, []) => project::project(config),
+        (Method::Get, ["releases"]) => project::list_releases(config),
+        (Method::Post, ["releases", "search"]) => project::search_releases(query, body, config),
+        (Method::Get, ["test-sets"]) => project::list_test_sets(query, config),
+        (Method::Get, ["automation-hosts"]) => project::list_hosts(config, state),
+        (Method::Post, ["automation-hosts"]) => project::create_host(body, config, state),
+        (Method::Get, ["automation-hosts", "tokens", token]) => {
+            project::host_by_token(token, config, state)
         }
         (Method::Post, ["releases", rid, "builds"]) => post_builds(rid, query, body, config, state),
         (Method::Get, ["releases", rid, "builds"]) => list_builds(rid, state),

@@ -28,6 +28,8 @@ pub(super) struct Stats {
     pub(super) faults: u64,
     pub(super) rejected: u64,
     pub(super) builds: u64,
+    /// Automation hosts created.
+    pub(super) hosts_created: u64,
     /// Builds created, by name: more than one of a name is a race the uploaders lost.
     pub(super) builds_by_name: std::collections::BTreeMap<String, u64>,
     pub(super) refreshes: u64,
@@ -112,6 +114,8 @@ pub(super) struct State {
     pub(super) record: Option<std::io::BufWriter<std::fs::File>>,
     /// Test cases, folders and mappings created through the API.
     pub(super) catalog: Catalog,
+    /// Automation hosts created through the API.
+    pub(super) hosts: Vec<Value>,
 }
 
 /// What does not change.
@@ -122,6 +126,8 @@ pub(super) struct Config {
     pub(super) names: HashMap<u64, String>,
     pub(super) sets: HashMap<u64, HashSet<u64>>,
     pub(super) releases: BTreeSet<u64>,
+    /// `--data`: releases, test sets, automation hosts, custom properties.
+    pub(super) data: super::data::Data,
 }
 
 impl Config {
@@ -147,7 +153,7 @@ impl Config {
                 }
             }
         }
-        let sets = args
+        let mut sets: HashMap<u64, HashSet<u64>> = args
             .test_sets
             .iter()
             .map(|(id, ranges)| {
@@ -162,6 +168,17 @@ impl Config {
         for (a, b) in &args.releases.0 {
             releases.extend(*a..=*b);
         }
+        let data = super::data::Data::load(args.data.as_deref())?;
+        releases.extend(
+            data.releases
+                .iter()
+                .filter_map(|r| r.get("ReleaseId").and_then(Value::as_u64)),
+        );
+        for set in &data.test_sets {
+            if let Some(id) = set.get("TestSetId").and_then(Value::as_u64) {
+                sets.entry(id).or_default();
+            }
+        }
         let description = super::openapi::Description::load()
             .map_err(|e| Error::Usage(format!("the API description does not load: {e}")))?;
         Ok(Config {
@@ -170,6 +187,7 @@ impl Config {
             names,
             sets,
             releases,
+            data,
         })
     }
 

@@ -99,6 +99,11 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub(crate) release: Option<u64>,
 
+    /// The release or iteration whose version number is V, as --release (asks the server;
+    /// not with --dry-run).
+    #[arg(long, value_name = "V", conflicts_with_all = ["release", "dry_run"])]
+    pub(crate) release_version: Option<String>,
+
     /// Print each request that would be sent, as a JSON line, and send nothing (no API key
     /// is needed).
     #[arg(long)]

@@ -38,7 +38,10 @@ use refresh::refresh;
 use upload::upload;
 
 /// The entry point of `spira-post`.
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
+    if let Some(v) = &args.release_version {
+        args.release = Some(crate::names::Names::connect(&args.conn)?.release(v)?);
+    }
     // A dry run sends nothing, so it needs no key.
     let conn = if args.dry_run {
         args.conn.resolve_without_key()?
