@@ -11,7 +11,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "== spira-mock: a local Spira on a free loopback port (project 1, test cases 1-2000)"
-"$BIN/spira-mock" --listen 127.0.0.1:0 --test-cases 1-2000 --record "$tmp/recorded.jsonl" --check-answers > "$tmp/mock.out" 2>&1 &
+"$BIN/spira-mock" --listen 127.0.0.1:0 --test-cases 1-2000 --data fixtures/demo/spira-data.json --record "$tmp/recorded.jsonl" --check-answers > "$tmp/mock.out" 2>&1 &
 mock_pid=$!
 i=0
 until grep -q '^listening on ' "$tmp/mock.out" 2>/dev/null; do
@@ -48,8 +48,13 @@ echo "== spira-cases --append: create them in Spira (folders from the suites), a
 echo "   the map's new lines:"
 tail -n "$(wc -l < "$tmp/new.jsonl")" "$tmp/ids.csv" | sed 's/^/   /'
 echo
-echo "== spira-map --map ids.csv --release 3: result lines -> Spira test runs (every test mapped now)"
-"$BIN/spira-map" --map "$tmp/ids.csv" --release 3 --start 2024-05-14T12:00:00Z --strict \
+echo "== spira-ids releases: the project's releases, to name one by its version"
+"$BIN/spira-ids" releases | head -n 4 | sed 's/^/   /'
+echo
+echo "== spira-map --map ids.csv --release-version 1.4.0 --automation-host-name demo-runner --custom-property Browser=Firefox:"
+echo "   result lines -> Spira test runs (every test mapped now; the names asked of Spira once)"
+"$BIN/spira-map" --map "$tmp/ids.csv" --release-version 1.4.0 --automation-host-name demo-runner \
+  --custom-property Browser=Firefox --start 2024-05-14T12:00:00Z --strict \
   "$tmp/results.jsonl" > "$tmp/runs.jsonl"
 echo
 echo "== the first run, as record-multiple will receive it:"
@@ -79,7 +84,7 @@ echo "== run it again with the same journal: nothing is sent twice"
 echo
 echo "== a Cucumber report whose scenarios carry @TC: tags, posted with their steps (spira-map --steps steps)"
 "$BIN/spira-parse" fixtures/demo/checkout.cucumber.json \
-  | "$BIN/spira-map" --steps steps --release 3 --start 2024-05-14T12:00:00Z --strict \
+  | "$BIN/spira-map" --steps steps --release-version 1.4.0 --start 2024-05-14T12:00:00Z --strict \
   | "$BIN/spira-batch" | "$BIN/spira-post" > "$tmp/bdd.jsonl"
 echo "   $(wc -l < "$tmp/bdd.jsonl") runs created; the steps spira-mock stored with the second (TC:12):"
 grep '"TestCaseId":12' "$tmp/recorded.jsonl" | grep -o '"TestRunSteps":\[[^]]*\]' | sed 's/},{/},\n   {/g; s/^/   /'
@@ -89,7 +94,7 @@ if command -v curl >/dev/null 2>&1; then
   curl -s "$url/__mock/stats"; echo
 fi
 echo "== the whole pipeline in one line:"
-echo "   spira-parse fixtures/demo/*.xml | spira-map --map ids.csv --release 3 | spira-validate | spira-batch | spira-post"
+echo "   spira-parse fixtures/demo/*.xml | spira-map --map ids.csv --release-version 1.4.0 | spira-validate | spira-batch | spira-post"
 echo
 echo "== spira-inspect --markdown: what was stored, as a CI job page shows it (>> \$GITHUB_STEP_SUMMARY)"
 cat "$tmp/created.jsonl" "$tmp/bdd.jsonl" | "$BIN/spira-inspect" --markdown

@@ -20,6 +20,10 @@ fn the_demo_runs_the_whole_pipeline_and_stops_its_mock() {
         "== spira-inspect: look before you upload",
         "   tests.test_api.test_logout,2001,",
         "25 created lines",
+        // The release named by its version, the list it was looked up in shown first.
+        "   3,1.4.0,Summer release,1,true",
+        "== spira-map --map ids.csv --release-version 1.4.0",
+        "\"ReleaseId\":3,\"AutomationHostId\":1,\"CustomProperties\":[{\"PropertyNumber\":1,\"IntegerValue\":2}]}",
         "input        25 lines",
         "builds       BL:1 25",
         // Every request the demo sent, and every answer, as Spira's API description says.
@@ -49,6 +53,7 @@ fn the_demo_runs_the_whole_pipeline_and_stops_its_mock() {
     assert!(
         stderr.contains("spira-cases: 5 tests: 0 mapped already, 0 found by name, 0 made earlier; 5 test cases created (3 folders)")
             && stderr.contains("24 results: 24 mapped")
+            && !stderr.contains("created automation host")
             && stderr.contains("5 batches (25 runs) done before, per the journal"),
         "{stderr}"
     );

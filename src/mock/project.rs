@@ -11,7 +11,8 @@ use super::data::TEST_RUN_ARTIFACT;
 use super::http::{plain, Reply};
 use super::state::{Config, State};
 
-/// Every release and iteration: those of `--data`, then those of `--releases` it does not name.
+/// Every release and iteration, by ID: those of `--data`, and those of `--releases` it does not
+/// name.
 fn all_releases(config: &Config) -> Vec<Value> {
     let mut out = config.data.releases.clone();
     for r in &config.releases {
@@ -25,6 +26,7 @@ fn all_releases(config: &Config) -> Vec<Value> {
             }));
         }
     }
+    out.sort_by_key(|r| r.get("ReleaseId").and_then(Value::as_u64));
     out
 }
 
