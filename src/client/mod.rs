@@ -107,7 +107,7 @@ pub(crate) fn call(
         404 => Err(not_found(&conn.redact(url), &conn.redact(&text))),
         _ => {
             let shown: String = conn.redact(text.trim()).chars().take(300).collect();
-            Err(Error::Server(format!("{status} from Spira: {shown}")))
+            Err(Error::Server(format!("{status} from Spira: {}", crate::cli::printable(&shown))))
         }
     }
 }
