@@ -11,7 +11,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "== spira-mock: a local Spira on a free loopback port (project 1, test cases 1-2000)"
-"$BIN/spira-mock" --listen 127.0.0.1:0 --test-cases 1-2000 --data fixtures/demo/spira-data.json --record "$tmp/recorded.jsonl" --check-answers > "$tmp/mock.out" 2>&1 &
+"$BIN/spira-mock" --listen 127.0.0.1:0 --test-cases 1-2000 --data fixtures/names/demo.json --record "$tmp/recorded.jsonl" --check-answers > "$tmp/mock.out" 2>&1 &
 mock_pid=$!
 i=0
 until grep -q '^listening on ' "$tmp/mock.out" 2>/dev/null; do

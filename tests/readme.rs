@@ -126,7 +126,8 @@ fn run_blocks(blocks: &[Block]) {
         std::env::var("PATH").unwrap_or_default()
     );
     for b in blocks {
-        let m = Mock::start(&["--test-cases", "1-2000"]);
+        let data = root().join("fixtures/names/demo.json");
+        let m = Mock::start(&["--test-cases", "1-2000", "--data", data.to_str().unwrap()]);
         let t = TempDir::new("readme");
         copy_dir(&root().join("fixtures/demo"), &t.path("reports"));
         std::fs::copy(root().join("fixtures/demo/ids.csv"), t.path("ids.csv")).unwrap();

@@ -64,7 +64,7 @@ pub struct Args {
     /// unless typed: int:5, decimal:1.5, bool:true, date:2024-05-14T12:00:00Z, list:1,2. With
     /// NAME, the property's definition (asked of the server) gives the type, and a list value
     /// is named: Browser=Chrome, Browsers=Chrome,Firefox.
-    #[arg(long = "custom-property", value_name = "NUM=VALUE", value_parser = parse_custom)]
+    #[arg(long = "custom-property", value_name = "NUM|NAME=VALUE", value_parser = parse_custom)]
     pub(crate) custom_properties: Vec<CustomArg>,
 
     /// The connection, only for the names above (given IDs, spira-map connects to nothing).
