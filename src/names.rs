@@ -6,13 +6,10 @@
 
 use serde_json::{json, Value};
 
-use crate::client::call;
+use crate::client::{call, pages, PAGE};
 use crate::config::{Auth, Connection, ConnectionArgs};
 use crate::error::{Error, Result};
 use crate::record::CustomProperty;
-
-/// Rows asked for per page.
-const PAGE: usize = 500;
 
 /// Spira's custom property types (`CustomPropertyTypeId`).
 const TYPES: [(u64, &str); 12] = [
@@ -81,21 +78,21 @@ impl Names {
         }
     }
 
-    /// Every page of a list whose URL `page` makes from a starting row.
+    /// Every page of a list whose URL (and body) `page` makes from a starting row.
     fn pages(&self, page: impl Fn(usize) -> (String, Option<String>)) -> Result<Vec<Value>> {
         let mut out = Vec::new();
-        let mut row = 1;
-        loop {
-            let (url, body) = page(row);
-            let text = call(&self.agent, &self.conn, self.auth, &url, body.as_deref())?;
-            let got = self.array(&url, &text)?;
-            let n = got.len();
+        let conn = &self.conn;
+        let bad = |url: &str, _| {
+            Error::Server(format!(
+                "the answer from {} is not a JSON array",
+                conn.redact(url)
+            ))
+        };
+        pages(&self.agent, conn, self.auth, page, bad, |got| {
             out.extend(got);
-            if n < PAGE {
-                return Ok(out);
-            }
-            row += PAGE;
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Every release and iteration (`POST releases/search` with no filter, paged).

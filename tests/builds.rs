@@ -8,15 +8,7 @@ use serde_json::Value;
 
 use crate::harness::{bin, http, run_env, Mock, TempDir, AUTH};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
-const CI_VARS: [&str; 6] = [
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "TF_BUILD",
-    "JENKINS_URL",
-    "CIRCLECI",
-    "BITBUCKET_BUILD_NUMBER",
-];
+use crate::harness::{CI_VARS, KEY};
 
 /// Shard `k`'s batch file: `n` runs of its own test cases, in batches of 10.
 fn shard(t: &TempDir, k: usize, n: usize) -> std::path::PathBuf {
@@ -51,6 +43,25 @@ fn post(m: &Mock, dir: &TempDir, args: &[&str], ci: &[(&str, &str)]) -> Command 
         c.env(k, v);
     }
     c
+}
+
+/// spira-post against `m` run to its end; the test fails unless it succeeded.
+fn posted(m: &Mock, dir: &TempDir, args: &[&str], ci: &[(&str, &str)]) -> std::process::Output {
+    let out = post(m, dir, args, ci).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The build of release 3 named `name`.
+fn build_named(m: &Mock, name: &str) -> Value {
+    builds(m)
+        .into_iter()
+        .find(|b| b["Name"] == name)
+        .unwrap_or_else(|| panic!("no build named {name}"))
 }
 
 /// The builds of release 3.
@@ -185,7 +196,7 @@ fn eight_shards_at_once_make_one_build_and_reruns_store_nothing_twice() {
         "\"StartDate\":\"2024-05-15T08:00:00.000Z\"",
     );
     std::fs::write(t.path("shard-1-again.jsonl"), again).unwrap();
-    let out = post(
+    posted(
         &m,
         &t,
         &[
@@ -198,13 +209,6 @@ fn eight_shards_at_once_make_one_build_and_reruns_store_nothing_twice() {
             "shard-1-again.jsonl",
         ],
         &[],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let s = summary(&t, "s.json");
     assert_eq!(
@@ -233,12 +237,7 @@ fn the_fan_in_pattern_run_twice_makes_one_build_with_no_duplicates() {
             "s.json",
         ];
         args.extend(files.iter().map(String::as_str));
-        let out = post(&m, &t, &args, &[]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = posted(&m, &t, &args, &[]);
         let s = summary(&t, "s.json");
         let stored = if round == 0 { 120 } else { 0 };
         assert_eq!(
@@ -255,12 +254,7 @@ fn the_fan_in_pattern_run_twice_makes_one_build_with_no_duplicates() {
     let j = t.path("j").to_string_lossy().into_owned();
     let mut args = vec!["--build-name", "Fan 7", "--release", "3", "--journal", &j];
     args.extend(files.iter().map(String::as_str));
-    let out = post(&m, &t, &args, &[]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    posted(&m, &t, &args, &[]);
     assert_eq!(runs(&m).len(), 120);
     assert_eq!(m.stats()["builds_by_name"]["Fan 7"], 1);
 }
@@ -278,7 +272,7 @@ fn the_ci_run_goes_on_the_build_and_the_status_can_be_set() {
         ("CI_JOB_URL", "https://gitlab.example/acme/shop/-/jobs/55"),
         ("CI_COMMIT_SHA", "def456"),
     ];
-    let out = post(
+    posted(
         &m,
         &t,
         &[
@@ -291,18 +285,8 @@ fn the_ci_run_goes_on_the_build_and_the_status_can_be_set() {
             &file,
         ],
         &gitlab,
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let b = builds(&m)
-        .into_iter()
-        .find(|b| b["Name"] == "GL 7")
-        .unwrap();
+    let b = build_named(&m, "GL 7");
     assert_eq!(
         b["Description"],
         "GitLab CI: acme/shop #7 job spira (https://gitlab.example/acme/shop/-/jobs/55)\n5 runs, 1 failed or blocked; recorded by spira-post"
@@ -315,7 +299,7 @@ fn the_ci_run_goes_on_the_build_and_the_status_can_be_set() {
     let s = summary(&t, "s.json");
     assert_eq!(s["ci"]["url"], "https://gitlab.example/acme/shop/-/jobs/55");
     // Given on the command line, and a status the pipeline knows.
-    let out = post(
+    posted(
         &m,
         &t,
         &[
@@ -334,18 +318,8 @@ fn the_ci_run_goes_on_the_build_and_the_status_can_be_set() {
             &file,
         ],
         &[],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let b = builds(&m)
-        .into_iter()
-        .find(|b| b["Name"] == "Manual")
-        .unwrap();
+    let b = build_named(&m, "Manual");
     assert_eq!(
         b["Revisions"],
         serde_json::json!([{"RevisionKey": "aaa"}, {"RevisionKey": "bbb"}])
@@ -491,18 +465,11 @@ fn each_ci_system_s_variables_give_the_build_s_description_and_revision() {
         ),
     ];
     for (vars, line, rev) in table {
-        let out = post(
+        let out = posted(
             &m,
             &t,
             &["--dry-run", "--create-build", "B", "--release", "3", &file],
             vars,
-        )
-        .output()
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
         let first: Value =
             serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();

@@ -5,20 +5,11 @@ use serde_json::{json, Value};
 
 use crate::harness::{run, run_env, Mock, Run, TempDir};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
-
-fn env(m: &Mock) -> Vec<(&'static str, String)> {
-    vec![
-        ("SPIRA_URL", m.url.clone()),
-        ("SPIRA_USERNAME", "demo".into()),
-        ("SPIRA_PROJECT_ID", "1".into()),
-        ("SPIRA_API_KEY", KEY.into()),
-    ]
-}
+use crate::harness::KEY;
 
 /// spira-cases against `m`, with `input` on stdin; the key never shows.
 fn cases(m: &Mock, args: &[&str], input: &str) -> Run {
-    let e = env(m);
+    let e = m.env();
     let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = run_env("spira-cases", args, Some(input.as_bytes()), &e);
     assert!(
@@ -127,7 +118,7 @@ fn the_onboarding_in_three_lines_creates_what_is_missing_once() {
     );
     assert_eq!(stats(m_), (22, 0, 4));
     // The new cases are listed by spira-ids.
-    let e = env(m_);
+    let e = m_.env();
     let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = run_env("spira-ids", &[], None, &e);
     assert!(r.stdout.contains("test_11"), "{r}");
@@ -354,7 +345,7 @@ fn a_killed_run_is_resumed_with_its_journal_without_a_duplicate() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    for (k, v) in env(&m) {
+    for (k, v) in m.env() {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
@@ -456,7 +447,7 @@ fn the_onboarding_works_on_5000_tests_in_nested_suites() {
     assert_eq!(distinct.len(), 5_000);
     let batches = run("spira-batch", &[], Some(r.stdout.as_bytes()));
     batches.expect_code(0);
-    let e = env(&m);
+    let e = m.env();
     let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let posted = run_env(
         "spira-post",

@@ -130,14 +130,11 @@ pub fn run_env(tool: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &s
         "all_proxy",
         "NO_PROXY",
         "no_proxy",
-        // Nor the CI system the tests run in (spira-post reads its run from them).
-        "GITHUB_ACTIONS",
-        "GITLAB_CI",
-        "TF_BUILD",
-        "JENKINS_URL",
-        "CIRCLECI",
-        "BITBUCKET_BUILD_NUMBER",
-    ] {
+    ]
+    .into_iter()
+    // Nor the CI system the tests run in (spira-post reads its run from them).
+    .chain(CI_VARS)
+    {
         cmd.env_remove(k);
     }
     for (k, v) in env {
@@ -276,6 +273,17 @@ impl Mock {
         format!("{}/Services/v7_0/RestService.svc/projects/1", self.url)
     }
 
+    /// The connection to this mock as the tools read it from the environment: the demo user,
+    /// project 1, the demo key.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SPIRA_URL", self.url.clone()),
+            ("SPIRA_USERNAME", "demo".into()),
+            ("SPIRA_PROJECT_ID", "1".into()),
+            ("SPIRA_API_KEY", KEY.into()),
+        ]
+    }
+
     /// `/__mock/stats`.
     pub fn stats(&self) -> serde_json::Value {
         let (code, body, _) = http("GET", &format!("{}/__mock/stats", self.url), &[], None);
@@ -297,10 +305,20 @@ impl Drop for Mock {
     }
 }
 
+/// The demo API key spira-mock accepts by default.
+pub const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+
 /// The demo credentials, as headers.
-pub const AUTH: [(&str, &str); 2] = [
-    ("username", "demo"),
-    ("api-key", "{00000000-DEMO-KEY0-0000-000000000000}"),
+pub const AUTH: [(&str, &str); 2] = [("username", "demo"), ("api-key", KEY)];
+
+/// The variables by which spira-post knows the CI system it runs in.
+pub const CI_VARS: [&str; 6] = [
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "TF_BUILD",
+    "JENKINS_URL",
+    "CIRCLECI",
+    "BITBUCKET_BUILD_NUMBER",
 ];
 
 /// One HTTP request: status, body and headers; status 0 when the connection failed.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::harness::{run_env, Mock, Run, TempDir};
 use crate::server::{forward, Req, Resp, Server};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 /// `n` distinct runs in batches of `size`.
 fn batches(n: usize, size: usize) -> String {

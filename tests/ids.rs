@@ -2,7 +2,7 @@
 
 use crate::harness::{root, run_env, Mock, TempDir};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 fn env(m: &Mock, key: &str) -> Vec<(&'static str, String)> {
     vec![

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::harness::{bin, http, Mock};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 /// The go test -json events of test `i`: run, output, pass (every fifth fails).
 fn events(i: usize) -> String {

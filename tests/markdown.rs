@@ -7,20 +7,11 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::{root, run, run_env, Mock, Run, TempDir};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 const WEB: &str = "https://spira.example";
 
-fn env(m: &Mock) -> Vec<(&'static str, String)> {
-    vec![
-        ("SPIRA_URL", m.url.clone()),
-        ("SPIRA_USERNAME", "demo".into()),
-        ("SPIRA_PROJECT_ID", "1".into()),
-        ("SPIRA_API_KEY", KEY.into()),
-    ]
-}
-
 fn tool(m: &Mock, name: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let e = env(m);
+    let e = m.env();
     let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     run_env(name, args, stdin, &e)
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{bin, http, root, run_env, Mock, Run, TempDir, AUTH};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 fn data() -> String {
     root()
@@ -25,18 +25,9 @@ fn mock(extra: &[&str]) -> Mock {
     Mock::start(&args)
 }
 
-fn env(m: &Mock) -> Vec<(&'static str, String)> {
-    vec![
-        ("SPIRA_URL", m.url.clone()),
-        ("SPIRA_USERNAME", "demo".into()),
-        ("SPIRA_PROJECT_ID", "1".into()),
-        ("SPIRA_API_KEY", KEY.into()),
-    ]
-}
-
 /// `tool` against `m` with `input` on stdin; the key never shows.
 fn tool(m: &Mock, name: &str, args: &[&str], input: &str) -> Run {
-    let e = env(m);
+    let e = m.env();
     let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = run_env(name, args, Some(input.as_bytes()), &e);
     assert!(
@@ -379,7 +370,7 @@ fn map_with_host(m: &Mock, name: &str) -> std::process::Child {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in env(m) {
+    for (k, v) in m.env() {
         c.env(k, v);
     }
     let mut child = c.spawn().unwrap();

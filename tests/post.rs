@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::harness::{run_env, Mock, TempDir};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 /// `n` distinct runs in batches of `size`, as spira-batch writes them.
 fn batches(n: usize, size: usize) -> String {

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use crate::harness::{bin, root, Mock, TempDir};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 struct Block {
     /// `PAGE:LINE` of the block's first line.

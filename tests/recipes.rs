@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::harness::{bin, root, Mock, TempDir};
 
-const KEY: &str = "{00000000-DEMO-KEY0-0000-000000000000}";
+use crate::harness::KEY;
 
 /// Each recipe block: its schema name (or `jenkins`), where it is, and its text.
 fn recipes() -> Vec<(String, String, String)> {

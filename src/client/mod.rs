@@ -29,16 +29,35 @@ pub(crate) fn each_page(
     agent: &ureq::Agent,
     conn: &Connection,
     args: &ConnectionArgs,
-    mut f: impl FnMut(Vec<TestCase>) -> Result<()>,
+    f: impl FnMut(Vec<TestCase>) -> Result<()>,
 ) -> Result<()> {
     let base = conn.project_base(args.api_version);
+    let list = |row: usize| {
+        let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
+        (url, None)
+    };
+    let bad = |_: &str, e: serde_json::Error| {
+        Error::Server(format!("the test case list is not what Spira sends: {e}"))
+    };
+    pages(agent, conn, args.auth, list, bad, f)
+}
+
+/// Calls `f` with each page of a list, [`PAGE`] rows at a time, until a page is short: `list`
+/// gives a page's URL (and the body to POST, if any) from its first row (from 1); `bad` the
+/// error for an answer that is not a page of `T`.
+pub(crate) fn pages<T: serde::de::DeserializeOwned>(
+    agent: &ureq::Agent,
+    conn: &Connection,
+    auth: Auth,
+    list: impl Fn(usize) -> (String, Option<String>),
+    bad: impl Fn(&str, serde_json::Error) -> Error,
+    mut f: impl FnMut(Vec<T>) -> Result<()>,
+) -> Result<()> {
     let mut row = 1usize;
     loop {
-        let url = format!("{base}/test-cases?starting_row={row}&number_of_rows={PAGE}");
-        let body = call(agent, conn, args.auth, &url, None)?;
-        let page: Vec<TestCase> = serde_json::from_str(&body).map_err(|e| {
-            Error::Server(format!("the test case list is not what Spira sends: {e}"))
-        })?;
+        let (url, body) = list(row);
+        let text = call(agent, conn, auth, &url, body.as_deref())?;
+        let page: Vec<T> = serde_json::from_str(&text).map_err(|e| bad(&url, e))?;
         let n = page.len();
         f(page)?;
         if n < PAGE {

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use super::http::{plain, Reply};
+use super::http::{plain, remote_filters, Reply};
 use super::runs::number;
 use super::state::{Build, Config, State};
 use crate::date;
@@ -48,14 +48,9 @@ fn search_builds(
     body: &[u8],
     state: &Mutex<State>,
 ) -> Reply {
-    let filters: Vec<Value> = match serde_json::from_slice(body) {
+    let filters: Vec<Value> = match remote_filters(body) {
         Ok(f) => f,
-        Err(e) => {
-            return plain(
-                400,
-                format!("The body must be an array of RemoteFilter: {e}"),
-            )
-        }
+        Err(r) => return r,
     };
     let rid: u64 = rid.parse().unwrap_or(0);
     let st = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,18 +90,8 @@ fn search_builds(
     if dir.trim().eq_ignore_ascii_case("DESC") {
         list.reverse();
     }
-    let n = |k: &str, d: usize| {
-        query
-            .get(k)
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(d)
-    };
-    let page: Vec<Value> = list
-        .into_iter()
-        .skip(n("starting_row", 1).max(1) - 1)
-        .take(n("number_of_rows", 500).min(500))
-        .cloned()
-        .collect();
+    let (skip, take) = super::catalog::page(query);
+    let page: Vec<Value> = list.into_iter().skip(skip).take(take).cloned().collect();
     (200, Value::Array(page).to_string().into_bytes(), true)
 }
 

@@ -155,23 +155,22 @@ pub(super) fn folder_cases(fid: &str, query: &HashMap<String, String>, st: &Stat
             format!("Test case folder {fid} does not exist in the project"),
         );
     }
-    let (start, rows) = page(query);
+    let (skip, rows) = page(query);
     let list: Vec<&Value> = st
         .catalog
         .cases
         .values()
         .filter(|c| c.folder == Some(fid))
-        .skip(start.saturating_sub(1))
+        .skip(skip)
         .take(rows)
         .map(|c| &c.value)
         .collect();
     (200, serde_json::to_vec(&list).unwrap_or_default(), true)
 }
 
-/// `starting_row` (from 1) and `number_of_rows` (at most 500).
+/// The rows to skip and take for `starting_row` (from 1) and `number_of_rows` (at most 500).
 pub(super) fn page(query: &HashMap<String, String>) -> (usize, usize) {
-    let get = |k: &str, d: usize| query.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
-    (get("starting_row", 1), get("number_of_rows", 500).min(500))
+    super::http::rows(query, "starting_row", "number_of_rows")
 }
 
 /// Whether the set holds the test case, configured or added.

@@ -94,3 +94,29 @@ pub(super) type Reply = (u16, Vec<u8>, bool);
 pub(super) fn plain(status: u16, msg: impl Into<String>) -> Reply {
     (status, msg.into().into_bytes(), false)
 }
+
+/// A page asked for by the query parameters named `start` (the first row, from 1) and `count`
+/// (at most 500): how many rows to skip and how many to take.
+pub(super) fn rows(
+    query: &std::collections::HashMap<String, String>,
+    start: &str,
+    count: &str,
+) -> (usize, usize) {
+    let n = |k: &str, d: usize| {
+        query
+            .get(k)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(d)
+    };
+    (n(start, 1).max(1) - 1, n(count, 500).min(500))
+}
+
+/// A search's body, an array of `RemoteFilter`s; a 400 saying so when it is not one.
+pub(super) fn remote_filters<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, Reply> {
+    serde_json::from_slice(body).map_err(|e| {
+        plain(
+            400,
+            format!("The body must be an array of RemoteFilter: {e}"),
+        )
+    })
+}

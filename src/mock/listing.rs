@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
-use super::http::{plain, Reply};
+use super::http::{plain, remote_filters, Reply};
 use super::state::{Config, State, Stored};
 use crate::date;
 
@@ -181,14 +181,9 @@ pub(super) fn search(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let filters: Vec<Filter> = match serde_json::from_slice(body) {
+    let filters: Vec<Filter> = match remote_filters(body) {
         Ok(f) => f,
-        Err(e) => {
-            return plain(
-                400,
-                format!("The body must be an array of RemoteFilter: {e}"),
-            )
-        }
+        Err(r) => return r,
     };
     let tests: Vec<Test> = match filters.into_iter().map(Test::of).collect() {
         Ok(t) => t,

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 
 use super::data::TEST_RUN_ARTIFACT;
-use super::http::{plain, Reply};
+use super::http::{plain, remote_filters, Reply};
 use super::state::{Config, State};
 
 /// Every release and iteration, by ID: those of `--data`, and those of `--releases` it does not
@@ -36,16 +36,8 @@ fn array(list: Vec<Value>) -> Reply {
 
 /// A page of `list`: from `start` (1-based), `rows` rows.
 fn page(list: Vec<Value>, query: &HashMap<String, String>, start: &str, rows: &str) -> Vec<Value> {
-    let n = |k: &str, d: usize| {
-        query
-            .get(k)
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(d)
-    };
-    list.into_iter()
-        .skip(n(start, 1).max(1) - 1)
-        .take(n(rows, 500).min(500))
-        .collect()
+    let (skip, take) = super::http::rows(query, start, rows);
+    list.into_iter().skip(skip).take(take).collect()
 }
 
 /// `GET releases`: the releases, not the iterations (types 3 and 4), as Spira's description says.
@@ -64,14 +56,9 @@ pub(super) fn search_releases(
     body: &[u8],
     config: &Config,
 ) -> Reply {
-    let filters: Vec<Value> = match serde_json::from_slice(body) {
+    let filters: Vec<Value> = match remote_filters(body) {
         Ok(f) => f,
-        Err(e) => {
-            return plain(
-                400,
-                format!("The body must be an array of RemoteFilter: {e}"),
-            )
-        }
+        Err(r) => return r,
     };
     let mut list = all_releases(config);
     for f in &filters {
@@ -115,23 +102,21 @@ pub(super) fn list_test_sets(query: &HashMap<String, String>, config: &Config) -
     array(page(list, query, "starting_row", "number_of_rows"))
 }
 
+/// Every automation host: those of `--data`, then those created.
+fn hosts<'a>(config: &'a Config, st: &'a State) -> impl Iterator<Item = &'a Value> {
+    config.data.automation_hosts.iter().chain(st.hosts.iter())
+}
+
 /// `GET automation-hosts`: those of `--data` and those created.
 pub(super) fn list_hosts(config: &Config, state: &Mutex<State>) -> Reply {
     let st = state.lock().unwrap_or_else(|p| p.into_inner());
-    let mut list = config.data.automation_hosts.clone();
-    list.extend(st.hosts.iter().cloned());
-    array(list)
+    array(hosts(config, &st).cloned().collect())
 }
 
 /// `GET automation-hosts/tokens/{token}`.
 pub(super) fn host_by_token(token: &str, config: &Config, state: &Mutex<State>) -> Reply {
     let st = state.lock().unwrap_or_else(|p| p.into_inner());
-    let found = config
-        .data
-        .automation_hosts
-        .iter()
-        .chain(st.hosts.iter())
-        .find(|h| h.get("Token").and_then(Value::as_str) == Some(token));
+    let found = hosts(config, &st).find(|h| h.get("Token").and_then(Value::as_str) == Some(token));
     match found {
         Some(h) => (200, h.to_string().into_bytes(), true),
         None => plain(404, format!("No automation host has the token '{token}'")),
@@ -157,23 +142,15 @@ pub(super) fn create_host(body: &[u8], config: &Config, state: &Mutex<State>) ->
         return plain(400, "Name and Token are required for an automation host");
     }
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    let taken = config
-        .data
-        .automation_hosts
-        .iter()
-        .chain(st.hosts.iter())
-        .any(|h| h.get("Token").and_then(Value::as_str) == Some(token.as_str()));
+    let taken =
+        hosts(config, &st).any(|h| h.get("Token").and_then(Value::as_str) == Some(token.as_str()));
     if taken {
         return plain(
             400,
             format!("The token '{token}' is already used by another automation host"),
         );
     }
-    let top = config
-        .data
-        .automation_hosts
-        .iter()
-        .chain(st.hosts.iter())
+    let top = hosts(config, &st)
         .filter_map(|h| h.get("AutomationHostId").and_then(Value::as_u64))
         .max()
         .unwrap_or(0);

@@ -261,17 +261,13 @@ fn route(
         (Method::Post, ["releases", rid, "builds"]) => post_builds(rid, query, body, config, state),
         (Method::Get, ["releases", rid, "builds"]) => list_builds(rid, state),
         (Method::Get, ["test-cases"]) => {
-            let (start, rows) = catalog::page(query);
+            let (skip, rows) = catalog::page(query);
             let st = state.lock().unwrap_or_else(|p| p.into_inner());
             let configured = config.test_case_ids().into_iter().map(|id| {
                 json!({"TestCaseId": id, "Name": config.test_case_name(id), "ProjectId": config.args.project, "TestCaseFolderId": null})
             });
             let created = st.catalog.cases.values().map(|c| c.value.clone());
-            let list: Vec<Value> = configured
-                .chain(created)
-                .skip(start.saturating_sub(1))
-                .take(rows)
-                .collect();
+            let list: Vec<Value> = configured.chain(created).skip(skip).take(rows).collect();
             (200, Value::Array(list).to_string().into_bytes(), true)
         }
         (Method::Post, ["test-cases"]) => catalog::create_case(body, config, &mut lock(state)),
